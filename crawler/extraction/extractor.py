@@ -1,0 +1,286 @@
+"""Turn one HTML page into an ``ExtractedPage``: trafilatura first, site overrides, clean-up.
+
+This is the one code path the spider, ``newsites extract`` and the benchmarks share.
+It is a pure function of (bytes, url, site) so that it can run in a worker process.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import trafilatura
+from itemloaders import ItemLoader
+from itemloaders.processors import Identity, MapCompose, TakeFirst
+from lxml import html as lxml_html
+from parsel import Selector
+from parsel.csstranslator import HTMLTranslator
+
+from crawler.extraction.cleanup import clean_paragraphs, normalize_space
+from crawler.extraction.metadata import (
+    find_captions,
+    find_dates,
+    find_images,
+    parse_any_date,
+    split_authors,
+    strip_title_suffix,
+)
+from crawler.sites import CommentSelectors, SiteConfig, is_xpath, select
+
+# trafilatura has no input cap: a 60 MB page takes minutes. Pages above this are cut.
+MAX_HTML_BYTES = 3 * 1024 * 1024
+
+
+class ExtractionError(Exception):
+    """Extraction found no article; ``reason`` becomes the ``extract/<reason>`` counter."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+@dataclass
+class ExtractedPage:
+    """What extraction found on a page (the spider adds id, url, site, fetched_at)."""
+
+    title: str = ""
+    paragraphs: list[str] = field(default_factory=list)
+    description: str | None = None
+    date: str | None = None
+    date_raw: str | None = None
+    date_modified: str | None = None
+    authors: list[str] = field(default_factory=list)
+    language: str | None = None
+    tags: list[str] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[dict[str, Any]] | None = None
+    canonical_url: str | None = None
+    paywalled: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+class ArticleLoader(ItemLoader):
+    """Site overrides: fields read with the site file's selectors."""
+
+    default_item_class = dict
+    default_input_processor = MapCompose(lambda s: " ".join(str(s).split()))
+    default_output_processor = TakeFirst()
+    authors_out = Identity()
+    body_out = Identity()
+
+
+def _node_text(node: Selector) -> str:
+    return " ".join(" ".join(node.xpath(".//text()").getall()).split())
+
+
+def _to_xpath(selector: str) -> str:
+    return selector if is_xpath(selector) else HTMLTranslator().css_to_xpath(selector)
+
+
+def decode_html(html: bytes | str) -> str:
+    """Decode bytes as trafilatura does (it guesses from BOM, meta and content)."""
+    if isinstance(html, str):
+        return html
+    from trafilatura.utils import decode_file
+
+    return str(decode_file(html[:MAX_HTML_BYTES]))
+
+
+def _load_overrides(sel: Selector, site: SiteConfig | None) -> dict[str, Any]:
+    if site is None:
+        return {}
+    cfg = site.extraction
+    loader = ArticleLoader(selector=sel)
+    for name in ("title", "date", "description"):
+        selector = getattr(cfg, name)
+        if selector:
+            nodes = select(sel, selector)
+            loader.add_value(name, [_node_text(n) if not isinstance(n.root, str) else n.root for n in nodes])
+    if cfg.authors:
+        loader.add_value("authors", [_node_text(n) if not isinstance(n.root, str) else n.root for n in select(sel, cfg.authors)])
+    if cfg.body:
+        loader.add_value("body", [_node_text(n) for n in select(sel, cfg.body)])
+    return dict(loader.load_item())
+
+
+def extract_comments(sel: Selector, spec: CommentSelectors | None) -> list[dict[str, Any]]:
+    """Reader comments in page order, from the site's selectors or common CMS markup."""
+    if spec is None:
+        spec = CommentSelectors(
+            item="li.comment, div.comment, article.comment",
+            author=".comment-author, .fn, .author",
+            date=".comment-date, .comment-meta time, time, .date",
+            text=".comment-content, .comment-text, .comment-body p",
+        )
+    comments = []
+    for node in select(sel, spec.item):
+        def pick(selector: str) -> str:
+            if not selector:
+                return ""
+            found = select(node, selector)
+            return "\n\n".join(t for t in (_comment_text(n) for n in found) if t)
+
+        text = pick(spec.text)
+        if not text:
+            continue
+        comments.append({"author": pick(spec.author) or None, "date": pick(spec.date) or None,
+                         "text": text})
+    return comments
+
+
+def _comment_text(node: Selector) -> str:
+    if isinstance(node.root, str):
+        return normalize_space(node.root)
+    blocks = node.xpath("./p | ./div")
+    if blocks:
+        return "\n\n".join(t for t in (normalize_space(_node_text(b)) for b in blocks) if t)
+    return normalize_space(_node_text(node))
+
+
+def detect_language(text: str, declared: str | None) -> str | None:
+    """The declared language (site file or <html lang>), else py3langid's guess."""
+    if declared:
+        return declared.split("-")[0].split("_")[0].lower()
+    if len(text) < 40:
+        return None
+    try:
+        import py3langid
+
+        lang, _ = py3langid.classify(text[:5000])
+        return str(lang)
+    except Exception:  # noqa: BLE001 - language is optional; never fail the page
+        return None
+
+
+def extract_page(
+    html: bytes | str,
+    url: str,
+    site: SiteConfig | None = None,
+    *,
+    include_comments: bool = False,
+    min_words: int = 0,
+) -> ExtractedPage:
+    """Extract one article page; raises ``ExtractionError`` when it is not one."""
+    if not html or not (html.strip() if isinstance(html, bytes | str) else True):
+        raise ExtractionError("empty")
+    text = decode_html(html)
+    if len(text) > MAX_HTML_BYTES:
+        text = text[:MAX_HTML_BYTES]
+    try:
+        tree = lxml_html.fromstring(text)
+    except (ValueError, lxml_html.etree.ParserError) as exc:
+        raise ExtractionError("unparsable", str(exc)) from exc
+    sel = Selector(root=tree, type="html")
+    overrides = _load_overrides(sel, site)
+    prune = [_to_xpath(p) for p in site.extraction.prune] if site else []
+
+    doc = trafilatura.bare_extraction(
+        copy.deepcopy(tree),
+        url=url,
+        with_metadata=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        prune_xpath=prune or None,
+        as_dict=False,
+    )
+    meta: dict[str, Any] = doc.as_dict() if doc is not None else {}
+
+    title = overrides.get("title") or meta.get("title") or ""
+    site_name = (site.name if site else "") or meta.get("sitename") or ""
+    title = strip_title_suffix(title, site_name, site.extraction.title_suffix if site else "")
+
+    description = overrides.get("description") or _page_description(sel) or None
+
+    if overrides.get("body"):
+        raw_paragraphs = overrides["body"]
+    else:
+        body_text = meta.get("text") or ""
+        raw_paragraphs = body_text.split("\n")
+
+    captions = find_captions(sel)
+    paragraphs = clean_paragraphs(
+        raw_paragraphs,
+        title=title,
+        description=description or "",
+        captions=captions,
+        clutter_phrases=site.extraction.clutter_phrases if site else (),
+    )
+    if not title:
+        raise ExtractionError("no_title")
+    if not paragraphs:
+        raise ExtractionError("no_body")
+    words = sum(len(p.split()) for p in paragraphs)
+    if words < min_words:
+        raise ExtractionError("too_short", f"{words} words < {min_words}")
+
+    date_raw, modified_raw = find_dates(sel)
+    if overrides.get("date"):
+        date_raw = overrides["date"]
+    date = parse_any_date(date_raw or "") or meta.get("date")
+    if not date_raw:
+        date_raw = meta.get("date")
+
+    authors = split_authors(overrides.get("authors") or meta.get("author"))
+    declared = (site.language if site and site.language else None) or tree.get("lang") or meta.get("language")
+    tags = [t for t in (meta.get("tags") or meta.get("categories") or []) if t]
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+
+    comments = None
+    if include_comments or (site is not None and site.extraction.include_comments):
+        comments = extract_comments(sel, site.extraction.comments if site else None)
+
+    canonical = sel.xpath('//link[@rel="canonical"]/@href').get() or sel.xpath(
+        '//meta[@property="og:url"]/@content'
+    ).get()
+    return ExtractedPage(
+        title=normalize_space(title),
+        paragraphs=paragraphs,
+        description=normalize_space(description) if description else None,
+        date=date,
+        date_raw=normalize_space(date_raw) if date_raw else None,
+        date_modified=parse_any_date(modified_raw or ""),
+        authors=authors,
+        language=detect_language(" ".join(paragraphs), declared),
+        tags=list(tags),
+        images=find_images(sel, url, captions),
+        comments=comments,
+        canonical_url=canonical.strip() if canonical else None,
+        paywalled=_looks_paywalled(sel, words),
+    )
+
+
+def _page_description(sel: Selector) -> str | None:
+    for xpath in ('//meta[@property="og:description"]/@content',
+                  '//meta[@name="description"]/@content',
+                  '//meta[@name="twitter:description"]/@content'):
+        value = sel.xpath(xpath).get()
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
+_PAYWALL = re.compile(
+    r"(subscribe to (continue|read)|subscribers only|to continue reading|"
+    r"already a subscriber|this (article|content) is for subscribers)",
+    re.IGNORECASE,
+)
+
+
+def _looks_paywalled(sel: Selector, words: int) -> bool:
+    flagged = sel.xpath(
+        '//script[@type="application/ld+json"][contains(., \'"isAccessibleForFree"\')]'
+    ).re_first(r'"isAccessibleForFree"\s*:\s*"?(false|False)')
+    if flagged:
+        return True
+    if words > 400:
+        return False
+    page_text = " ".join(sel.xpath("//body//text()[not(ancestor::script)]").getall())
+    return bool(_PAYWALL.search(page_text))

@@ -1,0 +1,164 @@
+"""Article metadata beyond trafilatura's: dates with time zone, authors, captions, language."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+from parsel import Selector
+
+from crawler.discovery import parse_date
+
+_MONTHS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y",
+           "%b. %d, %Y", "%Y/%m/%d", "%d/%m/%Y", "%d.%m.%Y")
+_HUMAN_DATE = re.compile(
+    r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"|[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1,2} [A-Z][a-z]{2,8}\.? \d{4}"
+    r"|\d{4}/\d{2}/\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4})"
+)
+
+
+def parse_any_date(raw: str) -> str | None:
+    """ISO 8601 for a machine or human date string ("January 5, 2012" -> "2012-01-05")."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    match = _HUMAN_DATE.search(raw)
+    if not match:
+        return None
+    found = match.group(1)
+    if re.match(r"\d{4}-\d{2}-\d{2}", found):
+        if len(found) == 10:
+            return found
+        parsed = parse_date(found.replace(" ", "T", 1))
+        if parsed is None:
+            return found[:10]
+        has_zone = bool(re.search(r"(Z|[+-]\d{2}:?\d{2})$", found))
+        if not has_zone:
+            return parsed.replace(tzinfo=None).isoformat()
+        return parsed.isoformat()
+    cleaned = found.replace(",", ", ").replace(",  ", ", ").replace(".", "." if "/" in found else ".")
+    for fmt in _MONTHS:
+        for candidate in (found, cleaned):
+            try:
+                return datetime.strptime(candidate, fmt).date().isoformat()
+            except ValueError:
+                continue
+    return None
+
+
+def _json_ld_objects(sel: Selector) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for raw in sel.xpath('//script[@type="application/ld+json"]/text()').getall():
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        stack = [data]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, dict):
+                objects.append(item)
+                if "@graph" in item:
+                    stack.append(item["@graph"])
+    return objects
+
+
+def find_dates(sel: Selector) -> tuple[str | None, str | None]:
+    """(published raw string, modified raw string) from meta tags, JSON-LD or <time>."""
+    published = sel.xpath(
+        '//meta[@property="article:published_time" or @name="article:published_time"'
+        ' or @itemprop="datePublished" or @name="pubdate" or @name="publishdate"'
+        ' or @name="date" or @name="DC.date.issued" or @property="og:published_time"]'
+        "/@content"
+    ).get()
+    modified = sel.xpath(
+        '//meta[@property="article:modified_time" or @itemprop="dateModified"'
+        ' or @property="og:updated_time"]/@content'
+    ).get()
+    for obj in _json_ld_objects(sel):
+        kind = str(obj.get("@type", ""))
+        if "Article" in kind or "Posting" in kind or kind == "WebPage":
+            published = published or obj.get("datePublished")
+            modified = modified or obj.get("dateModified")
+    if not published:
+        published = sel.xpath("//article//time/@datetime | //time[@itemprop]/@datetime").get()
+    return (str(published) if published else None, str(modified) if modified else None)
+
+
+def find_captions(sel: Selector) -> list[str]:
+    """Visible image captions (figcaption, WordPress caption text)."""
+    texts = sel.xpath(
+        "//figcaption | //*[contains(concat(' ', normalize-space(@class), ' '), ' wp-caption-text ')]"
+        " | //*[contains(@class, 'caption') and not(descendant::p)]"
+    )
+    captions = []
+    for node in texts:
+        text = " ".join(" ".join(node.xpath(".//text()").getall()).split())
+        if text and text not in captions and len(text) < 600:
+            captions.append(text)
+    return captions
+
+
+def find_images(sel: Selector, base_url: str, captions: list[str]) -> list[dict[str, Any]]:
+    """Images inside figures with their caption (each caption once)."""
+    from urllib.parse import urljoin
+
+    images: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for fig in sel.xpath("//figure | //*[contains(@class, 'wp-caption')]"):
+        src = fig.xpath(".//img/@src | .//img/@data-src").get()
+        if not src:
+            continue
+        url = urljoin(base_url, src.strip())
+        if url in seen:
+            continue
+        seen.add(url)
+        cap_node = fig.xpath(".//figcaption | .//*[contains(@class, 'caption')]")
+        caption = " ".join(" ".join(cap_node.xpath(".//text()").getall()).split()) or None
+        images.append({"url": url, "caption": caption})
+    if not images:
+        og = sel.xpath('//meta[@property="og:image"]/@content').get()
+        if og:
+            images.append({"url": urljoin(base_url, og.strip()), "caption": captions[0] if len(captions) == 1 else None})
+    return images
+
+
+_BY = re.compile(r"^\s*(by|written by|author:)\s+", re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\|)\s*", re.IGNORECASE)
+
+
+def split_authors(raw: str | list[str] | None) -> list[str]:
+    """"By A and B" -> ["A", "B"]; drops e-mail addresses and duplicates."""
+    if not raw:
+        return []
+    parts = raw if isinstance(raw, list) else [raw]
+    names: list[str] = []
+    for part in parts:
+        part = _BY.sub("", " ".join(str(part).split()))
+        for name in _SPLIT.split(part):
+            name = name.strip(" .-–—")
+            if not name or "@" in name or len(name) > 80 or name.lower() in ("by", "staff"):
+                continue
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def strip_title_suffix(title: str, site_name: str = "", suffix: str = "") -> str:
+    """Remove " - Site Name" / " | Site" from a headline."""
+    title = " ".join(title.split())
+    if suffix and title.endswith(suffix):
+        return title[: -len(suffix)].rstrip(" -|–—:")
+    for sep in (" | ", " - ", " – ", " — ", " :: "):
+        if sep in title:
+            head, _, tail = title.rpartition(sep)
+            if len(tail) <= 40 and len(head) >= 15 and (
+                not site_name or tail.lower() in site_name.lower() or site_name.lower() in tail.lower()
+            ):
+                return head.strip()
+    return title

@@ -1,0 +1,65 @@
+"""The article record: the contract every output line follows, each field documented once."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def article_id(canonical_url: str) -> str:
+    """16 hex chars, stable for a canonical URL (first 64 bits of its SHA-256)."""
+    return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class Article:
+    """One news article, as written to one JSONL line.
+
+    The first ten fields are the stable contract; the rest were added because
+    users asked for them. Absent values are ``None`` (scalars) or ``[]`` (lists).
+    """
+
+    #: 16 lowercase hex chars, ``article_id(url)``: stable across runs.
+    id: str = ""
+    #: Canonical URL: ``<link rel=canonical>``/``og:url`` on the same site, else the
+    #: fetched URL normalized (lower-case host, no fragment, no tracking parameters).
+    url: str = ""
+    #: Site id: the site file's name without ``.toml``.
+    site: str = ""
+    #: Headline, without the site-name suffix.
+    title: str = ""
+    #: Publication date, ISO 8601 (``2024-11-29`` or ``2024-11-29T10:05:00+05:00``
+    #: when the page gives a time).
+    date: str | None = None
+    #: Authors' names, clean ("By A and B" -> ["A", "B"]).
+    authors: list[str] = field(default_factory=list)
+    #: Dek / standfirst / lede shown apart from the body, when the page has one.
+    description: str | None = None
+    #: Body paragraphs in order, separated by one blank line. No title, no
+    #: boilerplate, no captions, no comments.
+    text: str = ""
+    #: ISO 639-1 code: declared by the site file, else the page, else detected.
+    language: str | None = None
+    #: When the page was fetched (UTC, ISO 8601 with seconds).
+    fetched_at: str = ""
+
+    # --- additions ---------------------------------------------------------
+    #: The date string as the page gave it, before normalization.
+    date_raw: str | None = None
+    #: Last-modified date, ISO 8601, when the page gives one.
+    date_modified: str | None = None
+    #: Keywords / tags / categories.
+    tags: list[str] = field(default_factory=list)
+    #: Images of the article: ``{"url": ..., "caption": ...}``; captions live here,
+    #: never in ``text``.
+    images: list[dict[str, Any]] = field(default_factory=list)
+    #: Reader comments, only with EXTRACT_COMMENTS (or the site's
+    #: ``include_comments``): ``{"author", "date", "text"}`` in page order.
+    comments: list[dict[str, Any]] | None = None
+    #: The URL actually fetched (may differ from ``url``).
+    source_url: str = ""
+    #: True when the body looks like a paywall teaser.
+    paywalled: bool = False
+    #: Number of words in ``text``.
+    word_count: int = 0

@@ -1,0 +1,82 @@
+"""Item pipelines: normalize -> validate -> drop in-run duplicates (then FEEDS writes)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from crawler.extraction.cleanup import normalize_space
+from crawler.extraction.metadata import parse_any_date
+
+
+class _Component:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        return cls(crawler)
+
+    def drop(self, reason: str, item: Any) -> DropItem:
+        self.stats.inc_value(f"pipeline/dropped/{reason}")
+        return DropItem(f"{reason}: {ItemAdapter(item).get('url')}")
+
+
+def _normalize_text(text: str) -> str:
+    """Each paragraph normalized; exactly one blank line between paragraphs."""
+    paragraphs = [normalize_space(p) for p in re.split(r"\n\s*\n", text or "")]
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+class NormalizePipeline(_Component):
+    """Whitespace, Unicode NFC, non-breaking spaces, ISO dates, clean author lists."""
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        for name in ("title", "description", "date_raw"):
+            value = adapter.get(name)
+            if isinstance(value, str):
+                adapter[name] = normalize_space(value) or None if name != "title" else normalize_space(value)
+        adapter["text"] = _normalize_text(adapter.get("text") or "")
+        for name in ("date", "date_modified"):
+            value = adapter.get(name)
+            if value:
+                adapter[name] = parse_any_date(str(value))
+        authors = adapter.get("authors") or []
+        adapter["authors"] = [a for a in dict.fromkeys(normalize_space(a) for a in authors) if a]
+        adapter["word_count"] = len(adapter["text"].split())
+        return item
+
+
+class ValidatePipeline(_Component):
+    """Drop, with a counted reason, an item without title, body or id."""
+
+    def process_item(self, item: Any) -> Any:
+        adapter = ItemAdapter(item)
+        if not adapter.get("url") or not re.fullmatch(r"[0-9a-f]{16}", adapter.get("id") or ""):
+            raise self.drop("no_id", item)
+        if not adapter.get("title"):
+            raise self.drop("no_title", item)
+        if not adapter.get("text"):
+            raise self.drop("no_text", item)
+        return item
+
+
+class DuplicateUrlPipeline(_Component):
+    """Drop an article whose canonical URL this run already produced."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.seen: set[str] = set()
+
+    def process_item(self, item: Any) -> Any:
+        url = ItemAdapter(item).get("url")
+        if url in self.seen:
+            raise self.drop("duplicate_url", item)
+        self.seen.add(url)
+        return item
