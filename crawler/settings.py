@@ -70,7 +70,11 @@ ITEM_PIPELINES = {
 }
 
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {}
-EXTENSIONS: dict[str, int] = {}
+EXTENSIONS: dict[str, int] = {
+    "crawler.extensions.statsfile.StatsFile": 900,
+}
+# Write the final stats of a run as JSON to this path (off when empty).
+STATS_FILE = ""
 
 # Offline-safe defaults for components we do not use.
 DOWNLOAD_HANDLERS = {
