@@ -134,13 +134,20 @@ def extract_comments(sel: Selector, spec: CommentSelectors | None) -> list[dict[
     return comments
 
 
+def _lines_text(node: Selector) -> str:
+    """Text of a node with ``<br>`` kept as a line break, other whitespace collapsed."""
+    parts = [p.root if isinstance(p.root, str) else "\n" for p in node.xpath(".//text() | .//br")]
+    lines = (normalize_space(line) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
 def _comment_text(node: Selector) -> str:
     if isinstance(node.root, str):
         return normalize_space(node.root)
     blocks = node.xpath("./p | ./div")
     if blocks:
-        return "\n\n".join(t for t in (normalize_space(_node_text(b)) for b in blocks) if t)
-    return normalize_space(_node_text(node))
+        return "\n\n".join(t for t in (_lines_text(b) for b in blocks) if t)
+    return _lines_text(node)
 
 
 def detect_language(text: str, declared: str | None) -> str | None:
