@@ -70,6 +70,35 @@ ITEM_PIPELINES = {
 }
 
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {}
+
+# --- Safety (docs/safety.md) ---------------------------------------------
+# Refuse http(s) requests to loopback, private, link-local and reserved addresses
+# (names resolved first), and every other scheme, before connecting.
+SAFETY_BLOCK_PRIVATE_ADDRESSES = True
+# Hosts, IPs or networks (CIDR) exempt from that check, besides the hosts named in
+# the site files (home, feeds, sitemaps, sections). E.g. ["10.0.0.0/8", "intranet"].
+SAFETY_ALLOW_PRIVATE_HOSTS: list[str] = []
+# Drop redirects (and meta refreshes) to a host outside the request's site.
+SAFETY_BLOCK_OFFSITE_REDIRECTS = True
+# Treat a binary body (PDF, image, zip...) served as text/html as not HTML.
+SAFETY_SNIFF_BINARY = True
+# Retry, then drop, an HTML body cut before </html> on a close-delimited response.
+SAFETY_CHECK_TRUNCATION = True
+# Read at most this much of a robots.txt (RFC 9309 asks for at least 500 KiB).
+ROBOTSTXT_MAX_BYTES = 512 * 1024
+# Registered here, next to what they replace (Scrapy's robots and compression).
+SAFETY_DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
+    "crawler.safety.redirects.OffsiteRedirectMiddleware": 40,
+    "crawler.safety.addresses.AddressPolicyMiddleware": 50,
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.safety.robots.SafeRobotsTxtMiddleware": 100,
+    "crawler.safety.truncation.TruncatedBodyMiddleware": 560,
+    "crawler.safety.sniffing.BinaryBodyMiddleware": 570,
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "crawler.safety.compression.BoundedCompressionMiddleware": 590,
+    "crawler.safety.limits.DownloadLimitsMiddleware": 950,
+}
+DOWNLOADER_MIDDLEWARES.update(SAFETY_DOWNLOADER_MIDDLEWARES)  # type: ignore[arg-type]
 EXTENSIONS: dict[str, int] = {
     "crawler.extensions.statsfile.StatsFile": 900,
 }
