@@ -42,8 +42,12 @@ def is_public_address(ip: IPAddress) -> bool:
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
     return ip.is_global and not (
-        ip.is_multicast or ip.is_reserved or ip.is_link_local or ip.is_loopback
-        or ip.is_unspecified or ip.is_private
+        ip.is_multicast
+        or ip.is_reserved
+        or ip.is_link_local
+        or ip.is_loopback
+        or ip.is_unspecified
+        or ip.is_private
     )
 
 
@@ -141,7 +145,8 @@ class AddressPolicyMiddleware:
                 self.stats.inc_value("safety/allowed_private")
                 continue
             raise self._refuse(
-                "blocked_address", request,
+                "blocked_address",
+                request,
                 f"{host} is {ip}, a non-public address (SAFETY_ALLOW_PRIVATE_HOSTS)",
             )
         return None

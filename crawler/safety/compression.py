@@ -39,7 +39,9 @@ class BoundedCompressionMiddleware(HttpCompressionMiddleware):
             encoding = raw.decode("latin-1")
             logger.warning(
                 "Ignored %s: body does not decode as Content-Encoding %r (%s)",
-                response.url, encoding, exc,
+                response.url,
+                encoding,
+                exc,
             )
             raise IgnoreRequest(
                 f"safety: body does not decode as Content-Encoding {encoding!r}"

@@ -95,8 +95,9 @@ class SafeRobotsTxtMiddleware(RobotsTxtMiddleware):
             body = ALLOW_ALL
         elif status >= 500:
             self._stats.inc_value("robotstxt/disallow_all/5xx")
-            logger.warning("robots.txt of %s answered %d: disallow all (RFC 9309)",
-                           netloc, status)
+            logger.warning(
+                "robots.txt of %s answered %d: disallow all (RFC 9309)", netloc, status
+            )
             body = DISALLOW_ALL
         else:
             body = response.body[: self.max_bytes] if self.max_bytes else response.body

@@ -3,7 +3,7 @@
 Scrapy picks the response class from ``Content-Type``, so a PNG served as
 ``text/html`` reaches the spider as an HtmlResponse and the extractor as "HTML". This
 middleware looks at the first bytes: a known binary signature, NUL bytes (outside
-UTF-16/32) or mostly control characters turn the response into a plain ``Response``,
+UTF-16/32) or over 5% control characters turn the response into a plain ``Response``,
 which the spider skips with a counted reason (``extract/not_html``). Gzip data is
 binary too: a gzipped sitemap served without ``Content-Encoding`` keeps its bytes and
 is unpacked by the spider, under ``DOWNLOAD_MAXSIZE``.
@@ -22,11 +22,30 @@ logger = logging.getLogger(__name__)
 
 # File signatures (magic numbers) of formats that are never a text page.
 SIGNATURES: tuple[bytes, ...] = (
-    b"%PDF-", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"\xff\xd8\xff",
-    b"PK\x03\x04", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd",
-    b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"\x7fELF", b"MZ", b"\x00asm",
-    b"OggS", b"ID3", b"fLaC", b"wOFF", b"wOF2", b"\x00\x00\x01\x00",
-    b"II*\x00", b"MM\x00*", b"\xd0\xcf\x11\xe0",
+    b"%PDF-",
+    b"\x89PNG\r\n\x1a\n",
+    b"GIF87a",
+    b"GIF89a",
+    b"\xff\xd8\xff",
+    b"PK\x03\x04",
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"\x28\xb5\x2f\xfd",
+    b"7z\xbc\xaf\x27\x1c",
+    b"Rar!\x1a\x07",
+    b"\x7fELF",
+    b"MZ",
+    b"\x00asm",
+    b"OggS",
+    b"ID3",
+    b"fLaC",
+    b"wOFF",
+    b"wOF2",
+    b"\x00\x00\x01\x00",
+    b"II*\x00",
+    b"MM\x00*",
+    b"\xd0\xcf\x11\xe0",
 )
 RIFF = b"RIFF"  # WAV, AVI, WebP: "RIFF" + size + kind
 SNIFF_BYTES = 1024
@@ -50,7 +69,7 @@ def looks_binary(body: bytes, declared_encoding: str = "") -> bool:
     if b"\x00" in head:
         return True
     controls = sum(1 for byte in head if byte in _CONTROL)
-    return controls > len(head) // 10
+    return controls > len(head) // 20
 
 
 class BinaryBodyMiddleware:
@@ -79,8 +98,13 @@ class BinaryBodyMiddleware:
         logger.info("Binary body served as %r: %s", declared, response.url)
         # Response.replace(cls=Response) would pass TextResponse's encoding along.
         return Response(
-            response.url, status=response.status, headers=response.headers,
-            body=response.body, flags=[*response.flags, "binary"], request=request,
-            certificate=response.certificate, ip_address=response.ip_address,
+            response.url,
+            status=response.status,
+            headers=response.headers,
+            body=response.body,
+            flags=[*response.flags, "binary"],
+            request=request,
+            certificate=response.certificate,
+            ip_address=response.ip_address,
             protocol=response.protocol,
         )

@@ -62,6 +62,9 @@ class TruncatedBodyMiddleware:
             self.stats.inc_value("safety/truncated_retry")
             return retry
         self.stats.inc_value("safety/truncated")
-        logger.warning("Dropped %s: body cut before </html> (%d bytes)",
-                       response.url, len(response.body))
+        logger.warning(
+            "Dropped %s: body cut before </html> (%d bytes)",
+            response.url,
+            len(response.body),
+        )
         raise IgnoreRequest("safety: truncated body")

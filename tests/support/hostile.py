@@ -58,23 +58,29 @@ def sentence(seed: int, length: int = 14) -> str:
     return f"Report {seed} says the " + " ".join(words) + "."
 
 
-def article_html(title: str, seed: int = 1, paragraphs: int = 4, extra: str = "") -> str:
+def article_html(
+    title: str, seed: int = 1, paragraphs: int = 4, extra: str = ""
+) -> str:
     """A plain article page that the extractor accepts (well over 40 words)."""
     body = "\n".join(
         f"<p>{sentence(seed * 10 + i)} {sentence(seed * 10 + i + 5)}</p>"
         for i in range(paragraphs)
     )
     return (
-        f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{title}</title></head><body><article><h1>{title}</h1>"
-        f"<time datetime=\"2024-05-02\">2 May 2024</time>{body}{extra}</article>"
+        f'<time datetime="2024-05-02">2 May 2024</time>{body}{extra}</article>'
         f"</body></html>"
     )
 
 
 def links_page(hrefs: list[str], title: str = "Index") -> str:
-    items = "".join(f'<li><a href="{h}">Story {i}</a></li>' for i, h in enumerate(hrefs))
-    return f"<html><head><title>{title}</title></head><body><ul>{items}</ul></body></html>"
+    items = "".join(
+        f'<li><a href="{h}">Story {i}</a></li>' for i, h in enumerate(hrefs)
+    )
+    return (
+        f"<html><head><title>{title}</title></head><body><ul>{items}</ul></body></html>"
+    )
 
 
 # --- site files ---------------------------------------------------------------------
@@ -164,8 +170,14 @@ def write_quietly(req: Any, data: bytes) -> bool:
         return False
 
 
-def stream(req: Any, total: int, *, length: bool, chunk: int = 256 * 1024,
-           head: bytes = b"<html><body>") -> None:
+def stream(
+    req: Any,
+    total: int,
+    *,
+    length: bool,
+    chunk: int = 256 * 1024,
+    head: bytes = b"<html><body>",
+) -> None:
     """Send ``total`` bytes of HTML made on the fly (never held in memory)."""
     req.send_response(200)
     req.send_header("Content-Type", "text/html; charset=utf-8")
@@ -186,7 +198,9 @@ def stream(req: Any, total: int, *, length: bool, chunk: int = 256 * 1024,
     req.close_connection = True
 
 
-def drip(req: Any, body: bytes, *, every: float, limit: float, length: bool = True) -> None:
+def drip(
+    req: Any, body: bytes, *, every: float, limit: float, length: bool = True
+) -> None:
     """Send ``body`` one byte every ``every`` seconds, giving up after ``limit`` s."""
     req.send_response(200)
     req.send_header("Content-Type", "text/html; charset=utf-8")
@@ -237,9 +251,11 @@ def bomb(encoding: str, size: int = 200 * MiB) -> bytes:
         comp = zstd.ZstdCompressor(level=3)
     else:
         raise ValueError(encoding)
-    parts = [comp.compress(block) for _ in range(size // MiB)] if encoding != "br" else [
-        comp.process(block) for _ in range(size // MiB)
-    ]
+    parts = (
+        [comp.compress(block) for _ in range(size // MiB)]
+        if encoding != "br"
+        else [comp.process(block) for _ in range(size // MiB)]
+    )
     parts.append(comp.finish() if encoding == "br" else comp.flush())
     return b"".join(parts)
 
@@ -309,16 +325,24 @@ def crawl(
             p for p in (str(NETGUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
         ),
         "NEWSITES_NETGUARD_LOG": str(guard_log),
-        "NEWSITES_NETGUARD_HOSTS": ",".join(f"{k}={v}" for k, v in (hosts or {}).items()),
+        "NEWSITES_NETGUARD_HOSTS": ",".join(
+            f"{k}={v}" for k, v in (hosts or {}).items()
+        ),
         "NEWSITES_RUSAGE_FILE": str(rusage),
-        **({"NEWSITES_MEMORY_LIMIT_MB": str(memory_limit_mb)} if memory_limit_mb else {}),
+        **(
+            {"NEWSITES_MEMORY_LIMIT_MB": str(memory_limit_mb)}
+            if memory_limit_mb
+            else {}
+        ),
         **(env or {}),
     }
     started = time.monotonic()
     result = run_crawl(
         run_dir,
         settings={**FAST, "SITES_DIR": str(sites_dir), **(settings or {})},
-        args=args, env=crawl_env, timeout=timeout,
+        args=args,
+        env=crawl_env,
+        timeout=timeout,
     )
     seconds = time.monotonic() - started
     usage = _read_lines(rusage)
@@ -342,7 +366,9 @@ def netguard(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """
     monkeypatch.setenv(
         "PYTHONPATH",
-        os.pathsep.join(p for p in (str(NETGUARD_DIR), os.environ.get("PYTHONPATH")) if p),
+        os.pathsep.join(
+            p for p in (str(NETGUARD_DIR), os.environ.get("PYTHONPATH")) if p
+        ),
     )
     log = tmp_path / "netguard-all.jsonl"
     monkeypatch.setenv("NEWSITES_NETGUARD_LOG", str(log))
@@ -360,3 +386,30 @@ def sitemap_xml(urls: list[str]) -> str:
         '<?xml version="1.0" encoding="UTF-8"?>'
         f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
     )
+
+
+def sitemap_site(
+    tmp_path: Path,
+    server: SiteServer,
+    paths: list[str],
+    site_id: str = "hostile",
+    **tables: Any,
+) -> Path:
+    """A site on ``server`` whose sitemap lists ``paths``; returns the sites folder.
+
+    Extra sitemaps can be given as ``discovery={"sitemaps": [...]}`` (the generated
+    one is added to them).
+    """
+    server.add(
+        "/sitemap.xml",
+        sitemap_xml([server.url + p for p in paths]),
+        content_type="application/xml",
+    )
+    discovery = dict(tables.pop("discovery", {}))
+    discovery["sitemaps"] = [
+        server.url + "/sitemap.xml",
+        *discovery.get("sitemaps", []),
+    ]
+    folder = tmp_path / "sites"
+    write_site(folder, site_id, server.url + "/", discovery=discovery, **tables)
+    return folder

@@ -135,8 +135,13 @@ def _install_rusage(path: str) -> None:
     def write() -> None:
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        entry = {"pid": os.getpid(), "ppid": os.getppid(), "argv": sys.argv[:3],
-                 "maxrss_kb": own, "children_maxrss_kb": children}
+        entry = {
+            "pid": os.getpid(),
+            "ppid": os.getppid(),
+            "argv": sys.argv[:3],
+            "maxrss_kb": own,
+            "children_maxrss_kb": children,
+        }
         with open(path, "a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry) + "\n")
 
