@@ -88,8 +88,8 @@ SAFETY_CHECK_TRUNCATION = True
 ROBOTSTXT_MAX_BYTES = 512 * 1024
 # Registered here, next to what they replace (Scrapy's robots and compression).
 SAFETY_DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
-    "crawler.safety.redirects.OffsiteRedirectMiddleware": 40,
-    "crawler.safety.addresses.AddressPolicyMiddleware": 50,
+    "crawler.safety.addresses.AddressPolicyMiddleware": 40,
+    "crawler.safety.redirects.OffsiteRedirectMiddleware": 50,
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.safety.robots.SafeRobotsTxtMiddleware": 100,
     "crawler.safety.truncation.TruncatedBodyMiddleware": 560,
