@@ -152,7 +152,11 @@ def send(
         req.send_header("Connection", "close")
     for name, value in (headers or {}).items():
         req.send_header(name, value)
-    req.end_headers()
+    try:
+        req.end_headers()
+    except OSError:  # the client gave up waiting (it hit its timeout)
+        req.close_connection = True
+        return
     if req.command != "HEAD":
         write_quietly(req, data)
     if not length:
