@@ -63,3 +63,8 @@ class Article:
     paywalled: bool = False
     #: Number of words in ``text``.
     word_count: int = 0
+    #: Export version of this article: 1 the first time its canonical URL is exported;
+    #: n+1 each time ``SEEN_RECRAWL_UPDATED`` re-fetches it after a newer sitemap
+    #: ``lastmod`` and its text changed. ``(id, version)`` tells versions apart; the
+    #: latest is the highest version. Always 1 without the seen store.
+    version: int = 1
