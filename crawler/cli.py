@@ -11,7 +11,7 @@ import importlib
 import sys
 
 # Modules providing subcommands, in help order.
-SUBCOMMAND_MODULES: tuple[str, ...] = ()
+SUBCOMMAND_MODULES: tuple[str, ...] = ("crawler.cli_run",)
 
 
 def build_parser() -> argparse.ArgumentParser:

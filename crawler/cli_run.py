@@ -1,0 +1,412 @@
+"""``newsites run``: one scheduled, incremental crawl, safe to start from cron.
+
+It takes the seen store's lock (a second run exits at once, writing nothing),
+settles what a killed earlier run left behind, crawls in this process with the seen
+store on, writes a new dated output file (as ``<name>.part``, renamed when the run
+ends, so no reader sees a file still being written), a log and a JSON stats file
+beside it, prints a one-line summary and exits with a status that tells cron how the
+run went (see ``EXIT_CODES`` and docs/cron.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from scrapy.settings import Settings
+
+from crawler.seen import (
+    SeenLock,
+    SeenLockHeld,
+    SeenStore,
+    SeenStoreError,
+    SqliteSeenStore,
+    exported_ids,
+    resolve_path,
+)
+from crawler.sites import SiteConfigError, load_sites, select_sites
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_CONFIG = 2
+EXIT_SITE_FAILED = 3
+EXIT_NO_ARTICLES = 4
+EXIT_TOO_MANY_ERRORS = 5
+EXIT_STORE = 6
+EXIT_LOCKED = 75  # EX_TEMPFAIL: try again later
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+
+#: Exit status -> meaning (docs/cron.md has the same table).
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "healthy: every site answered, articles found, errors under the limits",
+    EXIT_INTERNAL: "unexpected internal error (traceback in the log)",
+    EXIT_CONFIG: "configuration error (site file, setting, option); nothing crawled",
+    EXIT_SITE_FAILED: "a site failed entirely (requests failed, no article found)",
+    EXIT_NO_ARTICLES: "no article found at all (neither new nor seen)",
+    EXIT_TOO_MANY_ERRORS: "failed requests above RUN_MAX_ERRORS / RUN_MAX_ERROR_RATIO",
+    EXIT_STORE: "the seen store is unreadable, corrupt or newer; nothing crawled",
+    EXIT_LOCKED: "another run holds the lock; this one did nothing",
+    EXIT_INTERRUPTED: "interrupted (SIGINT/SIGTERM); what was written is kept",
+}
+
+
+class ConfigError(ValueError):
+    """A bad option or setting of ``newsites run``."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a run went: exit ``code``, a short ``status`` and a sentence."""
+
+    code: int
+    status: str
+    reason: str
+
+
+# --- command line -------------------------------------------------------------------
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="one incremental crawl for cron: new articles only, locked, dated output",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="exit status:\n" + "\n".join(
+            f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items()
+        ),
+    )
+    parser.add_argument("--sites", default="",
+                        help="comma-separated site ids (default: every site file)")
+    parser.add_argument("--output", default="", metavar="TEMPLATE",
+                        help="output path template (RUN_OUTPUT_TEMPLATE)")
+    parser.add_argument("--text", action="store_true",
+                        help="also write NNN_<id>.txt files (RUN_TEXT_OUTPUT)")
+    parser.add_argument("--reset", action="store_true",
+                        help="start the seen store over (old one kept aside)")
+    parser.add_argument("-s", "--set", action="append", default=[],
+                        metavar="NAME=VALUE",
+                        help="a Scrapy setting, e.g. -s SEEN_DB=/var/lib/newsites/seen")
+    parser.add_argument("-a", dest="spider_args", action="append", default=[],
+                        metavar="NAME=VALUE",
+                        help="a spider argument, e.g. -a since=2024-11-01")
+    parser.set_defaults(func=run)
+
+
+def _pairs(values: list[str], what: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"{what} must be NAME=VALUE, not {value!r}")
+        pairs[name] = rest
+    return pairs
+
+
+def build_settings(args: argparse.Namespace) -> Settings:
+    """Project settings (scrapy.cfg nearby, else crawler.settings) plus the options."""
+    from scrapy.utils.project import get_project_settings
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    settings = get_project_settings()
+    settings.setdict(_pairs(args.set, "-s"), priority="cmdline")
+    if args.output:
+        settings.set("RUN_OUTPUT_TEMPLATE", args.output, priority="cmdline")
+    if args.text:
+        settings.set("RUN_TEXT_OUTPUT", True, priority="cmdline")
+    if args.reset:
+        settings.set("SEEN_RESET", True, priority="cmdline")
+    return settings
+
+
+def sites_label(sites: str) -> str:
+    """``all``, or the chosen site ids joined with ``+``."""
+    ids = sorted({s.strip() for s in sites.split(",") if s.strip()})
+    return "+".join(ids) if ids else "all"
+
+
+def output_path(template: str, sites: str, start: datetime, run: int) -> Path:
+    """The run's output file from RUN_OUTPUT_TEMPLATE (relative: beside scrapy.cfg)."""
+    try:
+        name = template.format(sites=sites, start=start, run=run)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(
+            f"RUN_OUTPUT_TEMPLATE {template!r}: {exc!r}; fields are {{sites}}, "
+            "{start} (a datetime: {start:%Y-%m-%d}) and {run}"
+        ) from exc
+    return resolve_path(name)
+
+
+# --- recovery of killed runs ---------------------------------------------------------
+
+
+def truncate_partial_line(path: Path) -> int:
+    """Cut a last line left without its newline (a run killed mid-write): bytes cut."""
+    try:
+        handle = path.open("r+b")
+    except FileNotFoundError:
+        return 0
+    with handle:
+        size = handle.seek(0, os.SEEK_END)
+        end = size
+        while end > 0:
+            start = max(0, end - 65536)
+            handle.seek(start)
+            chunk = handle.read(end - start)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            end = start
+        else:
+            keep = 0
+        if keep < size:
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return size - keep
+
+
+def recover_killed_runs(store: SeenStore, current: int) -> list[str]:
+    """Finish what killed runs left: cut half lines, settle pending articles, rename
+    ``.part`` outputs to their final names. Returns one message per repaired run."""
+    killed = [r for r in store.unfinished_runs() if r.id != current]
+    messages = []
+    for run in killed:
+        for output in run.outputs:
+            cut = truncate_partial_line(Path(output))
+            if cut:
+                messages.append(f"run {run.id}: cut {cut} bytes of a half-written "
+                                f"line from {output}")
+    marked, discarded = store.resolve_pending(
+        lambda run: exported_ids(run.outputs) if run is not None else set()
+    )
+    if marked or discarded:
+        messages.append(f"pending articles: {marked} found written and marked, "
+                        f"{discarded} not written (will be fetched again)")
+    for run in killed:
+        for output in run.outputs:
+            if output.endswith(".part") and Path(output).exists():
+                os.replace(output, output.removesuffix(".part"))
+                messages.append(f"run {run.id}: kept {output.removesuffix('.part')}")
+        store.finish_run(run.id, "killed")
+    return messages
+
+
+# --- health ---------------------------------------------------------------------------
+
+
+def _stat(stats: dict[str, Any], key: str) -> int:
+    value = stats.get(key, 0)
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def error_count(stats: dict[str, Any]) -> int:
+    """Failed requests: entry pages and article pages the spider's errback saw."""
+    return _stat(stats, "errors/entry") + _stat(stats, "errors/article")
+
+
+def assess(stats: dict[str, Any], site_ids: list[str], settings: Settings) -> Outcome:
+    """The run's exit status from its stats (interrupted > site > errors > nothing)."""
+    if stats.get("finish_reason") == "shutdown":
+        return Outcome(EXIT_INTERRUPTED, "interrupted",
+                       "interrupted by a signal; the output has every finished article")
+    failed = []
+    for site in site_ids:
+        found = (_stat(stats, f"extract/ok/{site}")
+                 + _stat(stats, f"seen/skipped/{site}"))
+        errors = (_stat(stats, f"errors/site/{site}/entry")
+                  + _stat(stats, f"errors/site/{site}/article"))
+        if found == 0 and errors:
+            failed.append(f"{site} ({errors} failed request(s), no article)")
+    if failed:
+        return Outcome(EXIT_SITE_FAILED, "site_failed",
+                       "site failed entirely: " + ", ".join(failed))
+    errors = error_count(stats)
+    requests = _stat(stats, "downloader/request_count")
+    max_errors = settings.getint("RUN_MAX_ERRORS")
+    ratio = settings.getfloat("RUN_MAX_ERROR_RATIO")
+    if max_errors and errors > max_errors:
+        return Outcome(EXIT_TOO_MANY_ERRORS, "too_many_errors",
+                       f"{errors} failed requests > RUN_MAX_ERRORS={max_errors}")
+    if (ratio and requests and errors >= settings.getint("RUN_MIN_ERRORS")
+            and errors / requests > ratio):
+        return Outcome(EXIT_TOO_MANY_ERRORS, "too_many_errors",
+                       f"{errors} of {requests} requests failed "
+                       f"({errors / requests:.0%} > RUN_MAX_ERROR_RATIO={ratio:g})")
+    if _stat(stats, "extract/ok") + _stat(stats, "seen/skipped") == 0:
+        return Outcome(EXIT_NO_ARTICLES, "no_articles",
+                       "no article found on any site (neither new nor already seen)")
+    return Outcome(EXIT_OK, "ok", "ok")
+
+
+def summary_line(run: int, outcome: Outcome, stats: dict[str, Any], sites: int,
+                 seconds: float, output: Path) -> str:
+    """One line for cron mail and the log."""
+    head = "OK" if outcome.code == EXIT_OK else f"FAILED (exit {outcome.code}): " \
+        f"{outcome.reason}"
+    skipped = _stat(stats, "seen/skipped") + _stat(stats, "seen/duplicate_url")
+    return (
+        f"newsites run {run}: {head} | sites {sites} | "
+        f"pages {_stat(stats, 'downloader/response_count')} | "
+        f"articles written {_stat(stats, 'seen/marked')} | "
+        f"skipped as seen {skipped} | "
+        f"duplicates {_stat(stats, 'seen/duplicate_content')} | "
+        f"errors {error_count(stats)} | {seconds:.1f} s | {output}"
+    )
+
+
+def _add_to_stats_file(path: Path, extra: dict[str, Any]) -> None:
+    try:
+        stats = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+        stats.update(extra)
+        tmp = path.with_name(path.name + ".tmp")
+        text = json.dumps(stats, indent=1, sort_keys=True) + "\n"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        logger.error("Cannot add the run result to %s", path, exc_info=True)
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"newsites run: {message}", file=sys.stderr)
+    return code
+
+
+# --- the run --------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run one scheduled crawl; returns the exit status."""
+    clock = time.monotonic()
+    start = datetime.now(UTC).replace(microsecond=0)
+    try:
+        settings = build_settings(args)
+        spider_args = _pairs(args.spider_args, "-a")
+        if args.sites:
+            spider_args["sites"] = args.sites
+        sites = select_sites(load_sites(settings.get("SITES_DIR") or None),
+                             spider_args.get("sites"))
+        from crawler.replay import MODES
+
+        if (settings.get("FIXTURES_MODE") or "").strip().lower() not in MODES:
+            raise ConfigError("FIXTURES_MODE must be 'replay', 'record' or empty")
+        if settings.get("JOBDIR"):
+            raise ConfigError(
+                "do not set JOBDIR: a reused JOBDIR would filter the next run's entry "
+                "pages; RUN_JOBDIR=1 gives each run a fresh one"
+            )
+        template = settings.get("RUN_OUTPUT_TEMPLATE")
+        output_path(template, "all", start, 0)  # check the template before locking
+        db = resolve_path(settings.get("SEEN_DB") or "")
+        if not settings.get("SEEN_DB"):
+            raise ConfigError("SEEN_DB is empty")
+    except (ConfigError, SiteConfigError) as exc:
+        return _fail(EXIT_CONFIG, f"configuration error: {exc}")
+
+    try:
+        lock = SeenLock.acquire(db)
+    except SeenLockHeld as exc:
+        return _fail(EXIT_LOCKED, str(exc))
+    except OSError as exc:
+        return _fail(EXIT_STORE, f"cannot lock the seen store {db}: {exc}")
+    try:
+        return _locked_run(settings, sites_label(spider_args.get("sites", "")),
+                           [s.id for s in sites], spider_args, db, start, clock)
+    finally:
+        lock.release()
+
+
+def _locked_run(settings: Settings, label: str, site_ids: list[str],
+                spider_args: dict[str, str], db: Path, start: datetime,
+                clock: float) -> int:
+    try:
+        store = SqliteSeenStore.open(db, reset=settings.getbool("SEEN_RESET"),
+                                     durable=settings.getbool("SEEN_FSYNC"))
+    except SeenStoreError as exc:
+        return _fail(EXIT_STORE, f"seen store error: {exc}")
+    try:
+        run_id = store.start_run()
+        output = output_path(settings.get("RUN_OUTPUT_TEMPLATE"), label, start, run_id)
+        part = output.with_name(output.name + ".part")
+        stem = output.with_suffix("") if output.suffix else output
+        log_path = stem.with_name(stem.name + ".log")
+        stats_path = stem.with_name(stem.name + ".stats.json")
+        text_index = stem.with_name(stem.name + "-text") / "index.tsv"
+        if output.exists() or part.exists():
+            store.finish_run(run_id, "not_started")
+            return _fail(EXIT_CONFIG, f"output {output} already exists; "
+                                      "RUN_OUTPUT_TEMPLATE should include {run}")
+        feeds: dict[str, dict[str, Any]] = {
+            str(part): {"format": "jsonlines", "overwrite": True},
+        }
+        if settings.getbool("RUN_TEXT_OUTPUT"):
+            feeds[str(text_index)] = {"format": "text", "overwrite": False}
+        store.set_run_outputs(run_id, list(feeds))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        jobdir = stem.with_name(stem.name + ".jobdir")
+        overrides: dict[str, Any] = {
+            "SEEN_ENABLED": True, "SEEN_RESET": False, "SEEN_RUN_ID": run_id,
+            "SEEN_DB": str(db), "FEEDS": feeds, "LOG_FILE": str(log_path),
+            "LOG_FILE_APPEND": False, "STATS_FILE": str(stats_path),
+        }
+        if settings.getbool("RUN_JOBDIR"):
+            overrides["JOBDIR"] = str(jobdir)
+        settings.setdict(overrides, priority="cmdline")
+        return _crawl(settings, store, run_id, site_ids, spider_args, output, part,
+                      stats_path, jobdir, clock)
+    finally:
+        store.close()
+
+
+def _crawl(settings: Settings, store: SqliteSeenStore, run_id: int, site_ids: list[str],
+           spider_args: dict[str, str], output: Path, part: Path, stats_path: Path,
+           jobdir: Path, clock: float) -> int:
+    from scrapy.crawler import CrawlerProcess
+
+    process = CrawlerProcess(settings)  # logging now goes to LOG_FILE
+    logger.info("newsites run %d: output %s", run_id, output)
+    for message in recover_killed_runs(store, run_id):
+        logger.warning("Recovered a killed run: %s", message)
+    crawler = process.create_crawler("newsites")
+    failures: list[Any] = []
+    deferred = process.crawl(crawler, **spider_args)
+    deferred.addErrback(failures.append)
+    process.start()
+
+    if part.exists():
+        os.replace(part, output)
+    stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    if failures:
+        error = failures[0].value
+        logger.error("The crawl could not start: %s", error)
+        code = (EXIT_STORE if isinstance(error, SeenStoreError)
+                else EXIT_CONFIG if isinstance(error, SiteConfigError | ValueError)
+                else EXIT_INTERNAL)
+        outcome = Outcome(code, "not_started", f"the crawl could not start: {error}")
+    else:
+        outcome = assess(stats, site_ids, settings)
+    store.finish_run(run_id, outcome.status)
+    if outcome.code == EXIT_OK and jobdir.exists():
+        shutil.rmtree(jobdir, ignore_errors=True)
+    seconds = time.monotonic() - clock
+    line = summary_line(run_id, outcome, stats, len(site_ids), seconds, output)
+    _add_to_stats_file(stats_path, {
+        "run/id": run_id, "run/exit_code": outcome.code, "run/status": outcome.status,
+        "run/reason": outcome.reason, "run/output": str(output),
+        "run/seconds": round(seconds, 3), "run/summary": line,
+    })
+    logger.info("%s", line)
+    print(line, file=sys.stdout if outcome.code == EXIT_OK else sys.stderr)
+    return outcome.code

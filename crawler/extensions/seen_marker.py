@@ -1,0 +1,208 @@
+"""Open the crawl's seen store and mark each article exported once its line is on disk.
+
+``SeenMarker`` owns the store for the whole crawl (the seen filter and the dedup
+pipeline reach it through ``crawler.get_extension(SeenMarker)``). It connects to
+``item_scraped`` only at ``spider_opened``, after every extension's ``from_crawler``,
+so Scrapy's FeedExporter, connected in its ``from_crawler``, always writes the line
+first. Before marking, it checks that every feed that accepts the item really counted
+it (an exporter that raised, e.g. on a full disk, leaves the item pending, settled at
+the next start), flushes each feed file and, with SEEN_FSYNC, fsyncs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.extensions.feedexport import FeedExporter, FileFeedStorage
+
+from crawler.seen import (
+    RunRecord,
+    SeenLock,
+    SeenStore,
+    SeenStoreError,
+    SqliteSeenStore,
+    exported_ids,
+    resolve_path,
+)
+from crawler.urls import normalize_url
+
+logger = logging.getLogger(__name__)
+
+
+def open_store(crawler: Crawler) -> SqliteSeenStore:
+    """The SEEN_DB store, reset first with SEEN_RESET; SeenStoreError if unusable."""
+    settings = crawler.settings
+    value = settings.get("SEEN_DB") or ""
+    if not value:
+        raise SeenStoreError("SEEN_DB is empty: set the path of the seen store")
+    return SqliteSeenStore.open(
+        resolve_path(value),
+        reset=settings.getbool("SEEN_RESET"),
+        durable=settings.getbool("SEEN_FSYNC"),
+    )
+
+
+def _check_feeds(crawler: Crawler) -> None:
+    """Refuse feed options under which 'written' cannot be checked per item."""
+    settings = crawler.settings
+    feeds = settings.getdict("FEEDS")
+    if settings.getint("FEED_EXPORT_BATCH_ITEM_COUNT") or any(
+        (options or {}).get("batch_item_count") for options in feeds.values()
+    ):
+        raise SeenStoreError(
+            "The seen store cannot be used with batch_item_count / "
+            "FEED_EXPORT_BATCH_ITEM_COUNT: turn batching off or set SEEN_ENABLED=False"
+        )
+
+
+class SeenMarker:
+    """Marks an article exported in the seen store after every feed wrote it."""
+
+    def __init__(self, crawler: Crawler, store: SeenStore) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.store = store
+        self.fsync = crawler.settings.getbool("SEEN_FSYNC")
+        self.run = crawler.settings.getint("SEEN_RUN_ID")
+        self._own_run = False
+        self.marking = False
+        self.feeds: FeedExporter | None = None
+        self._counts: dict[int, int] = {}
+        #: fetched URL -> URLs it was redirected from (filled by the seen filter)
+        self.aliases: dict[str, set[str]] = {}
+        #: canonical URL -> id() of the item the dedup pipeline made pending
+        self.pending: dict[str, int] = {}
+        self._lock: SeenLock | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SeenMarker:
+        if not crawler.settings.getbool("SEEN_ENABLED"):
+            raise NotConfigured
+        _check_feeds(crawler)
+        try:
+            store = open_store(crawler)
+        except SeenStoreError as exc:
+            logger.critical("Seen store error: %s", exc)
+            raise
+        ext = cls(crawler, store)
+        if not ext.run:
+            # A crawl of its own (not `newsites run`, which holds the lock already).
+            try:
+                ext._lock = SeenLock.acquire(Path(store.path))
+            except SeenStoreError as exc:
+                store.close()
+                logger.critical("Seen store error: %s", exc)
+                raise
+        ext.recover()
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.item_dropped, signal=signals.item_error)
+        return ext
+
+    def recover(self) -> None:
+        """Settle articles a killed crawl left pending (looked up in its outputs)."""
+
+        def ids(run: RunRecord | None) -> set[str]:
+            return exported_ids(run.outputs) if run is not None else set()
+
+        marked, discarded = self.store.resolve_pending(ids)
+        if marked or discarded:
+            self.stats.inc_value("seen/recovered/marked", marked)
+            self.stats.inc_value("seen/recovered/discarded", discarded)
+            logger.warning(
+                "Seen store: a killed crawl left %d article(s) pending: %d found in "
+                "its output and marked, %d not written and forgotten",
+                marked + discarded, marked, discarded,
+            )
+
+    # --- signals -------------------------------------------------------------------
+    def spider_opened(self) -> None:
+        self.feeds = self.crawler.get_extension(FeedExporter)
+        slots = self.feeds.slots if self.feeds is not None else []
+        outputs = [
+            str(Path(slot.storage.path).resolve())
+            for slot in slots if isinstance(slot.storage, FileFeedStorage)
+        ]
+        if not slots:
+            logger.warning(
+                "Seen store %s: no FEEDS output (-o/-O) configured, so nothing will be "
+                "marked exported; seen articles are still skipped", self.store.path,
+            )
+        self.marking = bool(slots)
+        self._counts = {id(slot): slot.itemcount for slot in slots}
+        if self.run:
+            if outputs:
+                self.store.set_run_outputs(self.run, outputs)
+        else:
+            self.run = self.store.start_run(outputs)
+            self._own_run = True
+        # Connected now, after every from_crawler (FeedExporter's included), so the
+        # feeds write an item before it is marked.
+        self.crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
+
+    def item_scraped(self, item: Any) -> None:
+        if not self.marking or self.feeds is None:
+            return
+        url = ItemAdapter(item).get("url") or ""
+        accepted = [slot for slot in self.feeds.slots if slot.filter.accepts(item)]
+        written = True
+        for slot in accepted:
+            before = self._counts.get(id(slot), 0)
+            self._counts[id(slot)] = slot.itemcount
+            if slot.itemcount != before + 1:
+                written = False
+        if self.pending.pop(url, None) is None:
+            self.stats.inc_value("seen/not_marked/not_pending")
+            logger.error("Not marked: %s never reached the seen pipeline", url)
+            return
+        if not accepted:
+            self.stats.inc_value("seen/not_marked/no_feed")
+            self.store.discard_pending(url)
+            return
+        if not written:
+            # Left pending: the next start looks for its line in the outputs.
+            self.stats.inc_value("seen/not_marked/export_failed")
+            logger.error("Not marked as exported (a feed did not write it): %s", url)
+            return
+        try:
+            for slot in accepted:
+                if slot.file is not None:
+                    slot.file.flush()
+                    if self.fsync:
+                        os.fsync(slot.file.fileno())
+        except (OSError, ValueError, AttributeError):
+            self.stats.inc_value("seen/not_marked/flush_failed")
+            logger.error("Not marked (feed flush failed): %s", url, exc_info=True)
+            return
+        if self.store.mark_exported(url) is None:
+            self.stats.inc_value("seen/not_marked/not_pending")
+            logger.error("Not marked: %s was no longer pending in the store", url)
+            return
+        self.stats.inc_value("seen/marked")
+
+    def item_dropped(self, item: Any) -> None:
+        """A later pipeline dropped (or failed on) an item made pending: forget it."""
+        adapter = ItemAdapter(item)
+        url = adapter.get("url")
+        if adapter.get("source_url"):
+            self.aliases.pop(normalize_url(adapter["source_url"]), None)
+        if url and self.pending.get(url) == id(item):
+            del self.pending[url]
+            self.store.discard_pending(url)
+            self.stats.inc_value("seen/pending_discarded")
+
+    def spider_closed(self, reason: str) -> None:
+        if self._own_run:
+            self.store.finish_run(self.run, reason)
+        self.stats.set_value("seen/store_articles", self.store.counts()["articles"])
+        self.store.close()
+        if self._lock is not None:
+            self._lock.release()

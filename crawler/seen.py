@@ -1,0 +1,632 @@
+"""The seen store: which articles earlier runs exported, so each is exported once.
+
+Keys of an exported article: its canonical URL (the item's ``url``), the other URLs
+it was fetched under (aliases), and a fingerprint of its text for recognizing the
+same story republished under a new URL on the same site.
+
+Near-duplicate rule (documented in docs/cron.md): two articles of the same site are
+the same story when the words of their ``text`` (case-folded, punctuation dropped)
+are identical, or, when both have at least ``min_words`` words, when the 64-bit
+SimHash of their word 3-shingles differs in at most ``max_bits`` bits. A SimHash is
+split into four 16-bit bands kept in indexed columns: two hashes within 3 bits share
+at least one band (pigeonhole), so candidates are found with an index lookup, not a
+scan.
+
+An article is written in two steps: ``add_pending`` before its output line is
+written, ``mark_exported`` once the line is written and flushed. A run killed in
+between leaves a pending row; ``resolve_pending`` settles it by looking for the
+article's id in the outputs its run recorded, so the article is neither lost nor
+exported twice.
+
+``SeenStore`` is the interface; ``SqliteSeenStore`` the default backend (stdlib
+sqlite3, WAL, busy timeout). A store that cannot be read is a ``SeenStoreError``,
+never silently recreated; starting over is explicit (``reset=True``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import sqlite3
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+logger = logging.getLogger(__name__)
+
+#: Version of the SQLite schema, kept in ``PRAGMA user_version``.
+SCHEMA_VERSION = 1
+
+_WORD = re.compile(r"\w+")
+_MASK64 = (1 << 64) - 1
+
+
+class SeenStoreError(Exception):
+    """The seen store cannot be used; the message names the file and what to do."""
+
+
+# --- fingerprints ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies an article's text: exact hash, SimHash, word count."""
+
+    text_hash: str
+    simhash: int
+    words: int
+
+
+def words_of(text: str) -> list[str]:
+    """The words of ``text``: NFKC, case-folded, punctuation and spacing dropped."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text or "").casefold())
+
+
+def simhash64(tokens: list[str], shingle: int = 3) -> int:
+    """64-bit SimHash of the word ``shingle``-grams of ``tokens`` (unsigned)."""
+    if not tokens:
+        return 0
+    grams = (
+        [" ".join(tokens[i : i + shingle]) for i in range(len(tokens) - shingle + 1)]
+        if len(tokens) >= shingle
+        else [" ".join(tokens)]
+    )
+    weights = [0] * 64
+    for gram in grams:
+        value = int.from_bytes(
+            hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest(), "big"
+        )
+        for bit in range(64):
+            weights[bit] += 1 if value >> bit & 1 else -1
+    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+
+
+def fingerprint(text: str) -> Fingerprint:
+    """Fingerprint of an article body (the item's ``text``)."""
+    tokens = words_of(text)
+    digest = hashlib.sha256(" ".join(tokens).encode("utf-8")).hexdigest()
+    return Fingerprint(digest, simhash64(tokens), len(tokens))
+
+
+def hamming(a: int, b: int) -> int:
+    """Number of differing bits between two 64-bit hashes."""
+    return ((a ^ b) & _MASK64).bit_count()
+
+
+def bands(simhash: int) -> tuple[int, int, int, int]:
+    """The four 16-bit bands of a 64-bit SimHash."""
+    return tuple((simhash >> shift) & 0xFFFF for shift in (0, 16, 32, 48))  # type: ignore[return-value]
+
+
+def _signed(value: int) -> int:
+    """A 64-bit unsigned value as SQLite's signed INTEGER."""
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _unsigned(value: int) -> int:
+    return value & _MASK64
+
+
+def without_query(url: str) -> str:
+    """``url`` without its query string (and fragment)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def utc_now() -> str:
+    """Now, UTC, ISO 8601 with seconds."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat()
+
+
+# --- records --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeenRecord:
+    """An article in the store: ``state`` is ``exported`` or ``pending``."""
+
+    url: str
+    id: str
+    site: str
+    version: int
+    state: str
+    exported_at: str | None
+    text_hash: str
+    simhash: int
+    words: int
+
+
+@dataclass(frozen=True)
+class PendingArticle:
+    """An article about to be written by run ``run``."""
+
+    url: str
+    id: str
+    site: str
+    version: int
+    fingerprint: Fingerprint
+    run: int
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One crawl writing to the store; ``outputs`` are the files it writes."""
+
+    id: int
+    started_at: str
+    finished_at: str | None
+    status: str
+    outputs: tuple[str, ...]
+
+
+class SeenStore(Protocol):
+    """What the crawler needs from a seen store (SQLite here; Redis could follow)."""
+
+    path: str
+
+    def lookup(self, url: str, match_query_variants: bool = True) -> SeenRecord | None:
+        """The exported article fetched at ``url``: canonical, alias, query variant."""
+        ...
+
+    def get(self, url: str) -> SeenRecord | None:
+        """The exported article whose canonical URL is ``url``."""
+        ...
+
+    def find_duplicate(
+        self, site: str, fp: Fingerprint, exclude_url: str, max_bits: int,
+        min_words: int,
+    ) -> SeenRecord | None:
+        """An exported or pending article of ``site`` with the same text."""
+        ...
+
+    def add_pending(self, article: PendingArticle) -> None: ...
+
+    def discard_pending(self, url: str) -> bool: ...
+
+    def mark_exported(self, url: str, when: str | None = None) -> SeenRecord | None: ...
+
+    def resolve_pending(
+        self, exported_ids: Callable[[RunRecord | None], set[str]]
+    ) -> tuple[int, int]: ...
+
+    def start_run(self, outputs: Iterable[str] = ()) -> int: ...
+
+    def set_run_outputs(self, run: int, outputs: Iterable[str]) -> None: ...
+
+    def finish_run(self, run: int, status: str) -> None: ...
+
+    def unfinished_runs(self) -> list[RunRecord]: ...
+
+    def counts(self) -> dict[str, int]: ...
+
+    def close(self) -> None: ...
+
+
+# --- output scanning (recovery) -------------------------------------------------------
+
+
+def exported_ids(paths: Iterable[str]) -> set[str]:
+    """Article ids present as complete lines in output files.
+
+    A JSON line counts by its ``id``; a tab-separated line (the text output's
+    ``index.tsv``) by its second column. A last line without its newline is not
+    complete and does not count. Missing files count as empty.
+    """
+    ids: set[str] = set()
+    for path in paths:
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise SeenStoreError(
+                f"{path}: cannot read output to recover: {exc}"
+            ) from exc
+        complete = data[: data.rfind(b"\n") + 1]
+        for line in complete.decode("utf-8", "replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    value = json.loads(line).get("id")
+                except (ValueError, AttributeError):
+                    continue
+                if isinstance(value, str):
+                    ids.add(value)
+            elif "\t" in line:
+                ids.add(line.split("\t")[1])
+    return ids
+
+
+# --- SQLite backend -------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE articles (
+    url TEXT PRIMARY KEY,          -- canonical URL (the item's url)
+    id TEXT NOT NULL,              -- the item's id
+    site TEXT NOT NULL,
+    version INTEGER NOT NULL,      -- 1, then +1 per re-exported update
+    exported_at TEXT NOT NULL,     -- UTC ISO 8601, when the line was written
+    run INTEGER,                   -- the run that wrote it
+    text_hash TEXT NOT NULL,       -- SHA-256 of the text's words
+    simhash INTEGER NOT NULL,      -- 64-bit SimHash of word 3-shingles (signed)
+    words INTEGER NOT NULL,
+    band0 INTEGER NOT NULL, band1 INTEGER NOT NULL,
+    band2 INTEGER NOT NULL, band3 INTEGER NOT NULL
+);
+CREATE INDEX articles_hash ON articles (site, text_hash);
+CREATE INDEX articles_band0 ON articles (site, band0);
+CREATE INDEX articles_band1 ON articles (site, band1);
+CREATE INDEX articles_band2 ON articles (site, band2);
+CREATE INDEX articles_band3 ON articles (site, band3);
+CREATE TABLE aliases (
+    url TEXT PRIMARY KEY,          -- another normalized URL the article was fetched at
+    article TEXT NOT NULL REFERENCES articles (url) ON DELETE CASCADE
+);
+CREATE TABLE pending (
+    url TEXT PRIMARY KEY,          -- canonical URL about to be written
+    id TEXT NOT NULL,
+    site TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    run INTEGER NOT NULL,
+    text_hash TEXT NOT NULL,
+    simhash INTEGER NOT NULL,
+    words INTEGER NOT NULL,
+    band0 INTEGER NOT NULL, band1 INTEGER NOT NULL,
+    band2 INTEGER NOT NULL, band3 INTEGER NOT NULL,
+    aliases TEXT NOT NULL          -- JSON list
+);
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    status TEXT NOT NULL,          -- running, finished, killed, ...
+    outputs TEXT NOT NULL          -- JSON list of output file paths
+);
+"""
+
+_MIGRATIONS: dict[int, str] = {}  # from version N to N+1, when the schema changes
+
+_ARTICLE_COLS = "url, id, site, version, exported_at, text_hash, simhash, words"
+
+
+class SqliteSeenStore:
+    """``SeenStore`` in one SQLite file (WAL mode, so readers never block the crawl)."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = str(path)
+        self._conn = conn
+
+    # --- opening -------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        path: Path | str,
+        *,
+        reset: bool = False,
+        durable: bool = True,
+        timeout: float = 30.0,
+    ) -> SqliteSeenStore:
+        """Open (or create) the store at ``path``.
+
+        ``reset`` moves an existing store aside (``<name>.reset-<UTC time>``) and
+        starts an empty one. ``durable`` uses ``synchronous=FULL`` (a commit survives a
+        power cut) instead of ``NORMAL`` (survives a killed process).
+        """
+        path = Path(path)
+        if path.is_dir():
+            raise SeenStoreError(f"{path}: is a folder, not a seen store (SEEN_DB)")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SeenStoreError(f"{path}: cannot create its folder: {exc}") from exc
+        if reset and path.exists():
+            aside = _move_aside(path)
+            logger.warning("Seen store reset: the old one is kept as %s", aside)
+        is_new = not path.exists() or path.stat().st_size == 0
+        if not is_new and not os.access(path, os.R_OK | os.W_OK):
+            raise SeenStoreError(f"{path}: seen store is not readable and writable")
+        try:
+            conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise SeenStoreError(f"{path}: cannot open seen store: {exc}") from exc
+        try:
+            _prepare(conn, path, is_new, durable, timeout)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise SeenStoreError(
+                f"{path}: seen store is unreadable or corrupt ({exc}). It is left as "
+                "it is: restore it from a backup, or start over with -s SEEN_RESET=1 "
+                "(`newsites run --reset`), which keeps it aside and exports every "
+                "article again."
+            ) from exc
+        except SeenStoreError:
+            conn.close()
+            raise
+        return cls(path, conn)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # --- lookups -------------------------------------------------------------------
+    def _record(self, row: tuple, state: str) -> SeenRecord:  # type: ignore[type-arg]
+        url, aid, site, version, exported_at, text_hash, simhash, words = row
+        return SeenRecord(url, aid, site, version, state, exported_at, text_hash,
+                          _unsigned(simhash), words)
+
+    def get(self, url: str) -> SeenRecord | None:
+        row = self._conn.execute(
+            f"SELECT {_ARTICLE_COLS} FROM articles WHERE url = ?", (url,)
+        ).fetchone()
+        return self._record(row, "exported") if row else None
+
+    def lookup(self, url: str, match_query_variants: bool = True) -> SeenRecord | None:
+        """Exported article at ``url``: its canonical URL, an alias, or, when the
+        canonical URL has no query, the same URL with any query."""
+        found = self.get(url)
+        if found is not None:
+            return found
+        row = self._conn.execute(
+            "SELECT article FROM aliases WHERE url = ?", (url,)
+        ).fetchone()
+        if row:
+            return self.get(row[0])
+        if match_query_variants and urlsplit(url).query:
+            return self.get(without_query(url))
+        return None
+
+    def find_duplicate(
+        self, site: str, fp: Fingerprint, exclude_url: str, max_bits: int,
+        min_words: int,
+    ) -> SeenRecord | None:
+        b = bands(fp.simhash)
+        near = max_bits > 0 and fp.words >= min_words
+        where = "site = ? AND url != ? AND (text_hash = ?"
+        params: list[object] = [site, exclude_url, fp.text_hash]
+        if near:
+            where += " OR band0 = ? OR band1 = ? OR band2 = ? OR band3 = ?"
+            params += list(b)
+        where += ")"
+        for table, state, stamp in (("articles", "exported", "exported_at"),
+                                    ("pending", "pending", "NULL")):
+            cols = _ARTICLE_COLS.replace("exported_at", stamp)
+            for row in self._conn.execute(
+                f"SELECT {cols} FROM {table} WHERE {where}", params
+            ):
+                record = self._record(row, state)
+                if record.text_hash == fp.text_hash:
+                    return record
+                if (near and record.words >= min_words
+                        and hamming(record.simhash, fp.simhash) <= max_bits):
+                    return record
+        return None
+
+    # --- writing -------------------------------------------------------------------
+    def add_pending(self, article: PendingArticle) -> None:
+        fp = article.fingerprint
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO pending (url, id, site, version, run, "
+                "text_hash, simhash, words, band0, band1, band2, band3, aliases) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (article.url, article.id, article.site, article.version, article.run,
+                 fp.text_hash, _signed(fp.simhash), fp.words, *bands(fp.simhash),
+                 json.dumps(list(article.aliases))),
+            )
+
+    def discard_pending(self, url: str) -> bool:
+        with self._tx() as conn:
+            cursor = conn.execute("DELETE FROM pending WHERE url = ?", (url,))
+            return cursor.rowcount > 0
+
+    def mark_exported(self, url: str, when: str | None = None) -> SeenRecord | None:
+        """Move the pending article ``url`` to the exported ones (one transaction)."""
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT id, site, version, run, text_hash, simhash, words, band0, "
+                "band1, band2, band3, aliases FROM pending WHERE url = ?", (url,)
+            ).fetchone()
+            if row is None:
+                return None
+            aid, site, version, run, text_hash, simhash, words, *band, aliases = row
+            stamp = when or utc_now()
+            conn.execute(
+                "INSERT OR REPLACE INTO articles (url, id, site, version, exported_at, "
+                "run, text_hash, simhash, words, band0, band1, band2, band3) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (url, aid, site, version, stamp, run, text_hash, simhash, words, *band),
+            )
+            conn.executemany(
+                "INSERT OR REPLACE INTO aliases (url, article) VALUES (?, ?)",
+                [(alias, url) for alias in json.loads(aliases) if alias != url],
+            )
+            conn.execute("DELETE FROM pending WHERE url = ?", (url,))
+        return SeenRecord(url, aid, site, version, "exported", stamp, text_hash,
+                          _unsigned(simhash), words)
+
+    def resolve_pending(
+        self, exported_ids: Callable[[RunRecord | None], set[str]]
+    ) -> tuple[int, int]:
+        """Settle articles left pending by a killed run: ``(marked, discarded)``.
+
+        ``exported_ids(run)`` gives the ids found written in that run's outputs; a
+        pending article found there is marked exported, any other is forgotten (the
+        next crawl fetches it again).
+        """
+        rows = self._conn.execute("SELECT url, id, run FROM pending").fetchall()
+        runs = {r.id: r for r in self._runs("SELECT * FROM runs")}
+        cache: dict[int, set[str]] = {}
+        marked = discarded = 0
+        for url, aid, run in rows:
+            if run not in cache:
+                cache[run] = exported_ids(runs.get(run))
+            if aid in cache[run]:
+                self.mark_exported(url)
+                marked += 1
+            else:
+                self.discard_pending(url)
+                discarded += 1
+        return marked, discarded
+
+    # --- runs ----------------------------------------------------------------------
+    def _runs(self, sql: str, params: tuple = ()) -> list[RunRecord]:  # type: ignore[type-arg]
+        rows = self._conn.execute(sql, params).fetchall()
+        return [
+            RunRecord(rid, started, finished, status, tuple(json.loads(outputs)))
+            for rid, started, finished, status, outputs in rows
+        ]
+
+    def start_run(self, outputs: Iterable[str] = ()) -> int:
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT INTO runs (started_at, status, outputs) "
+                "VALUES (?, 'running', ?)",
+                (utc_now(), json.dumps(list(outputs))),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def set_run_outputs(self, run: int, outputs: Iterable[str]) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE runs SET outputs = ? WHERE id = ?",
+                         (json.dumps(list(outputs)), run))
+
+    def finish_run(self, run: int, status: str) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?",
+                         (utc_now(), status, run))
+
+    def unfinished_runs(self) -> list[RunRecord]:
+        return self._runs("SELECT * FROM runs WHERE finished_at IS NULL ORDER BY id")
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (for ``newsites run`` summaries and tests)."""
+        return {
+            table: self._conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+            for table in ("articles", "aliases", "pending", "runs")
+        }
+
+
+def _prepare(
+    conn: sqlite3.Connection, path: Path, is_new: bool, durable: bool, timeout: float
+) -> None:
+    """Check an existing store (integrity, schema version) or create a new one."""
+    conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    if not is_new:
+        result = conn.execute("PRAGMA quick_check").fetchone()[0]
+        if result != "ok":
+            raise sqlite3.DatabaseError(f"integrity check failed: {result}")
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if mode != "wal":
+        raise SeenStoreError(f"{path}: cannot use WAL journal mode (got {mode!r})")
+    conn.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = {
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+    }
+    if version == 0:
+        if tables:
+            raise SeenStoreError(
+                f"{path}: is a SQLite file but not a newsites seen store (tables: "
+                f"{', '.join(sorted(tables))}); point SEEN_DB elsewhere"
+            )
+        conn.executescript(
+            f"BEGIN IMMEDIATE;\n{_SCHEMA}"
+            f"PRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;"
+        )
+        return
+    if version > SCHEMA_VERSION:
+        raise SeenStoreError(
+            f"{path}: seen store schema version {version} is newer than this newsites "
+            f"understands ({SCHEMA_VERSION}); upgrade newsites"
+        )
+    while version < SCHEMA_VERSION:
+        conn.executescript(
+            f"BEGIN IMMEDIATE;\n{_MIGRATIONS[version]}"
+            f"PRAGMA user_version = {version + 1};\nCOMMIT;"
+        )
+        version += 1
+
+
+def _move_aside(path: Path) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    aside = path.with_name(f"{path.name}.reset-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        part = Path(str(path) + suffix)
+        if part.exists():
+            os.replace(part, Path(str(aside) + suffix))
+    return aside
+
+
+def resolve_path(value: str) -> Path:
+    """SEEN_DB as a path: a relative one is taken beside scrapy.cfg (else the cwd)."""
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    from scrapy.utils.conf import closest_scrapy_cfg
+
+    cfg = closest_scrapy_cfg()
+    return (Path(cfg).parent if cfg else Path.cwd()) / path
+
+
+class SeenLock:
+    """An exclusive ``flock`` on ``<store>.lock``: one crawl writes a store at a time.
+
+    The kernel drops the lock when the process ends, however it ends (SIGKILL
+    included), so a stale lock file never blocks the next run.
+    """
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd = fd
+
+    @staticmethod
+    def path_for(store: Path) -> Path:
+        return store.with_name(store.name + ".lock")
+
+    @classmethod
+    def acquire(cls, store: Path) -> SeenLock:
+        """Take the lock now or raise ``SeenLockHeld`` (never waits)."""
+        import fcntl
+
+        path = cls.path_for(store)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise SeenLockHeld(
+                f"another run (pid {holder}) is using the seen store {store} "
+                f"(lock {path}); not starting"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        return cls(path, fd)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the only descriptor releases the flock
+            self._fd = -1
+
+
+class SeenLockHeld(SeenStoreError):
+    """Another process holds the store's lock."""
