@@ -105,6 +105,55 @@ EXTENSIONS: dict[str, int] = {
 # Write the final stats of a run as JSON to this path (off when empty).
 STATS_FILE = ""
 
+# --- Seen store and scheduled runs (docs/cron.md) ------------------------
+# Remember exported articles and never export or download them again. Off for a
+# plain `scrapy crawl` (ad-hoc crawls and tests stay independent); `newsites run`
+# turns it on.
+SEEN_ENABLED = False
+# The SQLite store; a relative path is taken beside scrapy.cfg (else the cwd).
+SEEN_DB = "state/seen.sqlite3"
+# Start over: move the store aside (<name>.reset-<UTC time>), export everything again.
+SEEN_RESET = False
+# fsync every output file before its article is marked, and commit with SQLite
+# synchronous=FULL: a power cut, not only a killed run, loses no article.
+SEEN_FSYNC = True
+# An exported article whose canonical URL has no query is also found under that URL
+# with any query (?from=rss, ?page=1): it is not downloaded again.
+SEEN_MATCH_QUERY_VARIANTS = True
+# Same story on the same site: text SimHash (64 bits, word 3-shingles) within this
+# many bits. 0: only identical text is a duplicate.
+SEEN_NEAR_DUPLICATE_BITS = 3
+# Texts shorter than this (words) are compared exactly, never by SimHash.
+SEEN_NEAR_DUPLICATE_MIN_WORDS = 50
+# Fetch an exported article again when its sitemap lastmod / feed date is newer than
+# its export, and emit it as `version` n+1 when its text changed.
+SEEN_RECRAWL_UPDATED = False
+# The run's id in the store, set by `newsites run` (0: the crawl registers its own).
+SEEN_RUN_ID = 0
+EXTENSIONS["crawler.extensions.seen_marker.SeenMarker"] = 800
+# First downloader middleware: a skipped article costs no DNS lookup or robots check.
+DOWNLOADER_MIDDLEWARES["crawler.seenfilter.SeenFilterMiddleware"] = 30
+# Last pipeline: only what every other pipeline kept is made pending in the store.
+ITEM_PIPELINES["crawler.seenfilter.SeenDedupPipeline"] = 900
+# `-o folder/index.tsv:text`: one NNN_<id>.txt per article (title, date, body).
+FEED_EXPORTERS["text"] = "crawler.textoutput.TextFilesExporter"
+# `newsites run` output: a new file per run, written as <name>.part and renamed when
+# the run ends. Fields: {sites} ("all" or "a+b"), {start} (UTC datetime), {run} (id
+# in the store). Relative: beside scrapy.cfg (else the cwd). Log, stats and text
+# output sit beside it: <stem>.log, <stem>.stats.json, <stem>-text/.
+RUN_OUTPUT_TEMPLATE = "out/{sites}/{start:%Y-%m-%d}/{start:%H%M%S}-run{run}.jsonl"
+# Also write the plain-text output (`newsites run --text`).
+RUN_TEXT_OUTPUT = False
+# Health: a run fails (exit 5) with more failed requests than this (0: no limit)...
+RUN_MAX_ERRORS = 0
+# ...or with more than this fraction of its requests failed (0: no limit)...
+RUN_MAX_ERROR_RATIO = 0.2
+# ...the fraction counting only from this many failed requests on.
+RUN_MIN_ERRORS = 5
+# Give each run a fresh JOBDIR (<stem>.jobdir, removed after a clean finish) for
+# disk request queues; never reused: the seen store makes a killed run safe to repeat.
+RUN_JOBDIR = False
+
 # Offline-safe defaults for components we do not use.
 DOWNLOAD_HANDLERS = {
     "ftp": None,
