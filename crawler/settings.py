@@ -99,6 +99,30 @@ SAFETY_DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "crawler.safety.limits.DownloadLimitsMiddleware": 950,
 }
 DOWNLOADER_MIDDLEWARES.update(SAFETY_DOWNLOADER_MIDDLEWARES)  # type: ignore[arg-type]
+
+# --- Crawl policy: retries and delays (docs/discovery.md) ----------------
+# Wait before retrying 429/503 as the server's Retry-After says (off: retry at once,
+# as Scrapy does).
+RETRY_AFTER_ENABLED = True
+# The answers that get a wait before their retry (and pause their host meanwhile).
+RETRY_AFTER_HTTP_CODES = [429, 503]
+# A Retry-After longer than this (seconds) is not retried: the request is given up.
+RETRY_AFTER_MAX_DELAY = 120.0
+# Without Retry-After: wait this many seconds, doubled at each retry...
+RETRY_AFTER_BACKOFF_BASE = 2.0
+# ...up to this many.
+RETRY_AFTER_BACKOFF_MAX = 60.0
+# Keep the site file's crawl.download_delay and robots.txt Crawl-delay as minimum
+# per-host delays (AutoThrottle would lower both).
+CRAWL_DELAY_ENABLED = True
+# A robots.txt Crawl-delay above this (seconds) is capped to it.
+CRAWL_DELAY_MAX = 30.0
+POLICY_DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.retry_after.RetryAfterMiddleware": 550,
+    "crawler.middlewares.crawl_delay.CrawlDelayMiddleware": 555,
+}
+DOWNLOADER_MIDDLEWARES.update(POLICY_DOWNLOADER_MIDDLEWARES)  # type: ignore[arg-type]
 EXTENSIONS: dict[str, int] = {
     "crawler.extensions.statsfile.StatsFile": 900,
 }

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url, url_query_cleaner
+from w3lib.url import canonicalize_url
 
 # Parameters that only track where a click came from; they never change the page.
 TRACKING_PARAMS = re.compile(
@@ -14,28 +14,36 @@ TRACKING_PARAMS = re.compile(
     r"ns_campaign|ocid|sr_share|s_cid|share|smid|spm|__twitter_impression)$",
     re.IGNORECASE,
 )
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def is_tracking_param(name: str) -> bool:
+    """True when a query parameter only tracks the click (``utm_*``, ``fbclid``...)."""
+    return bool(TRACKING_PARAMS.match(name))
 
 
 def normalize_url(url: str) -> str:
-    """Lower-case scheme and host, no fragment, no tracking parameters, sorted query."""
-    parts = urlparse(url.strip())
-    if parts.query:
-        names = [kv.split("=", 1)[0] for kv in parts.query.split("&") if kv]
-        drop = [n for n in names if TRACKING_PARAMS.match(n)]
-        if drop:
-            url = url_query_cleaner(url, drop, remove=True, keep_fragments=False)
-            parts = urlparse(url)
+    """Lower-case scheme and host, no default port, no fragment, no tracking
+    parameters, query sorted (w3lib's ``canonicalize_url``).
+
+    Repeated parameters keep every value (``?a=1&a=2`` is not ``?a=1``).
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    query = "&".join(
+        pair
+        for pair in parts.query.split("&")
+        if pair and not is_tracking_param(unquote_plus(pair.split("=", 1)[0]))
+    )
     netloc = parts.netloc.lower()
-    if netloc.endswith(":80") and parts.scheme == "http":
-        netloc = netloc[:-3]
-    if netloc.endswith(":443") and parts.scheme == "https":
-        netloc = netloc[:-4]
-    cleaned = urlunparse((parts.scheme.lower(), netloc, parts.path or "/", parts.params,
-                          parts.query, ""))
+    default_port = _DEFAULT_PORTS.get(scheme)
+    if default_port and netloc.endswith(default_port):
+        netloc = netloc[: -len(default_port)]
+    cleaned = urlunsplit((scheme, netloc, parts.path or "/", query, ""))
     return canonicalize_url(cleaned, keep_fragments=False)
 
 
 def same_site(url: str, domains: tuple[str, ...]) -> bool:
     """True when ``url``'s host is one of ``domains`` or a subdomain of one."""
-    host = (urlparse(url).hostname or "").lower()
+    host = (urlsplit(url).hostname or "").lower()
     return any(host == d or host.endswith("." + d) for d in domains)

@@ -60,6 +60,7 @@ class DiscoveryConfig:
     robots_sitemaps: bool = False
     sections: tuple[str, ...] = ()
     next_page: str = ""
+    page_url: str = ""  # section page N by URL pattern, e.g. "?page={page}"
     max_section_pages: int = 5
     follow_links: bool = False
     max_depth: int = 2
@@ -218,6 +219,8 @@ def _build_section(path: Path, name: str, raw: Any) -> Any:
         if name == "discovery" and key in ("feeds", "sitemaps", "sections"):
             for url in value:
                 _check_url(path, dotted, url)
+        if name == "discovery" and key == "page_url" and "{page}" not in value:
+            raise SiteConfigError(path, dotted, "must contain {page}, e.g. '?page={page}'")
         values[key] = value
     return cls(**values)
 

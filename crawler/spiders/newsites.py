@@ -1,16 +1,26 @@
-"""The ``newsites`` spider: site files -> entry pages -> article requests -> Article items."""
+"""The ``newsites`` spider: site files -> entry points -> article requests -> Articles.
+
+Entry points (feeds, feed autodiscovery, sitemaps, robots.txt sitemaps, paginated
+sections, link following) give article links, often with a date; links older than
+``since`` are skipped before download, links without a date wait until every dated
+entry point has been read (so an article some entry point dates as old is never
+fetched), and each article is emitted once under its canonical URL. Every decision
+is a ``discovery/*`` or ``extract/*`` counter. See docs/discovery.md.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import CloseSpider
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.settings import BaseSettings
@@ -20,7 +30,10 @@ from crawler.discovery import (
     Link,
     date_from_url,
     is_feed,
+    listing_dates,
+    looks_like_listing,
     parse_date,
+    parse_date_hint,
     parse_feed,
     parse_robots_sitemaps,
     parse_sitemap,
@@ -29,16 +42,34 @@ from crawler.extraction import ExtractionError
 from crawler.extraction.service import ExtractionService
 from crawler.items import Article, article_id
 from crawler.replay import configure_fixtures
-from crawler.sites import SiteConfig, SiteConfigError, load_sites, select_sites
+from crawler.sites import SiteConfig, SiteConfigError, load_sites, select, select_sites
 from crawler.urls import normalize_url, same_site
 
 logger = logging.getLogger(__name__)
 
 ARTICLE_PRIORITY = 10  # articles before more navigation: bounded frontier, early output
 
+# What the run knows about an article URL (normalized).
+REQUESTED = "requested"  # scheduled (or fetched, or emitted through an alias)
+OLD = "old"  # an entry point or the page dated it before `since`: never requested
+PARKED = "parked"  # waiting for the spider to go idle (undated, or over the cap)
+
+_FEED_LINKS = (
+    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
+    "[contains(@type, 'rss') or contains(@type, 'atom')]"
+)
+_CANONICAL = (
+    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href",
+    "//meta[@property='og:url']/@content",
+)
+_NEXT_LINK = (
+    "//a[contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
+    " | //link[contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
+)
+
 
 class NewsitesSpider(scrapy.Spider):
-    """Crawl every configured site (or ``-a sites=a,b``) and yield one Article per page."""
+    """Crawl every configured site (or ``-a sites=a,b``): one Article per page."""
 
     name = "newsites"
 
@@ -49,7 +80,9 @@ class NewsitesSpider(scrapy.Spider):
         contact = settings.get("NEWSITES_CONTACT_URL")
         agent = settings.get("USER_AGENT") or "newsites"
         if contact and contact not in agent:
-            settings.set("USER_AGENT", f"{agent} (contact: {contact})", priority="spider")
+            settings.set(
+                "USER_AGENT", f"{agent} (contact: {contact})", priority="spider"
+            )
         try:
             sites = list(load_sites(settings.get("SITES_DIR") or None).values())
         except SiteConfigError:
@@ -70,11 +103,21 @@ class NewsitesSpider(scrapy.Spider):
         self.max_age_arg = max_age_days
         self.sites: dict[str, SiteConfig] = {}
         self.since: datetime | None = None
-        self.article_counts: dict[str, int] = {}
-        self.request_counts: dict[str, int] = {}
+        self.article_counts: Counter[str] = Counter()  # emitted, per site
+        self.request_counts: Counter[str] = Counter()  # requests made, per site
+        self.in_flight: Counter[str] = Counter()  # article requests not yet answered
+        self.links: dict[str, str] = {}  # article URL -> REQUESTED | OLD | PARKED
+        self.parked: dict[str, tuple[str, str]] = {}  # article URL -> (site id, source)
+        self.entries: set[str] = set()  # entry URLs requested
+        self.emitted: set[str] = set()  # canonical URLs emitted
+        self.extraction: ExtractionService | None = None  # built on spider_opened
+        self.include_comments = False
+        self.min_words = 0
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> NewsitesSpider:
+    def from_crawler(
+        cls, crawler: Crawler, *args: Any, **kwargs: Any
+    ) -> NewsitesSpider:
         spider: NewsitesSpider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         try:
@@ -84,13 +127,20 @@ class NewsitesSpider(scrapy.Spider):
             logger.error("Configuration error: %s", exc)
             raise
         spider.sites = {s.id: s for s in chosen}
-        spider.since = _parse_since(spider.since_arg, spider.max_age_arg)
-        spider.extraction = ExtractionService.from_crawler(crawler)
+        spider.since = parse_since(spider.since_arg, spider.max_age_arg)
+        # Built on spider_opened: Scrapy creates crawler.stats after the spider. This
+        # handler is connected first, so the service's own spider_opened handler
+        # (connected while building it) runs in the same dispatch, after it.
+        crawler.signals.connect(spider._build_extraction, signal=signals.spider_opened)
         spider.include_comments = settings.getbool("EXTRACT_COMMENTS")
         spider.min_words = settings.getint("EXTRACT_MIN_WORDS")
+        crawler.signals.connect(spider.release_parked, signal=signals.spider_idle)
         return spider
 
-    # --- helpers -------------------------------------------------------------------
+    def _build_extraction(self) -> None:
+        self.extraction = ExtractionService.from_crawler(self.crawler)
+
+    # --- policy --------------------------------------------------------------
     def _site(self, site_id: str) -> SiteConfig:
         return self.sites[site_id]
 
@@ -102,49 +152,145 @@ class NewsitesSpider(scrapy.Spider):
         return None
 
     def _budget_ok(self, site: SiteConfig) -> bool:
+        """Count one request against the site's ``max_requests`` (False: over it)."""
         cap = site.crawl.max_requests
-        if cap and self.request_counts.get(site.id, 0) >= cap:
-            self.crawler.stats.inc_value(f"discovery/{site.id}/request_budget_exhausted")
+        if cap and self.request_counts[site.id] >= cap:
+            self.crawler.stats.inc_value(f"discovery/over_max_requests/{site.id}")
             return False
-        self.request_counts[site.id] = self.request_counts.get(site.id, 0) + 1
+        self.request_counts[site.id] += 1
         return True
 
-    def _entry(self, url: str, site: SiteConfig, callback: Any, **kwargs: Any) -> Request | None:
+    def _capacity(self, site: SiteConfig) -> int:
+        """How many more article pages may be requested now under ``max_articles``."""
+        cap = site.crawl.max_articles
+        if not cap:
+            return 1 << 30
+        return cap - self.article_counts[site.id] - self.in_flight[site.id]
+
+    # --- requests ------------------------------------------------------------
+    def _entry(
+        self, url: str, site: SiteConfig, callback: Any, **kwargs: Any
+    ) -> Request | None:
+        key = normalize_url(url)
+        if key in self.entries:
+            self.crawler.stats.inc_value("discovery/duplicate_entry")
+            return None
         if not self._budget_ok(site):
             return None
+        self.entries.add(key)
         self.crawler.stats.inc_value("discovery/entry_requests")
         return Request(
-            url, callback=callback, errback=self.on_error,
+            url,
+            callback=callback,
+            errback=self.on_error,
             meta={"site": site.id, "entry": True},
             cb_kwargs={"site_id": site.id, **kwargs},
         )
 
-    def _article(self, link: Link, site: SiteConfig, source: str) -> Request | None:
+    def _article(
+        self, link: Link, site: SiteConfig, source: str
+    ) -> tuple[Request | None, str]:
+        """Decide about one article link: ``(request or None, age)``.
+
+        ``age`` is "fresh", "old" or "undated" for an article URL ("" otherwise).
+        """
         stats = self.crawler.stats
         url = normalize_url(link.url)
         if not same_site(url, site.domains):
             stats.inc_value("discovery/offsite")
-            return None
+            return None, ""
         if not site.articles.is_article_url(url):
             stats.inc_value("discovery/not_article_url")
-            return None
+            return None, ""
         hint = link.date or date_from_url(url)
         since = self._since_for(site)
-        if since is not None and hint is not None and hint < since:
+        age = (
+            "undated" if hint is None else "old" if since and hint < since else "fresh"
+        )
+        state = self.links.get(url)
+        if state in (REQUESTED, OLD):
+            stats.inc_value("discovery/duplicate_url")
+            return None, age
+        if age == "old":
+            self.links[url] = OLD
+            self.parked.pop(url, None)
             stats.inc_value("discovery/skipped_old")
             stats.inc_value(f"discovery/skipped_old/{source}")
-            return None
+            return None, age
+        if state == PARKED:
+            if age == "undated" or self._capacity(site) <= 0:
+                stats.inc_value("discovery/duplicate_url")
+                return None, age
+            del self.parked[url]  # now dated and fresh: no need to wait
+        elif since is not None and age == "undated":
+            self._park(url, site, source, "undated")
+            return None, age
+        elif self._capacity(site) <= 0:
+            self._park(url, site, source, "over_cap")
+            return None, age
+        return self._article_request(url, site, source), age
+
+    def _park(self, url: str, site: SiteConfig, source: str, why: str) -> None:
+        self.links[url] = PARKED
+        self.parked[url] = (site.id, source)
+        self.crawler.stats.inc_value(f"discovery/deferred_{why}")
+
+    def _article_request(
+        self, url: str, site: SiteConfig, source: str
+    ) -> Request | None:
         if not self._budget_ok(site):
             return None
-        stats.inc_value(f"discovery/article_links/{source}")
+        self.links[url] = REQUESTED
+        self.in_flight[site.id] += 1
+        self.crawler.stats.inc_value(f"discovery/article_links/{source}")
         return Request(
-            url, callback=self.parse_article, errback=self.on_error,
+            url,
+            callback=self.parse_article,
+            errback=self.on_error,
             priority=ARTICLE_PRIORITY,
-            meta={"site": site.id, "article": True, "date_hint": hint.isoformat() if hint else None},
+            meta={"site": site.id, "article": True},
             cb_kwargs={"site_id": site.id},
         )
 
-    # --- start ---------------------------------------------------------------------
+    def _articles(
+        self,
+        links: Iterable[Link],
+        site: SiteConfig,
+        source: str,
+        ages: Counter[str] | None = None,
+    ) -> Iterator[Request]:
+        for link in links:
+            request, age = self._article(link, site, source)
+            if ages is not None and age:
+                ages[age] += 1
+            if request is not None:
+                yield request
+
+    def release_parked(self) -> None:
+        """On idle, request parked article links (as far as ``max_articles`` allows).
+
+        Nothing is in flight when the spider is idle, so every dated entry point has
+        been read: an undated link still parked was dated by none of them.
+        """
+        self.in_flight.clear()
+        released = 0
+        for url, (site_id, source) in list(self.parked.items()):
+            site = self._site(site_id)
+            if self._capacity(site) <= 0:
+                continue
+            del self.parked[url]
+            request = self._article_request(url, site, source)
+            if request is not None:
+                self.crawler.engine.crawl(request)
+                released += 1
+        self.crawler.stats.inc_value("discovery/released", released)
+        if released:
+            raise DontCloseSpider
+        for _url, (site_id, _source) in self.parked.items():
+            self.crawler.stats.inc_value(f"discovery/over_max_articles/{site_id}")
+        self.parked.clear()
+
+    # --- start ---------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
         for request in self.start_requests_for_sites():
             yield request
@@ -154,30 +300,55 @@ class NewsitesSpider(scrapy.Spider):
             d = site.discovery
             candidates: list[Request | None] = []
             if d.robots_sitemaps:
-                robots = site.home.split("/", 3)
-                candidates.append(self._entry(f"{robots[0]}//{robots[2]}/robots.txt", site,
-                                              self.parse_robots))
+                home = urlsplit(site.home)
+                candidates.append(
+                    self._entry(
+                        f"{home.scheme}://{home.netloc}/robots.txt",
+                        site,
+                        self.parse_robots,
+                    )
+                )
             candidates += [self._entry(u, site, self.parse_feed) for u in d.feeds]
             candidates += [self._entry(u, site, self.parse_sitemap) for u in d.sitemaps]
-            candidates += [self._entry(u, site, self.parse_section, page=1) for u in d.sections]
             nothing = not (d.feeds or d.sitemaps or d.sections or d.robots_sitemaps)
+            home_key = normalize_url(site.home)
+            home_is_section = any(normalize_url(u) == home_key for u in d.sections)
             if d.feed_autodiscovery or d.follow_links or nothing:
-                candidates.append(self._entry(site.home, site, self.parse_home, depth=0))
+                # The home page is parsed once, as a section too when it is listed.
+                candidates.append(
+                    self._entry(
+                        site.home,
+                        site,
+                        self.parse_home,
+                        depth=0,
+                        paginate=home_is_section,
+                    )
+                )
+            candidates += [
+                self._entry(u, site, self.parse_section, page=1, section=u)
+                for u in d.sections
+            ]
             for request in candidates:
                 if request is not None:
                     yield request
 
-    # --- entry points ----------------------------------------------------------------
+    # --- entry points --------------------------------------------------------
     def parse_robots(self, response: Response, site_id: str) -> Iterator[Request]:
         site = self._site(site_id)
-        text = response.text if isinstance(response, TextResponse) else response.body.decode("utf-8", "replace")
-        for url in parse_robots_sitemaps(text):
-            if same_site(url, site.domains) and (req := self._entry(url, site, self.parse_sitemap)):
+        for url in parse_robots_sitemaps(response.body, response.url):
+            if not same_site(url, site.domains):
+                self.crawler.stats.inc_value("discovery/offsite")
+                continue
+            self.crawler.stats.inc_value("discovery/robots_sitemaps")
+            if req := self._entry(url, site, self.parse_sitemap):
                 yield req
 
     def parse_feed(self, response: Response, site_id: str) -> Iterator[Request]:
         site = self._site(site_id)
-        links = parse_feed(response.body)
+        if not is_feed(response.body):
+            yield from self.parse_sitemap(response, site_id)  # a sitemap listed as feed
+            return
+        links = parse_feed(response.body, response.url)
         self.crawler.stats.inc_value("discovery/feeds_parsed")
         if not links:
             self.crawler.stats.inc_value("discovery/feed_empty")
@@ -185,108 +356,229 @@ class NewsitesSpider(scrapy.Spider):
 
     def parse_sitemap(self, response: Response, site_id: str) -> Iterator[Request]:
         site = self._site(site_id)
+        stats = self.crawler.stats
         body = response.body
         if gzip_magic_number(response):
             try:
-                body = gunzip(body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
-            except Exception as exc:  # noqa: BLE001 - IOError or size limit
-                self.crawler.stats.inc_value("discovery/sitemap_bad_gzip")
+                body = gunzip(
+                    body, max_size=self.crawler.settings.getint("DOWNLOAD_MAXSIZE")
+                )
+            except Exception as exc:  # noqa: BLE001 - IOError or the size limit
+                stats.inc_value("discovery/sitemap_bad_gzip")
                 logger.warning("Cannot gunzip sitemap %s: %s", response.url, exc)
                 return
         kind, links = parse_sitemap(body)
         if kind == "sitemapindex":
-            self.crawler.stats.inc_value("discovery/sitemap_indexes_parsed")
+            stats.inc_value("discovery/sitemap_indexes_parsed")
             since = self._since_for(site)
             for link in links:
+                # A child sitemap last changed before `since` lists nothing newer.
                 if since is not None and link.date is not None and link.date < since:
-                    self.crawler.stats.inc_value("discovery/skipped_old_sitemap")
+                    stats.inc_value("discovery/skipped_old_sitemap")
                     continue
-                if same_site(link.url, site.domains) and (req := self._entry(link.url, site, self.parse_sitemap)):
+                if not same_site(link.url, site.domains):
+                    stats.inc_value("discovery/offsite")
+                    continue
+                if req := self._entry(link.url, site, self.parse_sitemap):
                     yield req
         elif kind == "urlset":
-            self.crawler.stats.inc_value("discovery/sitemaps_parsed")
+            stats.inc_value("discovery/sitemaps_parsed")
             yield from self._articles(links, site, "sitemap")
         elif is_feed(body):
-            yield from self._articles(parse_feed(body), site, "feed")
+            stats.inc_value("discovery/feeds_parsed")
+            yield from self._articles(parse_feed(body, response.url), site, "feed")
         else:
-            self.crawler.stats.inc_value("discovery/sitemap_unreadable")
+            stats.inc_value("discovery/sitemap_unreadable")
             logger.warning("Not a sitemap: %s", response.url)
 
-    def parse_section(self, response: Response, site_id: str, page: int) -> Iterator[Request]:
+    def parse_section(
+        self, response: Response, site_id: str, page: int, section: str
+    ) -> Iterator[Request]:
         site = self._site(site_id)
         if not isinstance(response, TextResponse):
             self.crawler.stats.inc_value("discovery/section_not_html")
             return
         self.crawler.stats.inc_value("discovery/section_pages")
-        yield from self._articles(self._page_links(response, site), site, "section")
-        if page < site.discovery.max_section_pages:
-            next_url = self._next_page(response, site)
-            if next_url and (req := self._entry(next_url, site, self.parse_section, page=page + 1)):
-                yield req
+        ages: Counter[str] = Counter()
+        yield from self._articles(
+            self._page_links(response, site), site, "section", ages
+        )
+        if req := self._next_section_page(response, site, page, section, ages):
+            yield req
 
-    def parse_home(self, response: Response, site_id: str, depth: int) -> Iterator[Request]:
+    def parse_home(
+        self, response: Response, site_id: str, depth: int, paginate: bool = False
+    ) -> Iterator[Request]:
         site = self._site(site_id)
         if not isinstance(response, TextResponse):
+            self.crawler.stats.inc_value("discovery/section_not_html")
             return
         d = site.discovery
         if d.feed_autodiscovery and depth == 0:
-            for href in response.xpath(
-                '//link[@rel="alternate"][contains(@type, "rss") or contains(@type, "atom")]/@href'
-            ).getall():
-                url = response.urljoin(href)
-                if same_site(url, site.domains) and (req := self._entry(url, site, self.parse_feed)):
-                    self.crawler.stats.inc_value("discovery/feeds_autodiscovered")
-                    yield req
+            yield from self._autodiscover_feeds(response, site)
         links = self._page_links(response, site)
-        yield from self._articles(links, site, "home" if depth == 0 else "links")
-        nothing = not (d.feeds or d.sitemaps or d.sections or d.robots_sitemaps or d.feed_autodiscovery)
+        ages: Counter[str] = Counter()
+        yield from self._articles(links, site, "home" if depth == 0 else "links", ages)
+        if paginate and (
+            req := self._next_section_page(response, site, 1, site.home, ages)
+        ):
+            yield req
+        nothing = not (
+            d.feeds
+            or d.sitemaps
+            or d.sections
+            or d.robots_sitemaps
+            or d.feed_autodiscovery
+        )
         if (d.follow_links or nothing) and depth < d.max_depth:
             for link in links:
                 url = normalize_url(link.url)
-                if not site.articles.is_article_url(url) and (
-                    req := self._entry(url, site, self.parse_home, depth=depth + 1)
-                ):
+                if site.articles.is_article_url(url):
+                    continue
+                if req := self._entry(url, site, self.parse_home, depth=depth + 1):
                     yield req
 
-    # --- shared --------------------------------------------------------------------
-    def _articles(self, links: Iterable[Link], site: SiteConfig, source: str) -> Iterator[Request]:
-        for link in links:
-            request = self._article(link, site, source)
-            if request is not None:
-                yield request
+    # --- helpers -------------------------------------------------------------
+    def _autodiscover_feeds(
+        self, response: TextResponse, site: SiteConfig
+    ) -> Iterator[Request]:
+        for node in response.xpath(_FEED_LINKS):
+            href = (node.attrib.get("href") or "").strip()
+            title = node.attrib.get("title", "").lower()
+            if not href or "comment" in title or "comment" in href.lower():
+                continue  # WordPress' "Comments Feed" lists comments, not articles
+            url = response.urljoin(href)
+            if not same_site(url, site.domains):
+                self.crawler.stats.inc_value("discovery/offsite")
+                continue
+            if req := self._entry(url, site, self.parse_feed):
+                self.crawler.stats.inc_value("discovery/feeds_autodiscovered")
+                yield req
 
     def _page_links(self, response: TextResponse, site: SiteConfig) -> list[Link]:
-        extractor = LinkExtractor(allow_domains=list(site.domains), unique=True)
-        return [Link(link.url) for link in extractor.extract_links(response)]
+        """Same-site links of an HTML page, with the dates its teasers give them."""
+        # Hosts are matched here, not by LinkExtractor(allow_domains=), which compares
+        # host:port with the domain and so misses sites on a non-default port.
+        dates = listing_dates(
+            response.selector, response.url, site.articles.is_article_url
+        )
+        links = []
+        for found in LinkExtractor(unique=True).extract_links(response):
+            if not same_site(found.url, site.domains):
+                self.crawler.stats.inc_value("discovery/offsite")
+                continue
+            links.append(Link(found.url, dates.get(normalize_url(found.url))))
+        return links
 
-    def _next_page(self, response: TextResponse, site: SiteConfig) -> str | None:
+    def _next_section_page(
+        self,
+        response: TextResponse,
+        site: SiteConfig,
+        page: int,
+        section: str,
+        ages: Counter[str],
+    ) -> Request | None:
+        """The request for page ``page + 1`` of a section, unless pagination stops.
+
+        It stops at ``max_section_pages``, at a page without article links, and, with
+        ``since``, at a page whose article links are all dated too old (sections list
+        newest first, so later pages are older still).
+        """
+        stats = self.crawler.stats
+        d = site.discovery
+        if page >= d.max_section_pages:
+            stats.inc_value("discovery/section_page_limit")
+            return None
+        if not ages:
+            stats.inc_value("discovery/section_no_articles")
+            return None
+        if ages["old"] and not ages["fresh"] and not ages["undated"]:
+            stats.inc_value("discovery/section_stopped_old")
+            return None
+        if d.page_url:
+            url: str | None = urljoin(
+                section, d.page_url.replace("{page}", str(page + 1))
+            )
+        else:
+            url = self._next_link(response, site)
+        if not url:
+            return None
+        return self._entry(
+            url, site, self.parse_section, page=page + 1, section=section
+        )
+
+    def _next_link(self, response: TextResponse, site: SiteConfig) -> str | None:
         selector = site.discovery.next_page
         if selector:
-            from crawler.sites import select
-
-            nodes = select(response, selector)
-            href = nodes.xpath("@href").get() if nodes and not isinstance(nodes[0].root, str) else nodes.get()
+            nodes = select(response.selector, selector)
+            if nodes and not isinstance(nodes[0].root, str):
+                nodes = nodes.xpath("@href")
+            href = nodes.get()
         else:
-            href = response.xpath('//a[@rel="next"]/@href | //link[@rel="next"]/@href').get()
+            href = response.xpath(_NEXT_LINK).get()
         if not href:
             return None
         url = response.urljoin(href.strip())
-        return url if same_site(url, site.domains) else None
+        if not same_site(url, site.domains):
+            self.crawler.stats.inc_value("discovery/offsite")
+            return None
+        return url
 
-    # --- articles --------------------------------------------------------------------
-    async def parse_article(self, response: Response, site_id: str) -> AsyncIterator[Article]:
+    def _canonical(self, response: TextResponse, site: SiteConfig, fetched: str) -> str:
+        """``rel=canonical`` / ``og:url`` when on the site and an article URL, else the
+        fetched URL (a canonical pointing at the home page must not merge articles)."""
+        stats = self.crawler.stats
+        for xpath in _CANONICAL:
+            href = (response.xpath(xpath).get() or "").strip()
+            if not href:
+                continue
+            candidate = normalize_url(response.urljoin(href))
+            if not same_site(candidate, site.domains):
+                stats.inc_value("extract/canonical_offsite")
+            elif not site.articles.is_article_url(candidate):
+                stats.inc_value("extract/canonical_not_article")
+            else:
+                return candidate
+            break
+        return fetched
+
+    def _teaser_texts(
+        self, response: TextResponse, site: SiteConfig, own: set[str]
+    ) -> list[str]:
+        """Texts of the page's links to other article URLs (``looks_like_listing``)."""
+        texts = []
+        for anchor in response.xpath("//a[@href]"):
+            url = normalize_url(response.urljoin(anchor.attrib["href"]))
+            if url not in own and site.articles.is_article_url(url):
+                texts.append(" ".join(anchor.xpath("normalize-space(.)").getall()))
+        return texts
+
+    # --- articles ------------------------------------------------------------
+    async def parse_article(
+        self, response: Response, site_id: str
+    ) -> AsyncIterator[Article]:
         site = self._site(site_id)
         stats = self.crawler.stats
+        self.in_flight[site_id] = max(0, self.in_flight[site_id] - 1)
         if not isinstance(response, TextResponse):
             stats.inc_value("extract/not_html")
             return
         cap = site.crawl.max_articles
-        if cap and self.article_counts.get(site_id, 0) >= cap:
-            stats.inc_value(f"extract/{site_id}/over_max_articles")
+        if cap and self.article_counts[site_id] >= cap:
+            stats.inc_value(f"extract/over_max_articles/{site_id}")
             return
+        fetched = normalize_url(response.url)
+        self.links[fetched] = REQUESTED  # also after a redirect
+        canonical = self._canonical(response, site, fetched)
+        if canonical in self.emitted:
+            stats.inc_value("extract/duplicate_canonical")  # known before extracting
+            return
+        assert self.extraction is not None, "built on spider_opened"
         try:
             page = await self.extraction.extract(
-                response.body, response.url, site,
+                response.body,
+                response.url,
+                site,
                 include_comments=self.include_comments,
                 min_words=max(self.min_words, site.articles.min_words),
             )
@@ -294,20 +586,29 @@ class NewsitesSpider(scrapy.Spider):
             stats.inc_value(f"extract/{exc.reason}")
             logger.info("Not an article (%s): %s", exc, response.url)
             return
-        canonical = normalize_url(response.url)
-        if page.canonical_url:
-            candidate = normalize_url(response.urljoin(page.canonical_url))
-            if same_site(candidate, site.domains):
-                canonical = candidate
-            else:
-                stats.inc_value("extract/canonical_offsite")
+        if looks_like_listing(
+            page.paragraphs, self._teaser_texts(response, site, {fetched, canonical})
+        ):
+            stats.inc_value("extract/listing_like")
+            logger.info("Not an article (listing-like): %s", response.url)
+            return
+        if canonical in self.emitted:  # another URL of it finished extracting first
+            stats.inc_value("extract/duplicate_canonical")
+            return
+        if canonical != fetched:
+            stats.inc_value("extract/alias_url")  # fetched under a second URL
+            self.parked.pop(canonical, None)
         since = self._since_for(site)
-        if since is not None and page.date:
-            published = parse_date(page.date)
-            if published is not None and published < since:
-                stats.inc_value("extract/skipped_old")
-                return
-        self.article_counts[site_id] = self.article_counts.get(site_id, 0) + 1
+        published = parse_date_hint(page.date) if page.date else None
+        if since is not None and published is not None and published < since:
+            stats.inc_value("extract/skipped_old")
+            self.links[canonical] = OLD
+            return
+        if since is not None and published is None:
+            stats.inc_value("extract/undated")  # kept: nothing says it is old
+        self.links[canonical] = REQUESTED
+        self.emitted.add(canonical)
+        self.article_counts[site_id] += 1
         stats.inc_value("extract/ok")
         stats.inc_value(f"extract/ok/{site_id}")
         text = page.text
@@ -336,28 +637,45 @@ class NewsitesSpider(scrapy.Spider):
         request = failure.request
         site = request.meta.get("site", "?")
         kind = "article" if request.meta.get("article") else "entry"
+        if kind == "article":
+            self.in_flight[site] = max(0, self.in_flight[site] - 1)
+        if failure.check(IgnoreRequest):
+            # refused before download (robots.txt, a safety rule): counted there
+            self.crawler.stats.inc_value(f"discovery/refused/{kind}")
+            logger.debug(
+                "%s %s refused: %s", kind, request.url, failure.getErrorMessage()
+            )
+            return
         self.crawler.stats.inc_value(f"errors/{kind}")
         self.crawler.stats.inc_value(f"errors/site/{site}/{kind}")
         logger.warning("%s %s failed: %s", kind, request.url, failure.getErrorMessage())
 
 
-def _parse_since(since: str | None, max_age_days: str | None) -> datetime | None:
+def parse_since(since: str | None, max_age_days: str | None) -> datetime | None:
+    """``-a since`` (ISO date or date-time, UTC unless it has an offset) or
+    ``-a max_age_days`` (a number, counted back from now); ``since`` wins."""
     if since:
         parsed = parse_date(since)
         if parsed is None:
-            raise CloseSpider(f"-a since={since!r} is not an ISO date (2024-11-01)")
+            raise ValueError(f"-a since={since!r} is not an ISO date (e.g. 2024-11-01)")
         return parsed
     if max_age_days:
         try:
             days = float(max_age_days)
         except ValueError as exc:
-            raise ValueError(f"-a max_age_days={max_age_days!r} is not a number") from exc
+            raise ValueError(
+                f"-a max_age_days={max_age_days!r} is not a number"
+            ) from exc
         return datetime.now(UTC) - timedelta(days=days)
     return None
 
 
 def _apply_site_slots(settings: BaseSettings, sites: list[SiteConfig]) -> None:
-    """Per-site delay and concurrency become Scrapy download slots, one per domain."""
+    """Per-site delay and concurrency become Scrapy download slots, one per domain.
+
+    AutoThrottle would lower a slot's delay below the site's ``download_delay``;
+    ``crawler.middlewares.crawl_delay.CrawlDelayMiddleware`` keeps it as a floor.
+    """
     slots: dict[str, dict[str, Any]] = dict(settings.getdict("DOWNLOAD_SLOTS"))
     for site in sites:
         conf: dict[str, Any] = {}
