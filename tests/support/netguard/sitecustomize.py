@@ -135,7 +135,16 @@ def _install_rusage(path: str) -> None:
     def write() -> None:
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        vm_peak_kb = 0
+        try:
+            with open("/proc/self/status", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("VmPeak:"):
+                        vm_peak_kb = int(line.split()[1])
+        except OSError:
+            pass
         entry = {
+            "vm_peak_kb": vm_peak_kb,
             "pid": os.getpid(),
             "ppid": os.getppid(),
             "argv": sys.argv[:3],
