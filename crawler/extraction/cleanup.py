@@ -74,7 +74,7 @@ def clean_paragraphs(
     desc_key = _key(description)
     caption_keys = {_key(c) for c in captions if c.strip()}
     phrases = [p.lower() for p in clutter_phrases if p.strip()]
-    seen: set[str] = set()
+    previous = ""
     kept: list[str] = []
     for raw in paragraphs:
         text = normalize_space(raw)
@@ -83,8 +83,8 @@ def clean_paragraphs(
         key = _key(text)
         if not key:
             continue
-        if key in seen:
-            continue  # a paragraph repeated verbatim (duplicated caption, pull quote)
+        if key == previous:
+            continue  # the same paragraph twice in a row: markup shown twice
         if title_key and key == title_key:
             continue
         if desc_key and key == desc_key:
@@ -96,6 +96,6 @@ def clean_paragraphs(
             continue
         if is_furniture(text):
             continue
-        seen.add(key)
+        previous = key
         kept.append(text)
     return kept

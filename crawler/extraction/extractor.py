@@ -7,26 +7,31 @@ It is a pure function of (bytes, url, site) so that it can run in a worker proce
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import trafilatura
 from itemloaders import ItemLoader
 from itemloaders.processors import Identity, MapCompose, TakeFirst
 from lxml import html as lxml_html
+from lxml.html import HtmlElement
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
 from crawler.extraction.cleanup import clean_paragraphs, normalize_space
 from crawler.extraction.metadata import (
     find_captions,
-    find_dates,
     find_images,
     parse_any_date,
+    read_metadata,
     split_authors,
     strip_title_suffix,
 )
+from crawler.extraction.pagetype import (
+    challenge_verdict,
+    is_paywalled,
+    short_page_verdict,
+)
+from crawler.extraction.selector import choose_body
 from crawler.sites import CommentSelectors, SiteConfig, is_xpath, select
 
 # trafilatura has no input cap: a 60 MB page takes minutes. Pages above this are cut.
@@ -59,6 +64,11 @@ class ExtractedPage:
     comments: list[dict[str, Any]] | None = None
     canonical_url: str | None = None
     paywalled: bool = False
+    #: Lines the generic clean-up dropped, by rule (``title``, ``link``, ``edge_tail``...).
+    cleanup: dict[str, int] = field(default_factory=dict)
+    #: Where the body came from: ``trafilatura``, ``trafilatura_fallback``,
+    #: ``readability`` or ``site`` (the site file's body selector).
+    body_source: str = "trafilatura"
 
     @property
     def text(self) -> str:
@@ -165,6 +175,23 @@ def detect_language(text: str, declared: str | None) -> str | None:
         return None
 
 
+def parse_html(html: bytes | str) -> HtmlElement:
+    """Parse a page the way trafilatura does (encoding guessed, comments removed)."""
+    from trafilatura.utils import load_html
+
+    if isinstance(html, bytes):
+        html = html[:MAX_HTML_BYTES]
+    elif len(html) > MAX_HTML_BYTES:
+        html = html[:MAX_HTML_BYTES]
+    try:
+        tree = load_html(html)
+    except (ValueError, TypeError, lxml_html.etree.ParserError) as exc:
+        raise ExtractionError("unparsable", str(exc)) from exc
+    if tree is None:
+        raise ExtractionError("unparsable", "not HTML")
+    return tree
+
+
 def extract_page(
     html: bytes | str,
     url: str,
@@ -174,93 +201,81 @@ def extract_page(
     min_words: int = 0,
 ) -> ExtractedPage:
     """Extract one article page; raises ``ExtractionError`` when it is not one."""
-    if not html or not (html.strip() if isinstance(html, bytes | str) else True):
+    if not html or not html.strip():
         raise ExtractionError("empty")
-    text = decode_html(html)
-    if len(text) > MAX_HTML_BYTES:
-        text = text[:MAX_HTML_BYTES]
-    try:
-        tree = lxml_html.fromstring(text)
-    except (ValueError, lxml_html.etree.ParserError) as exc:
-        raise ExtractionError("unparsable", str(exc)) from exc
+    tree = parse_html(html)
+    if site is not None and site.extraction.prune:
+        tree = copy.deepcopy(tree)
+        for selector in site.extraction.prune:
+            for node in tree.xpath(_to_xpath(selector)):
+                if node.getparent() is not None:
+                    node.drop_tree()
     sel = Selector(root=tree, type="html")
     overrides = _load_overrides(sel, site)
-    prune = [_to_xpath(p) for p in site.extraction.prune] if site else []
+    meta = read_metadata(tree, url)
 
-    doc = trafilatura.bare_extraction(
-        copy.deepcopy(tree),
-        url=url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        prune_xpath=prune or None,
-        as_dict=False,
-    )
-    meta: dict[str, Any] = doc.as_dict() if doc is not None else {}
-
-    title = overrides.get("title") or meta.get("title") or ""
-    site_name = (site.name if site else "") or meta.get("sitename") or ""
+    title = overrides.get("title") or meta.title or ""
+    site_name = (site.name if site else "") or meta.sitename or ""
     title = strip_title_suffix(title, site_name, site.extraction.title_suffix if site else "")
+    description = (
+        overrides.get("description") or _page_description(sel) or meta.description or None
+    )
 
-    description = overrides.get("description") or _page_description(sel) or None
+    verdict = challenge_verdict(tree, title)
+    if verdict is not None:
+        raise ExtractionError(verdict.reason, verdict.detail)
 
+    body = None
     if overrides.get("body"):
         raw_paragraphs = overrides["body"]
     else:
-        body_text = meta.get("text") or ""
-        raw_paragraphs = body_text.split("\n")
+        body = choose_body(tree, url, titles=[title, *meta.titles],
+                           description=description or "")
+        raw_paragraphs = body.lines
 
     captions = find_captions(sel)
     paragraphs = clean_paragraphs(
         raw_paragraphs,
         title=title,
-        description=description or "",
         captions=captions,
         clutter_phrases=site.extraction.clutter_phrases if site else (),
     )
+    words = sum(len(p.split()) for p in paragraphs)
+    verdict = short_page_verdict(tree, title, words)
+    if verdict is not None:
+        raise ExtractionError(verdict.reason, verdict.detail)
     if not title:
         raise ExtractionError("no_title")
     if not paragraphs:
         raise ExtractionError("no_body")
-    words = sum(len(p.split()) for p in paragraphs)
     if words < min_words:
         raise ExtractionError("too_short", f"{words} words < {min_words}")
 
-    date_raw, modified_raw = find_dates(sel)
-    if overrides.get("date"):
-        date_raw = overrides["date"]
-    date = parse_any_date(date_raw or "") or meta.get("date")
-    if not date_raw:
-        date_raw = meta.get("date")
-
-    authors = split_authors(overrides.get("authors") or meta.get("author"))
-    declared = (site.language if site and site.language else None) or tree.get("lang") or meta.get("language")
-    tags = [t for t in (meta.get("tags") or meta.get("categories") or []) if t]
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    date_raw = overrides.get("date") or meta.date_raw
+    date = parse_any_date(date_raw or "")
+    authors = split_authors(overrides.get("authors") or meta.authors)
+    declared = (site.language if site and site.language else None) or meta.language
 
     comments = None
     if include_comments or (site is not None and site.extraction.include_comments):
         comments = extract_comments(sel, site.extraction.comments if site else None)
 
-    canonical = sel.xpath('//link[@rel="canonical"]/@href').get() or sel.xpath(
-        '//meta[@property="og:url"]/@content'
-    ).get()
     return ExtractedPage(
         title=normalize_space(title),
         paragraphs=paragraphs,
         description=normalize_space(description) if description else None,
         date=date,
         date_raw=normalize_space(date_raw) if date_raw else None,
-        date_modified=parse_any_date(modified_raw or ""),
+        date_modified=parse_any_date(meta.modified_raw or ""),
         authors=authors,
         language=detect_language(" ".join(paragraphs), declared),
-        tags=list(tags),
+        tags=meta.tags,
         images=find_images(sel, url, captions),
         comments=comments,
-        canonical_url=canonical.strip() if canonical else None,
-        paywalled=_looks_paywalled(sel, words),
+        canonical_url=meta.canonical_url,
+        paywalled=is_paywalled(tree, words),
+        cleanup=dict(body.dropped) if body is not None else {},
+        body_source=body.source if body is not None else "site",
     )
 
 
@@ -272,22 +287,3 @@ def _page_description(sel: Selector) -> str | None:
         if value and value.strip():
             return value.strip()
     return None
-
-
-_PAYWALL = re.compile(
-    r"(subscribe to (continue|read)|subscribers only|to continue reading|"
-    r"already a subscriber|this (article|content) is for subscribers)",
-    re.IGNORECASE,
-)
-
-
-def _looks_paywalled(sel: Selector, words: int) -> bool:
-    flagged = sel.xpath(
-        '//script[@type="application/ld+json"][contains(., \'"isAccessibleForFree"\')]'
-    ).re_first(r'"isAccessibleForFree"\s*:\s*"?(false|False)')
-    if flagged:
-        return True
-    if words > 400:
-        return False
-    page_text = " ".join(sel.xpath("//body//text()[not(ancestor::script)]").getall())
-    return bool(_PAYWALL.search(page_text))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from lxml.html import HtmlElement
 from parsel import Selector
 
 from crawler.discovery import parse_date
@@ -162,3 +164,108 @@ def strip_title_suffix(title: str, site_name: str = "", suffix: str = "") -> str
             ):
                 return head.strip()
     return title
+
+
+@dataclass
+class PageMeta:
+    """What the page says about itself, read from meta tags, JSON-LD and headings."""
+
+    title: str = ""
+    #: Every headline the page shows or declares (og:title, <title> and its head,
+    #: <h1>s): a body line equal to one of them is the headline repeated.
+    titles: list[str] = field(default_factory=list)
+    description: str | None = None
+    sitename: str | None = None
+    authors: str | list[str] | None = None
+    date_raw: str | None = None
+    modified_raw: str | None = None
+    tags: list[str] = field(default_factory=list)
+    language: str | None = None
+    canonical_url: str | None = None
+
+
+def _text(node: Any) -> str:
+    return " ".join(" ".join(node.itertext()).split()) if node is not None else ""
+
+
+def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
+    """Metadata without trafilatura's costly passes (author search, htmldate's deep
+    search) unless the cheap sources say nothing."""
+    from trafilatura import metadata as tm
+
+    meta = PageMeta()
+    doc = None
+    try:
+        doc = tm.examine_meta(tree)
+        doc = tm.extract_meta_json(tree, doc)
+        if not doc.title:
+            doc.title = tm.extract_title(tree)
+        if not doc.author:
+            doc.author = tm.extract_author(tree)
+        if not doc.sitename:
+            doc.sitename = tm.extract_sitename(tree)
+        if not doc.categories:
+            doc.categories = tm.extract_catstags("category", tree)
+        if not doc.tags:
+            doc.tags = tm.extract_catstags("tag", tree)
+        doc.clean_and_trim()
+    except Exception:  # noqa: BLE001 - trafilatura's helpers; metadata is best effort
+        doc = None
+    if doc is not None:
+        meta.title = doc.title or ""
+        meta.description = doc.description or None
+        meta.sitename = (doc.sitename or "").lstrip("@") or None
+        meta.authors = doc.author or None
+        tags: list[str] = []
+        for value in [*(doc.tags or []), *(doc.categories or [])]:
+            for tag in str(value).split(","):
+                tag = " ".join(tag.split())
+                if tag and tag not in tags:
+                    tags.append(tag)
+        meta.tags = tags
+    sel = Selector(root=tree, type="html")
+    meta.date_raw, meta.modified_raw = find_dates(sel)
+    if not meta.date_raw:
+        meta.date_raw = _htmldate(tree, url)
+    variants = [meta.title, sel.xpath("string(//title)").get() or "",
+                sel.xpath('//meta[@property="og:title"]/@content').get() or "",
+                sel.xpath('//meta[@name="twitter:title"]/@content').get() or ""]
+    variants += [_text(h) for h in tree.iter("h1")]
+    titles: list[str] = []
+    for value in variants:
+        value = " ".join(value.split())
+        for candidate in (value, *_title_heads(value)):
+            if candidate and len(candidate) >= 8 and candidate not in titles:
+                titles.append(candidate)
+    meta.titles = titles
+    lang = tree.get("lang") or sel.xpath(
+        '//meta[@http-equiv="content-language" or @http-equiv="Content-Language"]/@content'
+    ).get()
+    meta.language = lang.strip() if lang and lang.strip() else None
+    canonical = sel.xpath('//link[@rel="canonical"]/@href').get() or sel.xpath(
+        '//meta[@property="og:url"]/@content'
+    ).get()
+    meta.canonical_url = canonical.strip() if canonical and canonical.strip() else None
+    return meta
+
+
+def _title_heads(title: str) -> list[str]:
+    """"Headline | Site" -> ["Headline"]: the parts a site appends are not the headline."""
+    heads = []
+    for sep in (" | ", " - ", " – ", " — ", " :: ", " « ", " » "):
+        if sep in title:
+            heads.append(title.rsplit(sep, 1)[0].strip())
+            heads.append(title.split(sep, 1)[0].strip())
+    return heads
+
+
+def _htmldate(tree: HtmlElement, url: str) -> str | None:
+    """htmldate's quick search (no extensive scan), used when meta tags give no date."""
+    try:
+        from htmldate import find_date
+
+        found = find_date(tree, extensive_search=False, original_date=True,
+                          outputformat="%Y-%m-%d", url=url or None)
+    except Exception:  # noqa: BLE001 - a third-party heuristic; the date is optional
+        return None
+    return str(found) if found else None

@@ -1,0 +1,150 @@
+"""Where an extracted line came from: map text lines back to the page's elements.
+
+trafilatura returns text, not elements. To judge a line by its markup (is it a link,
+a heading, a quote, in the same container as the next line?) we find the element whose
+whole text is that line. Lines are matched on their word tokens, lower-cased, so
+white space, punctuation and list markers do not matter; a line with no such element
+(a table row, text trafilatura merged) gets no ``Block.element`` and is judged on its
+text alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml.html import HtmlElement
+
+_WORD = re.compile(r"\w+")
+
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+# Elements that hold one paragraph-like run of text.
+_LEAF_BLOCKS = frozenset(
+    {"p", "li", "dd", "dt", "blockquote", "pre", "figcaption", "td", "th", "caption",
+     "summary", "address", "label", "legend"}
+) | HEADINGS
+# Elements that hold a line only when they have no block children.
+_WRAPPERS = frozenset(
+    {"div", "span", "section", "article", "a", "font", "center", "b", "strong", "em",
+     "i", "small", "time", "cite", "q", "header", "footer", "aside", "main", "figure"}
+)
+_BLOCK_CHILDREN = _LEAF_BLOCKS | {"div", "section", "article", "ul", "ol", "table", "br",
+                                  "header", "footer", "aside", "figure", "main", "nav"}
+# An element with more text than this is a container, never one line.
+_MAX_LINE_CHARS = 5000
+
+
+def text_key(text: str) -> str:
+    """Word tokens of ``text``, lower-cased, joined by single spaces."""
+    return " ".join(_WORD.findall(text)).lower()
+
+
+def _chars(text: str) -> int:
+    return sum(len(t) for t in _WORD.findall(text))
+
+
+@dataclass
+class Block:
+    """One extracted line and what its markup says about it."""
+
+    text: str
+    element: HtmlElement | None = None
+    #: Share of the element's word characters inside links (1.0 inside an <a>).
+    link_density: float = 0.0
+    heading: bool = False
+    in_quote: bool = False
+
+    @property
+    def key(self) -> str:
+        return text_key(self.text)
+
+
+class BlockIndex:
+    """Elements of a page by the word tokens of their text (first in page order wins)."""
+
+    def __init__(self, tree: HtmlElement) -> None:
+        self._by_key: dict[str, HtmlElement] = {}
+        for el in tree.iter():
+            tag = el.tag
+            if not isinstance(tag, str):
+                continue
+            if tag not in _LEAF_BLOCKS:
+                if tag not in _WRAPPERS or any(
+                    isinstance(c.tag, str) and c.tag in _BLOCK_CHILDREN for c in el
+                ):
+                    continue
+            text = el.text_content()
+            if len(text) > _MAX_LINE_CHARS:
+                continue
+            key = text_key(text)
+            if key and key not in self._by_key:
+                self._by_key[key] = el
+
+    def element_for(self, line: str) -> HtmlElement | None:
+        """The element whose whole text is ``line`` (list and table markers ignored)."""
+        key = text_key(line)
+        return self._by_key.get(key) if key else None
+
+    def block(self, line: str) -> Block:
+        """``line`` with the features of its element (or none when unmatched)."""
+        el = self.element_for(line)
+        if el is None:
+            return Block(text=line)
+        return Block(
+            text=line,
+            element=el,
+            link_density=link_density(el),
+            heading=el.tag in HEADINGS,
+            in_quote=_has_ancestor(el, "blockquote"),
+        )
+
+
+def _has_ancestor(el: HtmlElement, tag: str) -> bool:
+    node: HtmlElement | None = el
+    while node is not None:
+        if node.tag == tag:
+            return True
+        node = node.getparent()
+    return False
+
+
+def link_density(el: HtmlElement) -> float:
+    """Share of ``el``'s word characters that are link text (1.0 when inside a link)."""
+    if _has_ancestor(el, "a"):
+        return 1.0
+    total = _chars(el.text_content())
+    if not total:
+        return 0.0
+    linked = sum(_chars(a.text_content()) for a in el.iter("a"))
+    return min(linked / total, 1.0)
+
+
+def _ancestors(el: HtmlElement) -> list[HtmlElement]:
+    chain = []
+    node: HtmlElement | None = el
+    while node is not None:
+        chain.append(node)
+        node = node.getparent()
+    return chain
+
+
+def _join_depth(a: HtmlElement, b: HtmlElement) -> int:
+    """Depth (from the root) of the nearest element containing both ``a`` and ``b``."""
+    mine = {id(n) for n in _ancestors(a)}
+    for node in _ancestors(b):
+        if id(node) in mine:
+            return len(_ancestors(node))
+    return 0
+
+
+def joins_body(block: Block, first: Block, second: Block | None) -> bool:
+    """True when ``block`` sits with the body lines after it: it joins the first of
+    them at least as deep in the page as the first joins the second (one container per
+    paragraph is common), or, with one line after it, shares its parent."""
+    if block.element is None or first.element is None:
+        return False
+    if second is None or second.element is None:
+        return block.element.getparent() is first.element.getparent()
+    return _join_depth(block.element, first.element) >= _join_depth(
+        first.element, second.element
+    )

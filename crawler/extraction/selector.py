@@ -1,0 +1,287 @@
+"""Choose the article body: trafilatura's lines, judged by their markup and a second opinion.
+
+The steps, each measured on the extraction dev set (docs/extraction.md gives the figures):
+
+1. trafilatura in fast mode (no internal fallbacks) gives the lines; when it finds
+   (almost) nothing, full trafilatura with its fallbacks, then readability alone.
+2. The headline repeated as a line is dropped, and so is the dek (the page's
+   description) when it leads the body from a container of its own: a lead paragraph
+   that merely equals the description sits with the paragraphs that follow it, and stays.
+3. Lines that are links (link density >= 0.7, four words or more, not headings) are
+   teasers, "related" lists and promos, not the article.
+4. Second opinion, only when an edge of the body looks unsure (a line that is not a
+   sentence among the first or last lines): readability (trafilatura's fork, a few
+   milliseconds). When readability's text is nearly all inside trafilatura's, the
+   lines before the first and after the last line both agree on are dropped if they
+   are mostly not prose: the shared part is the article, the rest is page furniture.
+   Prose or quoted runs are kept (a second section, embedded posts).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import trafilatura
+from lxml.html import HtmlElement
+
+from crawler.extraction.dom import Block, BlockIndex, joins_body, text_key
+
+logger = logging.getLogger(__name__)
+
+# Below this many characters trafilatura's fast pass is retried with its fallbacks.
+MIN_FAST_CHARS = 250
+# A line is dropped as a link when this share of its text is link text ...
+LINK_DENSITY = 0.7
+# ... and it has at least this many words (short link lines are often content:
+# a source credit, a product name).
+LINK_MIN_WORDS = 4
+# Readability's text must have at least this many characters to judge the edges ...
+SECOND_MIN_CHARS = 400
+# ... and at least this share of its 4-word shingles must be in trafilatura's text.
+SECOND_INSIDE = 0.9
+# An edge run is kept when at least this share of its words is prose.
+EDGE_PROSE_SHARE = 0.5
+# How many lines at each end are looked at to decide whether to ask readability.
+UNSURE_EDGE_LINES = 3
+# Where the dek may stand: among the first lines.
+DEK_MAX_INDEX = 3
+
+_WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"[.!?…:;\"”’»)\]。！？」』]$")
+_BLOCKS = frozenset(
+    {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr",
+     "td", "th", "br", "dd", "dt", "section", "article", "figcaption", "ul", "ol",
+     "table", "header", "footer"}
+)
+
+
+@dataclass
+class Body:
+    """The chosen lines and what was done to reach them (rule name -> lines dropped)."""
+
+    lines: list[str]
+    source: str = "trafilatura"
+    dropped: Counter[str] = field(default_factory=Counter)
+    second_opinion: bool = False
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def is_prose(text: str) -> bool:
+    """A sentence: eight words or 60 characters or more, ending like a sentence."""
+    text = text.strip()
+    return (len(words(text)) >= 8 or len(text) >= 60) and bool(_SENTENCE_END.search(text))
+
+
+def _shingles(tokens: list[str], n: int = 4) -> Counter[tuple[str, ...]]:
+    if len(tokens) <= n:
+        return Counter([tuple(tokens)]) if tokens else Counter()
+    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+
+
+class TextCover:
+    """Answers "is this text in that one?" on word 4-shingles (the benchmark's unit)."""
+
+    def __init__(self, text: str) -> None:
+        self.tokens = [t.lower() for t in words(text)]
+        self.shingles = _shingles(self.tokens)
+        self.joined = " " + " ".join(self.tokens) + " "
+
+    def share_of(self, text: str) -> float:
+        """Share of ``text``'s shingles found here (1.0 for an empty text)."""
+        tokens = [t.lower() for t in words(text)]
+        if not tokens:
+            return 1.0
+        if len(tokens) < 4:
+            return 1.0 if " " + " ".join(tokens) + " " in self.joined else 0.0
+        sh = _shingles(tokens)
+        return sum(min(c, self.shingles[k]) for k, c in sh.items()) / sum(sh.values())
+
+
+# --- the extractors -----------------------------------------------------------------
+
+
+def trafilatura_lines(tree: HtmlElement, url: str, *, fast: bool = True) -> list[str]:
+    """trafilatura's body text as lines (no comments, tables kept)."""
+    doc = trafilatura.bare_extraction(
+        copy.deepcopy(tree),
+        url=url or None,
+        fast=fast,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        with_metadata=False,
+    )
+    text = (doc.text if doc is not None else "") or ""
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+def readability_text(tree: HtmlElement) -> str:
+    """Readability's article (trafilatura's fork of readability-lxml) as text lines.
+
+    The fork is used rather than readability-lxml itself: same algorithm, a fifth of
+    the time (it runs on the parsed tree), and it is what trafilatura itself consults.
+    """
+    from trafilatura.external import try_readability
+
+    try:
+        summary = try_readability(copy.deepcopy(tree))
+    except Exception:  # noqa: BLE001 - a second opinion must never fail the page
+        logger.debug("readability failed", exc_info=True)
+        return ""
+    return "\n".join(_element_lines(summary))
+
+
+def _element_lines(root: HtmlElement) -> list[str]:
+    lines: list[str] = []
+    buffer: list[str] = []
+
+    def flush() -> None:
+        text = " ".join("".join(buffer).split())
+        if text:
+            lines.append(text)
+        buffer.clear()
+
+    def walk(el: HtmlElement) -> None:
+        if not isinstance(el.tag, str):
+            return
+        block = el.tag in _BLOCKS
+        if block:
+            flush()
+        if el.text:
+            buffer.append(el.text)
+        for child in el:
+            walk(child)
+            if child.tail:
+                buffer.append(child.tail)
+        if block:
+            flush()
+
+    walk(root)
+    flush()
+    return lines
+
+
+# --- the rules ----------------------------------------------------------------------
+
+
+def drop_title_and_dek(
+    blocks: list[Block], titles: Iterable[str], description: str, body: Body
+) -> list[Block]:
+    """Drop lines that repeat the headline; drop the dek when it stands apart."""
+    title_keys = {k for k in (text_key(t) for t in titles) if k}
+    dek_key = text_key(description) if description else ""
+    kept: list[Block] = []
+    for i, block in enumerate(blocks):
+        key = block.key
+        if key and key in title_keys:
+            body.dropped["title"] += 1
+            continue
+        if dek_key and key == dek_key and i < DEK_MAX_INDEX:
+            first = blocks[i + 1] if i + 1 < len(blocks) else None
+            second = blocks[i + 2] if i + 2 < len(blocks) else None
+            if first is None or not joins_body(block, first, second):
+                body.dropped["dek"] += 1
+                continue
+        kept.append(block)
+    return kept
+
+
+def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
+    """Drop lines that are (almost) all link text: teasers, related lists, promos."""
+    kept = []
+    for block in blocks:
+        if (
+            block.link_density >= LINK_DENSITY
+            and not block.heading
+            and len(words(block.text)) >= LINK_MIN_WORDS
+        ):
+            body.dropped["link"] += 1
+            continue
+        kept.append(block)
+    return kept
+
+
+def edges_unsure(blocks: list[Block]) -> bool:
+    """True when a line near either end is not a sentence (the edges may be furniture)."""
+    if not blocks:
+        return False
+    n = UNSURE_EDGE_LINES
+    edge = blocks[:n] + blocks[-n:]
+    return any(not (is_prose(b.text) or b.in_quote) for b in edge)
+
+
+def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
+    """Drop non-prose runs before/after the part both extractors agree on."""
+    if len(second) < SECOND_MIN_CHARS or not blocks:
+        return blocks
+    ours = TextCover("\n".join(b.text for b in blocks))
+    if ours.share_of(second) < SECOND_INSIDE:
+        return blocks
+    theirs = TextCover(second)
+    # Anchors are lines of four words or more: a short line ("Home", "Health") is
+    # found in any long text by chance.
+    shared = [len(words(b.text)) >= 4 and theirs.share_of(b.text) >= 0.5 for b in blocks]
+    if not any(shared):
+        return blocks
+    start = shared.index(True)
+    end = len(blocks) - shared[::-1].index(True)
+
+    def keep_run(run: list[Block]) -> bool:
+        total = sum(len(words(b.text)) for b in run) or 1
+        prose = sum(len(words(b.text)) for b in run if b.in_quote or is_prose(b.text))
+        return prose / total >= EDGE_PROSE_SHARE
+
+    head, middle, tail = blocks[:start], blocks[start:end], blocks[end:]
+    if head and not keep_run(head):
+        body.dropped["edge_head"] += len(head)
+        head = []
+    if tail and not keep_run(tail):
+        body.dropped["edge_tail"] += len(tail)
+        tail = []
+    return head + middle + tail
+
+
+# --- the whole choice ---------------------------------------------------------------
+
+
+def choose_body(
+    tree: HtmlElement,
+    url: str,
+    *,
+    titles: Iterable[str] = (),
+    description: str = "",
+) -> Body:
+    """The article's lines from a parsed page (``tree`` is not modified)."""
+    body = Body(lines=[])
+    lines = trafilatura_lines(tree, url, fast=True)
+    if sum(len(line) for line in lines) < MIN_FAST_CHARS:
+        fuller = trafilatura_lines(tree, url, fast=False)
+        if sum(map(len, fuller)) > sum(map(len, lines)):
+            lines, body.source = fuller, "trafilatura_fallback"
+    second: str | None = None
+    if sum(len(line) for line in lines) < MIN_FAST_CHARS:
+        second = readability_text(tree)
+        body.second_opinion = True
+        if len(second) > sum(map(len, lines)):
+            lines, body.source = second.split("\n"), "readability"
+    if not lines:
+        return body
+    index = BlockIndex(tree)
+    blocks = [index.block(line) for line in lines]
+    blocks = drop_title_and_dek(blocks, titles, description, body)
+    blocks = drop_link_lines(blocks, body)
+    if body.source != "readability" and edges_unsure(blocks):
+        if second is None:
+            second = readability_text(tree)
+            body.second_opinion = True
+        blocks = trim_edges(blocks, second, body)
+    body.lines = [b.text for b in blocks]
+    return body
