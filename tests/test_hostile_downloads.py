@@ -21,6 +21,7 @@ from tests.support.hostile import (
     netguard,  # noqa: F401 - autouse below
     on,
     send,
+    serve_bomb,
     sitemap_site,
     slow_headers,
     stream,
@@ -61,17 +62,10 @@ def test_compression_bombs_are_dropped_at_the_size_limit(tmp_path: Path) -> None
         serve_good(server)
         paths = list(GOOD)
         for encoding in ("gzip", "deflate", "br", "zstd"):
-            payload = bomb(encoding)  # 200 MiB of zeros each, a few KiB on the wire
-            for copy in (1, 2):
+            for copy in (1, 2):  # 200 MiB of zeros each, a few KiB on the wire
                 path = f"/news/bomb-{encoding}-{copy}"
                 paths.append(path)
-                on(
-                    server,
-                    path,
-                    lambda req, p=payload, e=encoding: send(
-                        req, p, headers={"Content-Encoding": e}
-                    ),
-                )
+                serve_bomb(server, path, encoding)
         on(
             server,
             "/news/says-gzip-is-plain",
@@ -190,7 +184,7 @@ def test_slow_drip_and_slow_headers_time_out_and_the_crawl_moves_on(
     assert_good_written(run)
     assert run.stat("safety/timeout") == 6, run.stats
     assert counts == dict.fromkeys(hostile, 2), counts
-    assert run.stat("errors/article") == 3, run.stats
+    assert run.failed_articles() == 3, run.stats
 
 
 def test_empty_and_binary_pages_served_as_html_are_skipped(tmp_path: Path) -> None:
@@ -216,4 +210,50 @@ def test_empty_and_binary_pages_served_as_html_are_skipped(tmp_path: Path) -> No
     assert run.stat("safety/binary_body") == 4, run.stats
     assert run.stat("extract/not_html") == 4, run.stats
     assert run.stat("extract/empty") == 1, run.stats
-    assert run.stat("errors/article") == 0, run.stats
+    assert run.failed_articles() == 0, run.stats
+
+
+def test_everything_hostile_at_once_stays_under_a_memory_cap(tmp_path: Path) -> None:
+    """Case 20: eight bombs, a gzipped sitemap bomb, two 12 MiB pages and a 7 MB
+    article at once, in a crawl whose address space is capped at 1.5 GiB: it ends
+    cleanly, every good article written, well below the cap."""
+    with SiteServer() as server:
+        serve_good(server)
+        paths = [*GOOD, "/news/big"]
+        server.add("/news/big", BIG_ARTICLE)
+        for encoding in ("gzip", "deflate", "br", "zstd"):
+            for copy in (1, 2):
+                path = f"/news/bomb-{encoding}-{copy}"
+                paths.append(path)
+                serve_bomb(server, path, encoding)
+        for framed in (True, False):
+            path = f"/news/huge-{framed}"
+            paths.append(path)
+            on(server, path, lambda req, f=framed: stream(req, 12 * MiB, length=f))
+        on(
+            server,
+            "/sitemap-bomb.xml.gz",
+            lambda req: send(
+                req, bomb("gzip"), content_type="application/octet-stream"
+            ),
+        )
+        sites = sitemap_site(
+            tmp_path,
+            server,
+            paths,
+            discovery={"sitemaps": [server.url + "/sitemap-bomb.xml.gz"]},
+        )
+        run = crawl(
+            tmp_path,
+            sites,
+            memory_limit_mb=1536,
+            settings={"DOWNLOAD_TIMEOUT": 20, "RETRY_TIMES": 0},
+        )
+    assert run.titles() == ["Big story", "Good story 1", "Good story 2"], (
+        f"{run.titles()}\n{run.log[-3000:]}"
+    )
+    assert run.result.returncode == 0 and "MemoryError" not in run.log, run.log[-3000:]
+    assert run.stats.get("finish_reason") == "finished", run.stats
+    assert run.stat("safety/decompression_too_large") == 8, run.stats
+    assert run.stat("safety/too_large") == 2, run.stats
+    assert run.peak_rss_mb < 500, f"peak RSS {run.peak_rss_mb:.0f} MB"

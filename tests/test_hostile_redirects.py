@@ -95,7 +95,7 @@ def test_redirect_loops_and_long_chains_stop_early(tmp_path: Path) -> None:
     )
     assert sorted(loop) == ["/news/loop-a", "/news/loop-b", "/news/self"], loop
     assert run.stat("dupefilter/filtered") == 2, run.stats
-    assert run.stat("errors/article") == 1, run.stats  # the chain: max redirections
+    assert run.failed_articles() == 1, run.stats  # the chain: max redirections
 
 
 PRIVATE_TARGETS = {
@@ -212,7 +212,7 @@ def test_non_http_schemes_are_refused(tmp_path: Path) -> None:
     assert "root:x" not in output
     # Scrapy itself does not follow them: the 302s end as HTTP errors, the refresh
     # pages are parsed as the (non-article) pages they are.
-    assert run.stat("errors/article") == 3, run.stats
+    assert run.failed_articles() == 3, run.stats
     assert run.stat("extract/no_title") == 2, run.stats
     assert run.stat("downloader/request_count") == requests, "a non-HTTP fetch happened"
 

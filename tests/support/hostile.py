@@ -295,6 +295,11 @@ class HostileCrawl:
     def stat(self, key: str) -> int:
         return int(self.result.stats.get(key, 0))
 
+    def failed_articles(self) -> int:
+        """Article requests that ended in the spider's errback: download errors plus
+        requests refused without a download (IgnoreRequest, HTTP errors)."""
+        return self.stat("errors/article") + self.stat("discovery/refused/article")
+
     def titles(self) -> list[str]:
         return sorted(item["title"] for item in self.items)
 
@@ -417,3 +422,13 @@ def sitemap_site(
     folder = tmp_path / "sites"
     write_site(folder, site_id, server.url + "/", discovery=discovery, **tables)
     return folder
+
+
+def serve_bomb(server: SiteServer, path: str, encoding: str) -> None:
+    """Serve a 200 MiB ``encoding`` bomb at ``path`` as text/html."""
+    payload = bomb(encoding)
+    on(
+        server,
+        path,
+        lambda req: send(req, payload, headers={"Content-Encoding": encoding}),
+    )
