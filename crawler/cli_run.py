@@ -52,7 +52,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_OK: "healthy: every site answered, articles found, errors under the limits",
     EXIT_INTERNAL: "unexpected internal error (traceback in the log)",
     EXIT_CONFIG: "configuration error (site file, setting, option); nothing crawled",
-    EXIT_SITE_FAILED: "a site failed entirely (requests failed, no article found)",
+    EXIT_SITE_FAILED: "a site failed entirely (no entry page answered, or no article "
+                      "found and article pages failed)",
     EXIT_NO_ARTICLES: "no article found at all (neither new nor seen)",
     EXIT_TOO_MANY_ERRORS: "failed requests above RUN_MAX_ERRORS / RUN_MAX_ERROR_RATIO",
     EXIT_STORE: "the seen store is unreadable, corrupt or newer; nothing crawled",
@@ -226,10 +227,11 @@ def assess(stats: dict[str, Any], site_ids: list[str], settings: Settings) -> Ou
     for site in site_ids:
         found = (_stat(stats, f"extract/ok/{site}")
                  + _stat(stats, f"seen/skipped/{site}"))
-        errors = (_stat(stats, f"errors/site/{site}/entry")
-                  + _stat(stats, f"errors/site/{site}/article"))
-        if found == 0 and errors:
-            failed.append(f"{site} ({errors} failed request(s), no article)")
+        article_errors = _stat(stats, f"errors/site/{site}/article")
+        if not _stat(stats, f"health/{site}/entry_ok"):
+            failed.append(f"{site} (no feed, sitemap or section page answered)")
+        elif found == 0 and article_errors:
+            failed.append(f"{site} ({article_errors} article pages failed, none found)")
     if failed:
         return Outcome(EXIT_SITE_FAILED, "site_failed",
                        "site failed entirely: " + ", ".join(failed))

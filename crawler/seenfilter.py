@@ -82,9 +82,7 @@ class SeenFilterMiddleware:
         self.stats.inc_value("seen/skipped")
         self.stats.inc_value(f"seen/skipped/{site}")
         logger.debug("Exported earlier, not fetched: %s (as %s)", url, record.url)
-        # Not a failure of the page: keep it out of the spider's errback, which
-        # counts errors (the run's health check reads those counters).
-        request.errback = None
+        # The spider's errback sees an IgnoreRequest: refused, not a failed page.
         raise SeenSkip(f"exported earlier as {record.url}")
 
     def process_response(self, request: Request, response: Response) -> Response:

@@ -155,6 +155,8 @@ SEEN_RECRAWL_UPDATED = False
 # The run's id in the store, set by `newsites run` (0: the crawl registers its own).
 SEEN_RUN_ID = 0
 EXTENSIONS["crawler.extensions.seen_marker.SeenMarker"] = 800
+# Per-site counters of answered pages (health/<site>/entry_ok...): tells a site down.
+EXTENSIONS["crawler.extensions.sitehealth.SiteHealth"] = 810
 # First downloader middleware: a skipped article costs no DNS lookup or robots check.
 DOWNLOADER_MIDDLEWARES["crawler.seenfilter.SeenFilterMiddleware"] = 30
 # Last pipeline: only what every other pipeline kept is made pending in the store.
