@@ -1,0 +1,353 @@
+"""The run's in-flight book in Redis: pop with a lease, release, renew, requeue.
+
+A request popped from the shared queue is not gone: it moves, in the same atomic
+script, to ``inflight`` under a lease token with a deadline. Its worker renews the
+lease while it works and releases it once the request is fully handled (children
+enqueued, item written). When a worker dies its leases stop being renewed; any
+worker then puts the requests back in the queue (at most CLUSTER_MAX_REQUEUES times
+each). Every script reads the Redis clock, so workers' clocks never matter.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request
+
+from crawler.cluster.config import ClusterConfig, RunKeys
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from scrapy.statscollectors import StatsCollector
+
+#: ``request.meta`` key holding the lease token of a request popped by this worker.
+LEASE_META = "cluster_lease"
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+"""
+
+# KEYS: queue, inflight, inflight_score, leases; ARGV: token, lease seconds
+_POP = (
+    _NOW
+    + """
+local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if #r == 0 then return false end
+redis.call('ZREM', KEYS[1], r[1])
+redis.call('HSET', KEYS[2], ARGV[1], r[1])
+redis.call('HSET', KEYS[3], ARGV[1], r[2])
+redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[1])
+return r[1]
+"""
+)
+
+# KEYS: dupefilter, queue, inflight, inflight_score, leases, done
+# ARGV: data, score, fingerprint ('' = do not filter), token of the request this one
+# replaces ('' = none; a retry or redirect: its lease ends once this one is queued)
+_ENQUEUE = """
+local added = 1
+if ARGV[3] ~= '' then added = redis.call('SADD', KEYS[1], ARGV[3]) end
+if added == 1 then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+  redis.call('DEL', KEYS[6])
+end
+if ARGV[4] ~= '' then
+  redis.call('HDEL', KEYS[3], ARGV[4])
+  redis.call('HDEL', KEYS[4], ARGV[4])
+  redis.call('ZREM', KEYS[5], ARGV[4])
+end
+return added
+"""
+
+# KEYS: inflight, inflight_score, leases; ARGV: tokens. Returns how many were ours.
+_RELEASE = """
+local n = 0
+for _, tok in ipairs(ARGV) do
+  redis.call('HDEL', KEYS[1], tok)
+  redis.call('HDEL', KEYS[2], tok)
+  n = n + redis.call('ZREM', KEYS[3], tok)
+end
+return n
+"""
+
+# KEYS: leases, workers, seeding; ARGV: lease seconds, worker id, seeding (0/1), tokens
+_RENEW = (
+    _NOW
+    + """
+local until_ = now + tonumber(ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[2], now)
+if ARGV[3] == '1' then redis.call('ZADD', KEYS[3], until_, ARGV[2]) end
+local n = 0
+for i = 4, #ARGV do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) then
+    redis.call('ZADD', KEYS[1], until_, ARGV[i])
+    n = n + 1
+  end
+end
+return n
+"""
+)
+
+# KEYS: leases, inflight, inflight_score, queue, requeues, counters, done
+# ARGV: max requeues, batch size, mode ('expired' | 'tokens'), tokens (mode 'tokens')
+# 'expired': every lease past its deadline goes back, counted against max requeues.
+# 'tokens': a closing worker hands back its own unfinished requests (not counted).
+_REQUEUE = (
+    _NOW
+    + """
+local toks
+if ARGV[3] == 'expired' then
+  toks = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now,
+                    'LIMIT', 0, tonumber(ARGV[2]))
+else
+  toks = {}
+  for i = 4, #ARGV do toks[#toks + 1] = ARGV[i] end
+end
+local requeued, dropped = 0, 0
+for _, tok in ipairs(toks) do
+  local data = redis.call('HGET', KEYS[2], tok)
+  local score = redis.call('HGET', KEYS[3], tok)
+  local held = redis.call('ZREM', KEYS[1], tok)
+  redis.call('HDEL', KEYS[2], tok)
+  redis.call('HDEL', KEYS[3], tok)
+  if data and held == 1 then
+    local n = 0
+    if ARGV[3] == 'expired' then
+      n = redis.call('HINCRBY', KEYS[5], redis.sha1hex(data), 1)
+    end
+    if n <= tonumber(ARGV[1]) then
+      redis.call('ZADD', KEYS[4], score or 0, data)
+      redis.call('DEL', KEYS[7])
+      requeued = requeued + 1
+    else
+      dropped = dropped + 1
+    end
+  end
+end
+if requeued > 0 then
+  redis.call('HINCRBY', KEYS[6], 'requeued_' .. ARGV[3], requeued)
+end
+if dropped > 0 then
+  redis.call('HINCRBY', KEYS[6], 'dropped_after_requeues', dropped)
+end
+return {requeued, dropped}
+"""
+)
+
+# KEYS: queue, leases, seeding, done; ARGV: worker id, '1' to mark the run done if
+# finished. Atomic with every script above, so "done" is never set over new work.
+_SNAPSHOT = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+local q = redis.call('ZCARD', KEYS[1])
+local l = redis.call('ZCARD', KEYS[2])
+local s = redis.call('ZCARD', KEYS[3])
+if ARGV[2] == '1' and q == 0 and l == 0 and s == 0 then
+  redis.call('SET', KEYS[4], ARGV[1] .. ' ' .. now)
+end
+return {q, l, s, redis.call('EXISTS', KEYS[4])}
+"""
+)
+
+
+# KEYS: claims; ARGV: article id, lease token, 'written' or '' (forget the claim).
+_SETTLE_CLAIM = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
+else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The run's outstanding work at one instant."""
+
+    queued: int
+    leased: int
+    seeding: int
+    done_marked: bool = False
+
+    @property
+    def finished(self) -> bool:
+        """True when nothing is queued, nothing leased and no worker is seeding."""
+        return self.queued == 0 and self.leased == 0 and self.seeding == 0
+
+
+class LeaseBook:
+    """This worker's view of the run's queue, leases and counters (one per crawler)."""
+
+    def __init__(
+        self, server: Redis, config: ClusterConfig, stats: StatsCollector
+    ) -> None:
+        self.server = server
+        self.config = config
+        self.keys: RunKeys = config.keys
+        self.stats = stats
+        self.held: dict[str, Request] = {}
+        #: id(item) -> lease of the response it came from (until the item is done)
+        self.item_leases: dict[int, str] = {}
+        #: id(item) -> (article id, lease) claimed by ``ClusterClaimPipeline``
+        self.claims: dict[int, tuple[str, str]] = {}
+        self.seeding = False
+        self._tokens = (
+            f"{config.worker_id}:{uuid.uuid4().hex[:8]}:{n}" for n in itertools.count()
+        )
+        self._pop = server.register_script(_POP)
+        self._enqueue = server.register_script(_ENQUEUE)
+        self._release = server.register_script(_RELEASE)
+        self._renew = server.register_script(_RENEW)
+        self._requeue = server.register_script(_REQUEUE)
+        self._snapshot = server.register_script(_SNAPSHOT)
+        self._settle_claim = server.register_script(_SETTLE_CLAIM)
+
+    # --- queue ---------------------------------------------------------------------
+    def enqueue(
+        self, data: bytes, score: float, fingerprint: str, replaces: str
+    ) -> bool:
+        """Add a request unless its fingerprint was seen; end the lease it replaces."""
+        k = self.keys
+        added = self._enqueue(
+            keys=[
+                k.dupefilter,
+                k.queue,
+                k.inflight,
+                k.inflight_score,
+                k.leases,
+                k.done,
+            ],
+            args=[data, score, fingerprint, replaces],
+        )
+        if replaces and replaces in self.held:
+            # A retry or redirect of a leased request is queued: that lease is done.
+            self._forget(replaces)
+            self.stats.inc_value("cluster/released")
+            self.stats.inc_value("cluster/released/successor_queued")
+        return bool(added)
+
+    def pop(self) -> tuple[bytes, str] | None:
+        """The best-priority request and a new lease token, or None when empty."""
+        token = next(self._tokens)
+        k = self.keys
+        data = self._pop(
+            keys=[k.queue, k.inflight, k.inflight_score, k.leases],
+            args=[token, self.config.lease_seconds],
+        )
+        if data is None:
+            return None
+        return bytes(data), token
+
+    def hold(self, token: str, request: Request) -> None:
+        self.held[token] = request
+        self.stats.inc_value("cluster/leased")
+
+    # --- leases --------------------------------------------------------------------
+    def release(self, token: str, how: str) -> None:
+        """The request is fully handled: end its lease (``how`` names the path)."""
+        if token not in self.held:
+            return
+        self._forget(token)
+        k = self.keys
+        ours = self._release(
+            keys=[k.inflight, k.inflight_score, k.leases], args=[token]
+        )
+        self.stats.inc_value("cluster/released")
+        self.stats.inc_value(f"cluster/released/{how}")
+        if not ours:
+            # The lease had expired and another worker re-queued the request.
+            self.stats.inc_value("cluster/lease_lost")
+
+    def _forget(self, token: str) -> None:
+        self.held.pop(token, None)
+
+    def renew(self) -> None:
+        """Extend every lease this worker holds; record this worker as alive."""
+        k = self.keys
+        tokens = list(self.held)
+        renewed = self._renew(
+            keys=[k.leases, k.workers, k.seeding],
+            args=[
+                self.config.lease_seconds,
+                self.config.worker_id,
+                "1" if self.seeding else "0",
+                *tokens,
+            ],
+        )
+        lost = len(tokens) - int(renewed)
+        if lost > 0:
+            self.stats.inc_value("cluster/lease_lost", lost)
+
+    def requeue_expired(self, batch: int = 500) -> tuple[int, int]:
+        """Put requests whose lease expired (their worker died) back in the queue."""
+        requeued, dropped = self._run_requeue("expired", [], batch)
+        if requeued:
+            self.stats.inc_value("cluster/requeued_expired", requeued)
+        if dropped:
+            self.stats.inc_value("cluster/dropped_after_requeues", dropped)
+        return requeued, dropped
+
+    def give_back(self) -> int:
+        """Hand back every request this worker still holds (called on close)."""
+        tokens = list(self.held)
+        if not tokens:
+            return 0
+        self.held.clear()
+        requeued, _ = self._run_requeue("tokens", tokens, len(tokens))
+        self.stats.inc_value("cluster/given_back", requeued)
+        return requeued
+
+    def _run_requeue(self, mode: str, tokens: list[str], batch: int) -> tuple[int, int]:
+        k = self.keys
+        result: Any = self._requeue(
+            keys=[
+                k.leases,
+                k.inflight,
+                k.inflight_score,
+                k.queue,
+                k.requeues,
+                k.counters,
+                k.done,
+            ],
+            args=[self.config.max_requeues, batch, mode, *tokens],
+        )
+        return int(result[0]), int(result[1])
+
+    def settle_claim(self, item: Any, written: bool) -> None:
+        """Mark the item's claim written, or forget it (dropped or failed)."""
+        claim = self.claims.pop(id(item), None)
+        if claim is not None:
+            article, token = claim
+            self._settle_claim(
+                keys=[self.keys.claims],
+                args=[article, token, "written" if written else ""],
+            )
+
+    # --- run state -----------------------------------------------------------------
+    def set_seeding(self, seeding: bool) -> None:
+        """Mark this worker's start() as running (its requests are still coming)."""
+        self.seeding = seeding
+        if seeding:
+            self.renew()
+        else:
+            self.server.zrem(self.keys.seeding, self.config.worker_id)
+
+    def snapshot(self, mark_done: bool = False) -> Snapshot:
+        """Queued, leased and seeding counts; ``mark_done`` records a finished run."""
+        k = self.keys
+        queued, leased, seeding, done = self._snapshot(
+            keys=[k.queue, k.leases, k.seeding, k.done],
+            args=[self.config.worker_id, "1" if mark_done else "0"],
+        )
+        return Snapshot(int(queued), int(leased), int(seeding), bool(done))
+
+    def leave(self) -> None:
+        """This worker stops: drop it from the live workers and the seeders."""
+        pipe = self.server.pipeline()
+        pipe.hdel(self.keys.workers, self.config.worker_id)
+        pipe.zrem(self.keys.seeding, self.config.worker_id)
+        pipe.execute()

@@ -1,0 +1,201 @@
+"""Per-host politeness shared by every worker: the site file's delay and concurrency
+hold for the whole cluster, not per process.
+
+Before a request leaves this worker, the middleware (last before the downloader)
+takes one of the host's ``concurrency`` places in Redis, then reserves the host's
+next start time, at least ``delay`` after the previous start by any worker, and
+sleeps until then. The place is given back when the response or the error comes
+back; a dead worker's places expire after DOWNLOAD_TIMEOUT plus a margin. The keys
+are per host, not per run, so two runs on one Redis share a host's limits too.
+Times come from the Redis clock. Scrapy's own per-process delay is set to 0 by the
+add-on, so the two never add up.
+
+Two signals from a host move its limits for every worker: a robots.txt Crawl-delay
+for our user agent (at most CRAWL_DELAY_MAX) raises its delay, and a 429 or 503
+answer with Retry-After (at most RETRY_AFTER_MAX_DELAY; else RETRY_AFTER_BACKOFF_BASE)
+pushes its next start back, so no worker asks again before the server said.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet import reactor, task
+
+from crawler.cluster.addon import cluster_of
+from crawler.cluster.config import RunKeys
+from crawler.middlewares.retry_after import parse_retry_after
+
+#: ``request.meta`` key: (host, token) of the place this request holds.
+PLACE_META = "cluster_host_place"
+# How often to retry while every place of a host is taken, in seconds.
+_POLL = 0.05
+# A dead worker's place is reclaimed this long after DOWNLOAD_TIMEOUT.
+_PLACE_MARGIN = 30.0
+# Waking later than this after a reserved start (busy reactor): reserve again...
+_LATE_TOLERANCE = 0.01
+# ...at most this many times in all, then send anyway (`late_sent`).
+_MAX_RESERVATIONS = 5
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+"""
+
+# KEYS: host active set; ARGV: token, concurrency, place lifetime. 1 = taken.
+_TAKE_PLACE = (
+    _NOW
+    + """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[3])) + 60)
+  return 1
+end
+return 0
+"""
+)
+
+# KEYS: host next-start key; ARGV: delay. Returns seconds to wait (a string: Lua
+# numbers would come back truncated to integers).
+_RESERVE_START = (
+    _NOW
+    + """
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local start = math.max(now, nxt)
+local following = start + tonumber(ARGV[1])
+redis.call('SET', KEYS[1], tostring(following),
+           'PX', math.ceil((following - now) * 1000) + 60000)
+return tostring(start - now)
+"""
+)
+
+# KEYS: host next-start key; ARGV: pause. No start before now + pause.
+_PAUSE = (
+    _NOW
+    + """
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+local following = math.max(nxt, now + tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], tostring(following),
+           'PX', math.ceil((following - now) * 1000) + 60000)
+return 1
+"""
+)
+
+
+async def _sleep(seconds: float) -> None:
+    await maybe_deferred_to_future(task.deferLater(reactor, seconds))
+
+
+class SharedPolitenessMiddleware:
+    """Downloader middleware (last before the download): cluster-wide host limits."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.cluster = cluster_of(crawler)
+        self.stats = crawler.stats
+        server = self.cluster.server
+        self.place_lifetime = (
+            crawler.settings.getfloat("DOWNLOAD_TIMEOUT") + _PLACE_MARGIN
+        )
+        self._take_place = server.register_script(_TAKE_PLACE)
+        self._reserve_start = server.register_script(_RESERVE_START)
+        self._pause = server.register_script(_PAUSE)
+        self._server = server
+        settings = crawler.settings
+        self.user_agent = str(
+            settings.get("ROBOTSTXT_USER_AGENT") or settings.get("USER_AGENT") or ""
+        )
+        self.max_crawl_delay = settings.getfloat("CRAWL_DELAY_MAX")
+        self.pause_codes = (
+            {int(c) for c in settings.getlist("RETRY_AFTER_HTTP_CODES")}
+            if settings.getbool("RETRY_AFTER_ENABLED")
+            else set()
+        )
+        self.max_pause = settings.getfloat("RETRY_AFTER_MAX_DELAY")
+        self.default_pause = settings.getfloat("RETRY_AFTER_BACKOFF_BASE")
+        crawler.signals.connect(self.robots_parsed, signal=signals.robots_parsed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SharedPolitenessMiddleware:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        host = (urlparse_cached(request).hostname or "").lower()
+        limit = self.cluster.limit_for(host)
+        token = uuid.uuid4().hex
+        waited_for_place = False
+        while not self._take_place(
+            keys=[RunKeys.host_active(host)],
+            args=[token, limit.concurrency, self.place_lifetime],
+        ):
+            waited_for_place = True
+            await _sleep(_POLL)
+        request.meta[PLACE_META] = (host, token)
+        if waited_for_place:
+            self.stats.inc_value("cluster/politeness/waited_for_place")
+        if limit.delay > 0:
+            await self._wait_for_start(host, limit.delay)
+
+    async def _wait_for_start(self, host: str, delay: float) -> None:
+        """Reserve the host's next start time and sleep until it.
+
+        A process whose reactor was busy (a long callback) wakes late, and a late
+        request would leave right beside the next reserved one: it reserves again.
+        Starts are reserved ``delay + tolerance`` apart, so one that wakes up to
+        ``tolerance`` late still leaves ``delay`` after the previous one.
+        """
+        tolerance = min(_LATE_TOLERANCE, delay / 4)
+        for attempt in range(_MAX_RESERVATIONS):
+            wait = float(
+                self._reserve_start(
+                    keys=[RunKeys.host_next(host)], args=[delay + tolerance]
+                )
+            )
+            if wait <= 0:
+                return
+            deadline = time.monotonic() + wait
+            self.stats.inc_value("cluster/politeness/delayed")
+            self.stats.inc_value("cluster/politeness/delay_ms", int(wait * 1000))
+            await _sleep(wait)
+            if time.monotonic() - deadline <= tolerance:
+                return
+            if attempt < _MAX_RESERVATIONS - 1:
+                self.stats.inc_value("cluster/politeness/late_reserved_again")
+        self.stats.inc_value("cluster/politeness/late_sent")
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self._give_place_back(request)
+        if response.status in self.pause_codes:
+            header = response.headers.get("Retry-After")
+            wait = parse_retry_after(header.decode("latin-1") if header else None)
+            pause = min(self.default_pause if wait is None else wait, self.max_pause)
+            if pause > 0:
+                host = (urlparse_cached(request).hostname or "").lower()
+                self._pause(keys=[RunKeys.host_next(host)], args=[pause])
+                self.stats.inc_value("cluster/politeness/host_paused")
+        return response
+
+    def robots_parsed(self, robotparser: Any, request: Request) -> None:
+        delay = robotparser.crawl_delay(self.user_agent)
+        if not delay or delay <= 0:
+            return
+        host = (urlparse_cached(request).hostname or "").lower()
+        if self.cluster.raise_delay(host, min(float(delay), self.max_crawl_delay)):
+            self.stats.inc_value("cluster/politeness/robots_crawl_delay")
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        self._give_place_back(request)
+
+    def _give_place_back(self, request: Request) -> None:
+        # Popped, so a retry or redirect copied from this request holds no place.
+        place: Any = request.meta.pop(PLACE_META, None)
+        if place is not None:
+            host, token = place
+            self._server.zrem(RunKeys.host_active(host), token)

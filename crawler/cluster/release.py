@@ -1,0 +1,121 @@
+"""End a request's lease once the request is fully handled, on every path.
+
+A lease may end only when nothing of the request is left to lose: its child
+requests are in the shared queue and its items went through the pipelines (the
+feed exporter, connected first, has flushed the JSONL line). The paths:
+
+- a response: ``ReleaseAfterCallbackMiddleware`` (outermost spider middleware)
+  queues the callback's requests itself, synchronously, counts its items, and
+  releases once the callback is exhausted and every item was scraped, dropped or
+  failed (item signals);
+- a download that finally failed: ``ReleaseOnFailureMiddleware`` (outermost
+  downloader middleware, so no retry or redirect follows);
+- a retry or redirect: the scheduler, when the successor is queued;
+- anything else (a middleware dropping a response): the heartbeat's sweep, once
+  the engine no longer holds the request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+
+from crawler.cluster.addon import cluster_of
+from crawler.cluster.leases import LEASE_META
+
+
+def lease_of(response: Response | None) -> str | None:
+    request = getattr(response, "request", None)
+    return request.meta.get(LEASE_META) if request is not None else None
+
+
+class ReleaseAfterCallbackMiddleware:
+    """Spider middleware: release a response's lease after its outputs are handled."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.book = cluster_of(crawler).book
+        self.stats = crawler.stats
+        self.pending: dict[str, int] = {}  # lease -> items not yet through pipelines
+        self.exhausted: set[str] = set()  # leases whose callback output ended
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    def spider_opened(self) -> None:
+        # Connected now, after every from_crawler: the feed exporter writes the line,
+        # the seen marker marks it, and only then does the lease end.
+        self.crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
+        for signal in (signals.item_dropped, signals.item_error):
+            self.crawler.signals.connect(self.item_not_written, signal=signal)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ReleaseAfterCallbackMiddleware:
+        return cls(crawler)
+
+    async def process_spider_output(
+        self, response: Response, result: AsyncIterator[Any]
+    ) -> AsyncIterator[Any]:
+        token = lease_of(response)
+        if token is None or token not in self.book.held:
+            async for output in result:
+                yield output
+            return
+        self.pending[token] = 0
+        try:
+            async for output in result:
+                if isinstance(output, Request):
+                    # A child, not this request's successor: it must not end our lease.
+                    output.meta.pop(LEASE_META, None)
+                    # What the scraper would do, but now: once this loop ends, every
+                    # child is in the shared queue (or filtered as a duplicate).
+                    self.crawler.engine.crawl(output)
+                    self.stats.inc_value("cluster/children_queued")
+                    continue
+                if output is not None:
+                    self.pending[token] += 1
+                    self.book.item_leases[id(output)] = token
+                yield output
+        finally:
+            self.exhausted.add(token)
+            self._maybe_release(token)
+
+    def item_scraped(self, item: Any) -> None:
+        self.item_done(item, written=True)
+
+    def item_not_written(self, item: Any) -> None:
+        self.item_done(item, written=False)
+
+    def item_done(self, item: Any, written: bool) -> None:
+        self.book.settle_claim(item, written)
+        token = self.book.item_leases.pop(id(item), None)
+        if token is None or token not in self.pending:
+            return
+        self.pending[token] -= 1
+        self._maybe_release(token)
+
+    def _maybe_release(self, token: str) -> None:
+        if token in self.exhausted and self.pending.get(token, 0) <= 0:
+            self.exhausted.discard(token)
+            self.pending.pop(token, None)
+            self.book.release(token, "handled")
+
+
+class ReleaseOnFailureMiddleware:
+    """Downloader middleware: release the lease of a download that finally failed."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.book = cluster_of(crawler).book
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ReleaseOnFailureMiddleware:
+        return cls(crawler)
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        # Outermost: called only when no middleware turned the failure into a retry,
+        # a redirect or a response. The errback follows (ours yields nothing).
+        token = request.meta.get(LEASE_META)
+        if token is not None:
+            self.book.release(token, "failed")

@@ -1,0 +1,117 @@
+"""A throw-away ``redis-server`` on 127.0.0.1 for tests: free port, tmp dir, no disk.
+
+``RedisServer(tmp_path).start()`` runs the real server binary as a subprocess
+(Debian package ``redis-server``; ``.ci/run`` installs it). A missing binary is a
+test failure that says how to install it, never a skip.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+INSTALL_HINT = (
+    "redis-server is not installed: the cluster tests need the real server. "
+    "Install it with `apt-get install -y redis-server` (Debian/Ubuntu; .ci/run "
+    "does this) or put a redis-server binary on PATH."
+)
+
+
+class RedisServerMissing(RuntimeError):
+    """No ``redis-server`` binary on PATH."""
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """One ``redis-server`` bound to 127.0.0.1 only, persistence off, in ``folder``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> RedisServer:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RedisServerMissing(INSTALL_HINT)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for _attempt in range(5):  # the free port can be taken before we bind it
+            self.port = _free_port()
+            self.process = subprocess.Popen(
+                [
+                    binary,
+                    "--bind",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--dir",
+                    str(self.folder),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--protected-mode",
+                    "yes",
+                    "--logfile",
+                    str(self.folder / "redis.log"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            if self._wait_ready(timeout):
+                return self
+            self.stop()
+        raise RuntimeError(
+            f"redis-server did not start; see {self.folder / 'redis.log'}"
+        )
+
+    def _wait_ready(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is None or self.process.poll() is not None:
+                return False
+            try:
+                with socket.create_connection(
+                    ("127.0.0.1", self.port), timeout=0.5
+                ) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return True
+            except OSError:
+                pass
+            time.sleep(0.05)
+        return False
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.url)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
