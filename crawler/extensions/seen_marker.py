@@ -1,12 +1,16 @@
 """Open the crawl's seen store and mark each article exported once its line is on disk.
 
 ``SeenMarker`` owns the store for the whole crawl (the seen filter and the dedup
-pipeline reach it through ``crawler.get_extension(SeenMarker)``). It connects to
-``item_scraped`` only at ``spider_opened``, after every extension's ``from_crawler``,
-so Scrapy's FeedExporter, connected in its ``from_crawler``, always writes the line
-first. Before marking, it checks that every feed that accepts the item really counted
-it (an exporter that raised, e.g. on a full disk, leaves the item pending, settled at
-the next start), flushes each feed file and, with SEEN_FSYNC, fsyncs it.
+pipeline reach it through ``crawler.get_extension(SeenMarker)``). It looks at the
+feeds and connects to ``item_scraped`` only at ``engine_started``, which Scrapy sends
+after every ``from_crawler`` and every ``spider_opened`` handler: by then the
+FeedExporter has opened its feeds, and, connected to ``item_scraped`` in its
+``from_crawler``, it writes each item before the marker sees it (pydispatch calls
+receivers in connection order), whatever the extension orders are.
+
+Before marking, it checks that every feed that accepts the item counted it (an
+exporter that raised, e.g. on a full disk, leaves the item pending, settled at the
+next start), flushes each feed file and, with SEEN_FSYNC, fsyncs it.
 """
 
 from __future__ import annotations
@@ -101,7 +105,7 @@ class SeenMarker:
                 logger.critical("Seen store error: %s", exc)
                 raise
         ext.recover()
-        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.engine_started, signal=signals.engine_started)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_error)
@@ -124,7 +128,7 @@ class SeenMarker:
             )
 
     # --- signals -------------------------------------------------------------------
-    def spider_opened(self) -> None:
+    def engine_started(self) -> None:
         self.feeds = self.crawler.get_extension(FeedExporter)
         slots = self.feeds.slots if self.feeds is not None else []
         outputs = [
@@ -144,7 +148,7 @@ class SeenMarker:
         else:
             self.run = self.store.start_run(outputs)
             self._own_run = True
-        # Connected now, after every from_crawler (FeedExporter's included), so the
+        # Connected now, after every from_crawler (FeedExporter's included): the
         # feeds write an item before it is marked.
         self.crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
 
