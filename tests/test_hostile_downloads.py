@@ -134,7 +134,7 @@ def test_pages_over_the_size_limit_are_cut_and_big_pages_capped(tmp_path: Path) 
         f"{run.titles()}\n{run.log[-3000:]}"
     )
     big = next(item for item in run.items if item["title"] == "Big story")
-    assert "Report 30 says" in big["text"]
+    assert "Report 30000 says" in big["text"]
     assert "tail sentence" not in big["text"], "the extractor read past MAX_HTML_BYTES"
     assert run.stat("safety/too_large") == 2, run.stats
     assert run.peak_rss_mb < 500, f"peak RSS {run.peak_rss_mb:.0f} MB"

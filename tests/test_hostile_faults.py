@@ -1,4 +1,6 @@
-"""Faults: servers that fail or ask to wait (case 8 of issue 7).
+"""Faults: servers that fail or ask to wait, and the machine's own faults.
+
+Cases 8, 18 and 19 of issue 7 (case 17 waits in tests/support/hostile_pending.py).
 
 A failing article is retried a bounded number of times and, since it was never
 written, is not marked seen: the next run tries it again. A host that answers 429 or
@@ -7,17 +9,23 @@ written, is not marked seen: the next run tries it again. A host that answers 42
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.crawl import PROJECT_ROOT
 from tests.support.hostile import (
     article_html,
     crawl,
+    guard_env,
     netguard,  # noqa: F401 - used by pytestmark
+    newsites_run_command,
     on,
     send,
     sitemap_site,
@@ -120,3 +128,128 @@ def test_failures_are_retried_boundedly_and_waits_are_honoured(
         assert log_second[path] == 0, (path, log_second)
     assert log_second["/news/always-500"] == 3, log_second
     assert log_second["/news/later"] == 1, log_second
+
+
+# --- the machine's faults: `newsites run` (cases 17-19) -------------------------------
+
+
+def serve_articles(
+    server: SiteServer, count: int, paragraphs: int = 4, delay: float = 0.0
+) -> list[str]:
+    paths = [f"/news/{i}" for i in range(1, count + 1)]
+    for i, path in enumerate(paths, start=1):
+        server.add(
+            path, article_html(f"Story {i}", i, paragraphs=paragraphs), delay=delay
+        )
+    return paths
+
+
+def store_urls(seen_db: Path) -> set[str]:
+    """URLs the seen store holds as exported (read with SQLite directly)."""
+    import sqlite3
+
+    with sqlite3.connect(seen_db) as conn:
+        return {row[0] for row in conn.execute("SELECT url FROM articles")}
+
+
+def whole_lines(path: Path) -> list[dict[str, Any]]:
+    """The complete JSON lines of an output; a cut last line is reported."""
+    import json
+
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    assert lines[-1] == "", f"{path}: the last line is cut ({len(lines[-1])} bytes)"
+    return [json.loads(line) for line in lines[:-1]]
+
+
+def run_newsites(
+    tmp_path: Path,
+    sites: Path,
+    seen_db: Path,
+    output: str,
+    settings: dict[str, Any] | None = None,
+    **env: str,
+) -> subprocess.CompletedProcess[str]:
+    cmd = newsites_run_command(sites, seen_db, output, settings)
+    return subprocess.run(
+        cmd,
+        cwd=PROJECT_ROOT,
+        env=guard_env(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_a_corrupt_or_locked_seen_store_stops_the_run(tmp_path: Path) -> None:
+    """Case 18: a corrupt store: a message naming it, exit 6, the file untouched and
+    nothing fetched; a store locked by another run: exit 75, nothing fetched."""
+    from crawler.seen import SeenLock
+
+    corrupt = tmp_path / "corrupt.sqlite3"
+    garbage = b"SQLite format 3\x00" + b"\x13\x37" * 3000
+    corrupt.write_bytes(garbage)
+    locked = tmp_path / "locked.sqlite3"
+    with SiteServer() as server:
+        sites = sitemap_site(tmp_path, server, serve_articles(server, 2))
+        bad = run_newsites(
+            tmp_path, sites, corrupt, str(tmp_path / "a" / "{run}.jsonl")
+        )
+        lock = SeenLock.acquire(locked)
+        try:
+            busy = run_newsites(
+                tmp_path, sites, locked, str(tmp_path / "b" / "{run}.jsonl")
+            )
+        finally:
+            lock.release()
+        requests = server.paths()
+    assert bad.returncode == 6, (bad.returncode, bad.stderr[-2000:])
+    assert str(corrupt) in bad.stderr and "corrupt" in bad.stderr, bad.stderr[-2000:]
+    assert corrupt.read_bytes() == garbage, "a corrupt store was rewritten"
+    assert busy.returncode == 75, (busy.returncode, busy.stderr[-2000:])
+    assert requests == [], requests
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_run_leaves_whole_files_and_the_rest_for_the_next_run(
+    tmp_path: Path, signum: int
+) -> None:
+    """Case 19: SIGTERM or SIGINT while articles are downloading: exit 130, the
+    output closed with whole lines, only written articles marked; the next run
+    writes exactly the articles the first did not."""
+    seen_db = tmp_path / "seen.sqlite3"
+    template = str(tmp_path / "out" / "run{run}.jsonl")
+    with SiteServer() as server:
+        paths = serve_articles(server, 24, delay=0.4)
+        sites = sitemap_site(tmp_path, server, paths)
+        cmd = newsites_run_command(
+            sites, seen_db, template, {"CONCURRENT_REQUESTS_PER_DOMAIN": 2}
+        )
+        proc = subprocess.Popen(
+            cmd,
+            cwd=PROJECT_ROOT,
+            env=guard_env(tmp_path),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while sum(p.startswith("/news/") for p in server.paths()) < 6:
+            assert time.monotonic() < deadline and proc.poll() is None, "no progress"
+            time.sleep(0.05)
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=120)
+        first_code = proc.returncode
+        second = run_newsites(tmp_path, sites, seen_db, template)
+        every_url = sorted(f"{server.url}{p}" for p in paths)
+    assert first_code == 130, (first_code, stderr[-2000:])
+    first_out = tmp_path / "out" / "run1.jsonl"
+    second_out = tmp_path / "out" / "run2.jsonl"
+    first_urls = [item["url"] for item in whole_lines(first_out)]
+    assert 0 < len(first_urls) < 24, len(first_urls)
+    second_urls = [item["url"] for item in whole_lines(second_out)]
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert sorted(first_urls + second_urls) == every_url, (
+        "an article was lost or written twice"
+    )
+    assert store_urls(seen_db) == set(first_urls + second_urls)

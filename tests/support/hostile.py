@@ -19,6 +19,7 @@ import gzip
 import json
 import os
 import socket
+import sys
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -48,14 +49,20 @@ MiB = 1024 * 1024
 
 WORDS = (
     "council river budget harbour morning market winter station museum library "
-    "bridge teacher festival garden railway weather village doctor ferry summit"
+    "bridge teacher festival garden railway weather village doctor ferry summit "
+    "mayor farmer tunnel orchestra hospital election airport novel harvest bakery "
+    "court senate tram vineyard glacier canal fisherman clinic stadium lighthouse "
+    "quarry printer mill choir forest castle engineer nurse archive opera meadow"
 ).split()
 
 
 def sentence(seed: int, length: int = 14) -> str:
-    """A deterministic sentence, different for each seed."""
-    words = [WORDS[(seed * 7 + i * 3) % len(WORDS)] for i in range(length)]
-    return f"Report {seed} says the " + " ".join(words) + "."
+    """A deterministic sentence, different for each seed (texts of different seeds
+    are not near-duplicates of each other)."""
+    import random
+
+    rng = random.Random(seed)
+    return f"Report {seed} says the " + " ".join(rng.choices(WORDS, k=length)) + "."
 
 
 def article_html(
@@ -63,7 +70,7 @@ def article_html(
 ) -> str:
     """A plain article page that the extractor accepts (well over 40 words)."""
     body = "\n".join(
-        f"<p>{sentence(seed * 10 + i)} {sentence(seed * 10 + i + 5)}</p>"
+        f"<p>{sentence(seed * 10_000 + 2 * i)} {sentence(seed * 10_000 + 2 * i + 1)}</p>"
         for i in range(paragraphs)
     )
     return (
@@ -432,3 +439,36 @@ def serve_bomb(server: SiteServer, path: str, encoding: str) -> None:
         path,
         lambda req: send(req, payload, headers={"Content-Encoding": encoding}),
     )
+
+
+# --- `newsites run` (the cron command) ------------------------------------------------
+
+
+def guard_env(run_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment of a subprocess with the network guard (its log in ``run_dir``)."""
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            p for p in (str(NETGUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
+        ),
+        "NEWSITES_NETGUARD_LOG": str(run_dir / "netguard.jsonl"),
+        **extra,
+    }
+
+
+def newsites_run_command(sites_dir: Path, seen_db: Path, output: str,
+                         settings: dict[str, Any] | None = None) -> list[str]:
+    """``newsites run`` with FAST settings, a site folder, a store and an output."""
+    cmd = [sys.executable, "-m", "crawler.cli", "run", "--output", output]
+    merged = {**FAST, "SITES_DIR": str(sites_dir), "SEEN_DB": str(seen_db),
+              **(settings or {})}
+    for key, value in merged.items():
+        cmd += ["-s", f"{key}={value}"]
+    return cmd
+
+
+def jsonl_lines(path: Path) -> list[dict[str, Any]]:
+    """Every line of a JSONL file, parsed; fails on a line that is not whole JSON."""
+    text = path.read_text(encoding="utf-8")
+    assert not text or text.endswith("\n"), f"{path}: last line is cut"
+    return [json.loads(line) for line in text.splitlines()]

@@ -183,3 +183,65 @@ def test_links_after_a_billion_laughs_are_still_used(tmp_path: Path) -> None:
         )
         run = crawl(tmp_path, tmp_path / "sites")
     assert run.titles() == ["After the laughs"], run.titles()
+
+
+# --- case 17: unwritable output, disk full --------------------------------------------
+# Waits for: `newsites run` (crawler/cli_run.py, the seen marker) to
+# * turn an output folder it cannot create into a one-line error with a non-zero
+#   exit (today: FileExistsError traceback, exit 1);
+# * stop, or at least fail the run (non-zero exit), when a feed write fails (today:
+#   Scrapy logs "Error caught on signal handler: FeedExporter.item_scraped ... File too
+#   large" for each item, the run ends "OK", exit 0, its last line cut), and never
+#   mark an article whose line was not written whole (today one is).
+# Scrapy's DropItem log line carries the whole item (60 kB here): LOG_FORMATTER could
+# log the URL only, so a full disk is not filled faster by the log.
+
+from tests.test_hostile_faults import (  # noqa: E402
+    run_newsites,
+    serve_articles,
+    store_urls,
+    whole_lines,
+)
+
+
+def test_an_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
+    """Case 17: the output folder cannot be made (a file is in the way): a message
+    naming the path, a non-zero exit, nothing marked seen."""
+    blocker = tmp_path / "out"
+    blocker.write_text("not a folder")
+    seen_db = tmp_path / "seen.sqlite3"
+    with SiteServer() as server:
+        sites = sitemap_site(tmp_path, server, serve_articles(server, 3))
+        proc = run_newsites(tmp_path, sites, seen_db, str(blocker / "run{run}.jsonl"))
+    assert proc.returncode not in (0, 1), (proc.returncode, proc.stderr[-2000:])
+    assert str(blocker) in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[
+        -2000:
+    ]
+    assert not seen_db.exists() or store_urls(seen_db) == set()
+
+
+def test_disk_full_mid_run_keeps_every_line_whole_and_marks_only_what_was_written(
+    tmp_path: Path,
+) -> None:
+    """Case 17: files stop growing at 400 kB (RLIMIT_FSIZE) while big articles are
+    written: a clear error and a non-zero exit, every line of the output whole JSON,
+    nothing marked seen that is not in the output."""
+    seen_db = tmp_path / "seen.sqlite3"
+    with SiteServer() as server:
+        sites = sitemap_site(
+            tmp_path, server, serve_articles(server, 30, paragraphs=300)
+        )
+        proc = run_newsites(
+            tmp_path,
+            sites,
+            seen_db,
+            str(tmp_path / "out" / "run{run}.jsonl"),
+            {"LOG_LEVEL": "WARNING"},
+            NEWSITES_FSIZE_LIMIT_BYTES="400000",
+        )
+    outputs = sorted((tmp_path / "out").glob("run1.jsonl*"))
+    assert proc.returncode != 0, proc.stdout[-1000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert len(outputs) == 1, outputs
+    written = {item["url"] for item in whole_lines(outputs[0])}
+    assert store_urls(seen_db) <= written, store_urls(seen_db) - written

@@ -15,6 +15,9 @@ there). Each part is off unless its environment variable is set:
     At exit, append the peak RSS of this process and of its waited-for children.
 ``NEWSITES_MEMORY_LIMIT_MB=<n>``
     Cap this process's address space (``RLIMIT_AS``) at ``n`` MiB.
+``NEWSITES_FSIZE_LIMIT_BYTES=<n>``
+    A "disk full" for files: writing past ``n`` bytes in any file fails with EFBIG
+    (``RLIMIT_FSIZE``, with SIGXFSZ ignored so the write fails instead of killing).
 """
 
 from __future__ import annotations
@@ -164,9 +167,19 @@ def _install_memory_limit(megabytes: str) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def _install_fsize_limit(size: str) -> None:
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (int(size), int(size)))
+
+
 if os.environ.get("NEWSITES_NETGUARD_LOG"):
     _install_guard(os.environ["NEWSITES_NETGUARD_LOG"])
 if os.environ.get("NEWSITES_RUSAGE_FILE"):
     _install_rusage(os.environ["NEWSITES_RUSAGE_FILE"])
 if os.environ.get("NEWSITES_MEMORY_LIMIT_MB"):
     _install_memory_limit(os.environ["NEWSITES_MEMORY_LIMIT_MB"])
+if os.environ.get("NEWSITES_FSIZE_LIMIT_BYTES"):
+    _install_fsize_limit(os.environ["NEWSITES_FSIZE_LIMIT_BYTES"])
