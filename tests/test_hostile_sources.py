@@ -65,11 +65,19 @@ def test_robots_txt_rules_and_failures_follow_rfc_9309(tmp_path: Path) -> None:
                 sitemap_xml([server.url + p for p in paths]),
                 content_type="application/xml",
             )
+            sitemaps = [server.url + "/sitemap.xml"]
+            if name in ("rules", "huge"):
+                # Requested at once with the first: all wait for robots.txt, and
+                # every waiter must get the rules (not only the first one).
+                sitemaps += [
+                    server.url + "/news/private-1.xml",
+                    server.url + "/news/private-2.xml",
+                ]
             write_site(
                 tmp_path / "sites",
                 name,
                 server.url + "/",
-                discovery={"sitemaps": [server.url + "/sitemap.xml"]},
+                discovery={"sitemaps": sitemaps},
             )
         servers["rules"].add(
             "/robots.txt",
@@ -121,7 +129,7 @@ def test_robots_txt_rules_and_failures_follow_rfc_9309(tmp_path: Path) -> None:
     assert run.stat("robotstxt/disallow_all/5xx") == 1, run.stats
     assert run.stat("robotstxt/disallow_all/unreachable") == 1, run.stats
     assert run.stat("robotstxt/truncated") == 1, run.stats
-    assert run.stat("robotstxt/forbidden") == 4, run.stats
+    assert run.stat("robotstxt/forbidden") == 8, run.stats
 
 
 XXE_SITEMAP = """<?xml version="1.0" encoding="UTF-8"?>

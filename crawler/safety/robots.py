@@ -83,7 +83,18 @@ class SafeRobotsTxtMiddleware(RobotsTxtMiddleware):
             self._stats.inc_value("robotstxt/request_count")
         parser = self._parsers[netloc]
         if isinstance(parser, Deferred):
-            return await maybe_deferred_to_future(parser)
+            # Not `await maybe_deferred_to_future(parser)` (Scrapy >= 2.13): asFuture()
+            # consumes the shared Deferred's result, so every request waiting after
+            # the first got None, i.e. "allowed", and a disallowed page was fetched.
+            # Each waiter gets its own Deferred, as before scrapy/scrapy#6802.
+            mine: Deferred[Any] = Deferred()
+
+            def fan_out(result: Any) -> Any:
+                mine.callback(result)
+                return result
+
+            parser.addBoth(fan_out)
+            return await maybe_deferred_to_future(mine)
         return parser
 
     async def _parse_robots(
