@@ -121,6 +121,9 @@ def date_from_url(url: str) -> datetime | None:
 # --- XML ------------------------------------------------------------------------
 
 
+_DOCTYPE = re.compile(rb"<!DOCTYPE[^>\[]*(\[.*?\])?\s*>", re.S | re.I)
+
+
 def _xml_root(body: bytes) -> etree._Element | None:
     parser = etree.XMLParser(
         resolve_entities=False,
@@ -131,8 +134,12 @@ def _xml_root(body: bytes) -> etree._Element | None:
         remove_pis=True,
         load_dtd=False,
     )
+    # Feeds and sitemaps need no DTD. Even unresolved, an internal subset's entity
+    # amplification (billion laughs) stops libxml2, and recover mode then keeps only
+    # what came before it: drop the DOCTYPE, undefined entities are then skipped.
+    body = _DOCTYPE.sub(b"", body[:MAX_XML_BYTES], count=1)
     try:
-        root = etree.fromstring(body[:MAX_XML_BYTES].lstrip(), parser=parser)
+        root = etree.fromstring(body.lstrip(), parser=parser)
     except etree.XMLSyntaxError:
         return None
     return root
@@ -292,7 +299,9 @@ def looks_like_listing(
     article with a "related" box has a few such paragraphs, not half its text.
     """
     texts = {" ".join(t.split()).lower() for t in link_texts}
-    texts = {t for t in texts if len(t.split()) >= 2}
+    # A headline has words; a one-word anchor counts only when it is URL-like (an
+    # HTML sitemap shows URLs). "Business" alone would match too much.
+    texts = {t for t in texts if len(t.split()) >= 2 or ("/" in t and len(t) >= 10)}
     if not texts or not paragraphs:
         return False
     teaser_words = teasers = 0

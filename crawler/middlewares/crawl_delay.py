@@ -23,6 +23,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
+from crawler.middlewares import slot_key
+
 
 class CrawlDelayMiddleware:
     """Downloader middleware: per-host minimum delays that AutoThrottle cannot lower."""
@@ -53,9 +55,6 @@ class CrawlDelayMiddleware:
     def from_crawler(cls, crawler: Crawler) -> CrawlDelayMiddleware:
         return cls(crawler)
 
-    def _slot_key(self, request: Request) -> str:
-        return str(self.crawler.engine.downloader.get_slot_key(request))
-
     def _robots_parsed(self, robotparser: Any, request: Request) -> None:
         delay = robotparser.crawl_delay(self.user_agent)
         if not delay or delay <= 0:
@@ -64,15 +63,15 @@ class CrawlDelayMiddleware:
         if delay > self.max_delay:
             self.stats.inc_value("crawl_delay/capped")
             delay = self.max_delay
-        key = self._slot_key(request)
+        key = slot_key(request)
         self.floors[key] = max(self.floors.get(key, 0.0), float(delay))
         self.enforce(key)
 
     def _response_downloaded(self, response: Response, request: Request) -> None:
-        self.enforce(self._slot_key(request))
+        self.enforce(slot_key(request))
 
     def process_request(self, request: Request) -> None:
-        self.enforce(self._slot_key(request))
+        self.enforce(slot_key(request))
 
     def enforce(self, key: str) -> None:
         """Raise slot ``key``'s delay to its floor (if the slot exists and is lower)."""

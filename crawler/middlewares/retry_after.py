@@ -31,9 +31,10 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
-from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
 from twisted.internet.task import deferLater
+
+from crawler.middlewares import slot_key
 
 logger = logging.getLogger(__name__)
 
@@ -84,15 +85,6 @@ class RetryAfterMiddleware(RetryMiddleware):
     def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
         return cls(crawler)
 
-    @staticmethod
-    def slot_key(request: Request) -> str:
-        """The request's download slot (set by the downloader), else its host: the
-        key Scrapy uses unless CONCURRENT_REQUESTS_PER_IP is set. A retry is a copy
-        of the request, so it carries the slot of the answer that paused it."""
-        return str(
-            request.meta.get("download_slot") or urlparse_cached(request).hostname or ""
-        )
-
     def pause(self, key: str, seconds: float) -> None:
         """No request to ``key`` leaves before ``seconds`` from now."""
         until = time.monotonic() + seconds
@@ -103,7 +95,7 @@ class RetryAfterMiddleware(RetryMiddleware):
     async def process_request(self, request: Request) -> None:
         if not self.paused_until:
             return None
-        key = self.slot_key(request)
+        key = slot_key(request)
         counted = False
         # Loop: the pause may be extended by another 429 while this request waits.
         while (left := self.paused_until.get(key, 0.0) - time.monotonic()) > 0:
@@ -128,7 +120,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         wait = parse_retry_after(header.decode("latin-1") if header else None)
         if header and wait is None:
             self.stats.inc_value("retry_after/bad_header")
-        key = self.slot_key(request)
+        key = slot_key(request)
         if wait is None:
             retries = int(request.meta.get("retry_times", 0))
             wait = min(self.backoff_base * 2**retries, self.backoff_max)

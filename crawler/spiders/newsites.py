@@ -24,6 +24,7 @@ from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.settings import BaseSettings
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
 from crawler.discovery import (
@@ -104,7 +105,10 @@ class NewsitesSpider(scrapy.Spider):
         self.sites: dict[str, SiteConfig] = {}
         self.since: datetime | None = None
         self.article_counts: Counter[str] = Counter()  # emitted, per site
-        self.request_counts: Counter[str] = Counter()  # requests made, per site
+        # requests scheduled, per (site, "entry" | "article"): each kind is bounded by
+        # max_requests, so navigation traps cannot starve articles of the budget;
+        # RequestBudgetMiddleware enforces the cap on requests sent.
+        self.request_counts: Counter[tuple[str, str]] = Counter()
         self.in_flight: Counter[str] = Counter()  # article requests not yet answered
         self.links: dict[str, str] = {}  # article URL -> REQUESTED | OLD | PARKED
         self.parked: dict[str, tuple[str, str]] = {}  # article URL -> (site id, source)
@@ -151,14 +155,20 @@ class NewsitesSpider(scrapy.Spider):
             return datetime.now(UTC) - timedelta(days=site.crawl.max_age_days)
         return None
 
-    def _budget_ok(self, site: SiteConfig) -> bool:
-        """Count one request against the site's ``max_requests`` (False: over it)."""
+    def _budget_ok(self, site: SiteConfig, kind: str) -> bool:
+        """Count one scheduled request of ``kind`` against ``max_requests``."""
         cap = site.crawl.max_requests
-        if cap and self.request_counts[site.id] >= cap:
+        if cap and self.request_counts[site.id, kind] >= cap:
             self.crawler.stats.inc_value(f"discovery/over_max_requests/{site.id}")
             return False
-        self.request_counts[site.id] += 1
+        self.request_counts[site.id, kind] += 1
         return True
+
+    @staticmethod
+    def _meta(site: SiteConfig, **meta: Any) -> dict[str, Any]:
+        if site.crawl.max_requests:
+            meta["max_requests"] = site.crawl.max_requests  # RequestBudgetMiddleware
+        return {"site": site.id, **meta}
 
     def _capacity(self, site: SiteConfig) -> int:
         """How many more article pages may be requested now under ``max_articles``."""
@@ -175,7 +185,7 @@ class NewsitesSpider(scrapy.Spider):
         if key in self.entries:
             self.crawler.stats.inc_value("discovery/duplicate_entry")
             return None
-        if not self._budget_ok(site):
+        if not self._budget_ok(site, "entry"):
             return None
         self.entries.add(key)
         self.crawler.stats.inc_value("discovery/entry_requests")
@@ -183,7 +193,7 @@ class NewsitesSpider(scrapy.Spider):
             url,
             callback=callback,
             errback=self.on_error,
-            meta={"site": site.id, "entry": True},
+            meta=self._meta(site, entry=True),
             cb_kwargs={"site_id": site.id, **kwargs},
         )
 
@@ -238,7 +248,7 @@ class NewsitesSpider(scrapy.Spider):
     def _article_request(
         self, url: str, site: SiteConfig, source: str
     ) -> Request | None:
-        if not self._budget_ok(site):
+        if not self._budget_ok(site, "article"):
             return None
         self.links[url] = REQUESTED
         self.in_flight[site.id] += 1
@@ -248,7 +258,7 @@ class NewsitesSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.on_error,
             priority=ARTICLE_PRIORITY,
-            meta={"site": site.id, "article": True},
+            meta=self._meta(site, article=True),
             cb_kwargs={"site_id": site.id},
         )
 
@@ -637,17 +647,24 @@ class NewsitesSpider(scrapy.Spider):
         request = failure.request
         site = request.meta.get("site", "?")
         kind = "article" if request.meta.get("article") else "entry"
+        stats = self.crawler.stats
         if kind == "article":
             self.in_flight[site] = max(0, self.in_flight[site] - 1)
-        if failure.check(IgnoreRequest):
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            if status == 404 and request.cb_kwargs.get("page", 1) > 1:
+                # a page_url pattern finds a section's end by asking one page too far
+                stats.inc_value("discovery/section_end")
+                return
+        elif failure.check(IgnoreRequest):
             # refused before download (robots.txt, a safety rule): counted there
-            self.crawler.stats.inc_value(f"discovery/refused/{kind}")
+            stats.inc_value(f"discovery/refused/{kind}")
             logger.debug(
                 "%s %s refused: %s", kind, request.url, failure.getErrorMessage()
             )
             return
-        self.crawler.stats.inc_value(f"errors/{kind}")
-        self.crawler.stats.inc_value(f"errors/site/{site}/{kind}")
+        stats.inc_value(f"errors/{kind}")
+        stats.inc_value(f"errors/site/{site}/{kind}")
         logger.warning("%s %s failed: %s", kind, request.url, failure.getErrorMessage())
 
 

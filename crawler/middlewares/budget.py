@@ -1,0 +1,41 @@
+"""A hard per-site cap on requests sent in a run: the site file's crawl.max_requests.
+
+The spider bounds what it schedules (navigation and articles, each up to the cap) and
+schedules articles before navigation (a higher priority). This middleware refuses a
+request once its site has sent ``max_requests`` (``request.meta["max_requests"]``),
+so a calendar or tag trap spends the budget last and never beyond it. Retries and
+redirects are requests too and are counted. The robots.txt request is not a site's.
+
+Counters: ``discovery/over_max_requests/<site>`` (refused here or not scheduled).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+
+
+class RequestBudgetMiddleware:
+    """Downloader middleware: refuse a site's requests past its ``max_requests``."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.stats = crawler.stats
+        self.sent: Counter[str] = Counter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RequestBudgetMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        cap = request.meta.get("max_requests")
+        if not cap:
+            return None
+        site = str(request.meta.get("site", ""))
+        if self.sent[site] >= cap:
+            self.stats.inc_value(f"discovery/over_max_requests/{site}")
+            raise IgnoreRequest(f"{site}: max_requests ({cap}) reached")
+        self.sent[site] += 1
+        return None
