@@ -157,6 +157,8 @@ SEEN_RECRAWL_UPDATED = False
 # The run's id in the store, set by `newsites run` (0: the crawl registers its own).
 SEEN_RUN_ID = 0
 EXTENSIONS["crawler.extensions.seen_marker.SeenMarker"] = 800
+# Per-site counters of answered pages (health/<site>/entry_ok...): tells a site down.
+EXTENSIONS["crawler.extensions.sitehealth.SiteHealth"] = 810
 # First downloader middleware: a skipped article costs no DNS lookup or robots check.
 DOWNLOADER_MIDDLEWARES["crawler.seenfilter.SeenFilterMiddleware"] = 30
 # Last pipeline: only what every other pipeline kept is made pending in the store.
@@ -179,6 +181,27 @@ RUN_MIN_ERRORS = 5
 # Give each run a fresh JOBDIR (<stem>.jobdir, removed after a clean finish) for
 # disk request queues; never reused: the seen store makes a killed run safe to repeat.
 RUN_JOBDIR = False
+
+# --- Cluster (docs/cluster.md; needs `pip install 'newsites[redis]'`) -----
+# Redis shared by every worker of a run (redis://host:6379/0). Empty: the
+# single-machine crawl, untouched (the add-on below disables itself).
+CLUSTER_REDIS_URL = ""
+# Name of the run, the same on every worker: its keys are "newsites:<run id>:*".
+# A new run id starts a new crawl; reusing one resumes (or completes) that run.
+CLUSTER_RUN_ID = ""
+# This worker's name in logs and `newsites cluster status` (empty: <host>-<pid>).
+CLUSTER_WORKER_ID = ""
+# A request popped by a worker is leased for this long and renewed on every
+# heartbeat; once a dead worker's lease expires, any worker puts it back.
+CLUSTER_LEASE_SECONDS = 30.0
+# How often a worker renews its leases, recovers expired ones and polls the queue.
+CLUSTER_HEARTBEAT_SECONDS = 1.0
+# A request put back this many times (its workers kept dying) is dropped, counted.
+CLUSTER_MAX_REQUEUES = 3
+# Hold each host's delay and concurrency (site file, else DOWNLOAD_DELAY and
+# CONCURRENT_REQUESTS_PER_DOMAIN; robots Crawl-delay) for the whole cluster.
+CLUSTER_SHARED_POLITENESS = True
+ADDONS: dict[str, int] = {"crawler.cluster.addon.ClusterAddon": 0}
 
 # Offline-safe defaults for components we do not use.
 DOWNLOAD_HANDLERS = {
