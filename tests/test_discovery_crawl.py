@@ -14,8 +14,8 @@ import fcntl
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,7 @@ class Crawled:
     base: str
     result: CrawlResult
     paths: list[str]  # every request the server saw, in order
+    agents: set[str] = field(default_factory=set)  # User-Agent headers seen
 
     def stat(self, key: str) -> Any:
         return self.result.stat(key)
@@ -63,6 +64,7 @@ def crawl_site(
     site: NewsSite,
     *,
     args: dict[str, str] | None = None,
+    settings: dict[str, Any] | None = None,
     expect_ok: bool = True,
     **tables: dict[str, Any],
 ) -> Crawled:
@@ -70,11 +72,16 @@ def crawl_site(
         base = server.url
         site.install(server)
         sites_dir = site.write_site_file(tmp / "sites", base, **tables)
-        result = run_crawl(tmp, settings={"SITES_DIR": sites_dir, **FAST}, args=args)
+        result = run_crawl(
+            tmp,
+            settings={"SITES_DIR": sites_dir, **FAST, **(settings or {})},
+            args=args,
+        )
         paths = server.paths()
+        agents = {entry.headers.get("User-Agent", "") for entry in server.log}
     if expect_ok:
         assert result.returncode == 0, result.log[-4000:]
-    return Crawled(site, base, result, paths)
+    return Crawled(site, base, result, paths, agents)
 
 
 def shared_crawl(
@@ -336,3 +343,40 @@ def test_max_requests_caps_requests(tmp_path: Path) -> None:
     # the robots.txt middleware's own request is not the spider's
     assert len(crawled.paths) <= 8 + 1, crawled.paths
     assert crawled.stat("discovery/over_max_requests/herald") > 0
+
+
+FEED_ONLY = {
+    "feed_autodiscovery": None,
+    "robots_sitemaps": None,
+    "sections": None,
+    "max_section_pages": None,
+}
+
+
+def test_per_site_max_age_days_skips_old_articles(tmp_path: Path) -> None:
+    # stories every 12 h up to now, 6 h away from the 5-day boundary
+    now = datetime.now(UTC).replace(microsecond=0)
+    site = NewsSite(
+        n_articles=20,
+        start=now - timedelta(days=10, hours=-6),
+        interval=timedelta(hours=12),
+    )
+    crawled = crawl_site(tmp_path, site, crawl={"max_age_days": 5})
+    expected = site.canonical_urls(crawled.base, since=now - timedelta(days=5))
+    assert set(crawled.urls()) == expected, missing_and_extra(crawled, expected)
+    assert crawled.stat("discovery/skipped_old") > 0
+
+
+def test_the_user_agent_names_the_project_and_the_contact(tmp_path: Path) -> None:
+    site = NewsSite(n_articles=4)
+    crawled = crawl_site(
+        tmp_path,
+        site,
+        discovery={"feeds": [], **FEED_ONLY},
+        settings={"NEWSITES_CONTACT_URL": "https://ops.example/crawler"},
+    )
+    assert crawled.paths, "nothing was requested"
+    assert crawled.agents == {
+        "newsites/0.1 (+https://github.com/newsites/newsites)"
+        " (contact: https://ops.example/crawler)"
+    }, crawled.agents
