@@ -11,8 +11,6 @@ text alone.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-
 from lxml.html import HtmlElement
 
 _WORD = re.compile(r"\w+")
@@ -30,6 +28,7 @@ _WRAPPERS = frozenset(
 )
 _BLOCK_CHILDREN = _LEAF_BLOCKS | {"div", "section", "article", "ul", "ol", "table", "br",
                                   "header", "footer", "aside", "figure", "main", "nav"}
+_CANDIDATES = tuple(_LEAF_BLOCKS | _WRAPPERS)
 # An element with more text than this is a container, never one line.
 _MAX_LINE_CHARS = 5000
 
@@ -43,42 +42,67 @@ def _chars(text: str) -> int:
     return sum(len(t) for t in _WORD.findall(text))
 
 
-@dataclass
 class Block:
-    """One extracted line and what its markup says about it."""
+    """One extracted line and what its markup says about it (features computed on use)."""
 
-    text: str
-    element: HtmlElement | None = None
-    #: Share of the element's word characters inside links (1.0 inside an <a>).
-    link_density: float = 0.0
-    heading: bool = False
-    in_quote: bool = False
+    __slots__ = ("text", "element", "_link_density", "_in_quote")
+
+    def __init__(self, text: str, element: HtmlElement | None = None) -> None:
+        self.text = text
+        self.element = element
+        self._link_density: float | None = None
+        self._in_quote: bool | None = None
+
+    def __repr__(self) -> str:
+        tag = self.element.tag if self.element is not None else None
+        return f"Block({self.text[:40]!r}, {tag})"
 
     @property
     def key(self) -> str:
         return text_key(self.text)
 
+    @property
+    def link_density(self) -> float:
+        """Share of the element's word characters inside links (1.0 inside an <a>)."""
+        if self._link_density is None:
+            el = self.element
+            self._link_density = link_density(el) if el is not None else 0.0
+        return self._link_density
+
+    @property
+    def heading(self) -> bool:
+        return self.element is not None and self.element.tag in HEADINGS
+
+    @property
+    def in_quote(self) -> bool:
+        """Inside a <blockquote> (a quotation, an embedded post)."""
+        if self._in_quote is None:
+            el = self.element
+            self._in_quote = el is not None and _has_ancestor(el, "blockquote")
+        return self._in_quote
+
 
 class BlockIndex:
-    """Elements of a page by the word tokens of their text (first in page order wins)."""
+    """The elements whose whole text is one of ``lines`` (first in page order wins)."""
 
-    def __init__(self, tree: HtmlElement) -> None:
+    def __init__(self, tree: HtmlElement, lines: list[str]) -> None:
         self._by_key: dict[str, HtmlElement] = {}
-        for el in tree.iter():
-            tag = el.tag
-            if not isinstance(tag, str):
+        wanted = {k for k in map(text_key, lines) if k}
+        if not wanted:
+            return
+        # An element whose raw text is much longer than the longest line is a container.
+        limit = min(_MAX_LINE_CHARS, 2 * max(map(len, lines)) + 200)
+        for el in tree.iter(*_CANDIDATES):
+            if el.tag not in _LEAF_BLOCKS and not _holds_line(el):
                 continue
-            if tag not in _LEAF_BLOCKS:
-                if tag not in _WRAPPERS or any(
-                    isinstance(c.tag, str) and c.tag in _BLOCK_CHILDREN for c in el
-                ):
-                    continue
             text = el.text_content()
-            if len(text) > _MAX_LINE_CHARS:
+            if len(text) > limit:
                 continue
             key = text_key(text)
-            if key and key not in self._by_key:
+            if key in wanted and key not in self._by_key:
                 self._by_key[key] = el
+                if len(self._by_key) == len(wanted):
+                    break
 
     def element_for(self, line: str) -> HtmlElement | None:
         """The element whose whole text is ``line`` (list and table markers ignored)."""
@@ -86,17 +110,20 @@ class BlockIndex:
         return self._by_key.get(key) if key else None
 
     def block(self, line: str) -> Block:
-        """``line`` with the features of its element (or none when unmatched)."""
-        el = self.element_for(line)
-        if el is None:
-            return Block(text=line)
-        return Block(
-            text=line,
-            element=el,
-            link_density=link_density(el),
-            heading=el.tag in HEADINGS,
-            in_quote=_has_ancestor(el, "blockquote"),
-        )
+        """``line`` with its element (none when unmatched)."""
+        return Block(line, self.element_for(line))
+
+
+def _holds_line(el: HtmlElement) -> bool:
+    """A wrapper holds a line of its own when it has text of its own and no block
+    children (a <div> around a <p> is matched through the <p>)."""
+    if el.text and el.text.strip():
+        own = True
+    else:
+        own = any(c.tail and c.tail.strip() for c in el)
+    if not own and el.tag != "a":
+        return False
+    return not any(isinstance(c.tag, str) and c.tag in _BLOCK_CHILDREN for c in el)
 
 
 def _has_ancestor(el: HtmlElement, tag: str) -> bool:

@@ -175,21 +175,19 @@ def detect_language(text: str, declared: str | None) -> str | None:
         return None
 
 
-def parse_html(html: bytes | str) -> HtmlElement:
-    """Parse a page the way trafilatura does (encoding guessed, comments removed)."""
-    from trafilatura.utils import load_html
+def parse_html(html: bytes | str) -> tuple[HtmlElement, str]:
+    """The page's tree, parsed as trafilatura parses (encoding guessed, HTML comments
+    dropped: kept, they cut trafilatura's text on some pages), and its decoded source."""
+    from trafilatura.utils import decode_file, load_html
 
-    if isinstance(html, bytes):
-        html = html[:MAX_HTML_BYTES]
-    elif len(html) > MAX_HTML_BYTES:
-        html = html[:MAX_HTML_BYTES]
+    text = decode_file(html[:MAX_HTML_BYTES])
     try:
-        tree = load_html(html)
+        tree = load_html(text)
     except (ValueError, TypeError, lxml_html.etree.ParserError) as exc:
         raise ExtractionError("unparsable", str(exc)) from exc
     if tree is None:
         raise ExtractionError("unparsable", "not HTML")
-    return tree
+    return tree, text
 
 
 def extract_page(
@@ -203,7 +201,7 @@ def extract_page(
     """Extract one article page; raises ``ExtractionError`` when it is not one."""
     if not html or not html.strip():
         raise ExtractionError("empty")
-    tree = parse_html(html)
+    tree, source = parse_html(html)
     if site is not None and site.extraction.prune:
         tree = copy.deepcopy(tree)
         for selector in site.extraction.prune:
@@ -233,7 +231,7 @@ def extract_page(
                            description=description or "")
         raw_paragraphs = body.lines
 
-    captions = find_captions(sel)
+    captions = find_captions(tree)
     paragraphs = clean_paragraphs(
         raw_paragraphs,
         title=title,
@@ -270,10 +268,10 @@ def extract_page(
         authors=authors,
         language=detect_language(" ".join(paragraphs), declared),
         tags=meta.tags,
-        images=find_images(sel, url, captions),
+        images=find_images(tree, url, captions),
         comments=comments,
         canonical_url=meta.canonical_url,
-        paywalled=is_paywalled(tree, words),
+        paywalled=is_paywalled(tree, source, words),
         cleanup=dict(body.dropped) if body is not None else {},
         body_source=body.source if body is not None else "site",
     )

@@ -92,41 +92,56 @@ def find_dates(sel: Selector) -> tuple[str | None, str | None]:
     return (str(published) if published else None, str(modified) if modified else None)
 
 
-def find_captions(sel: Selector) -> list[str]:
-    """Visible image captions (figcaption, WordPress caption text)."""
-    texts = sel.xpath(
-        "//figcaption | //*[contains(concat(' ', normalize-space(@class), ' '), ' wp-caption-text ')]"
-        " | //*[contains(@class, 'caption') and not(descendant::p)]"
-    )
-    captions = []
-    for node in texts:
-        text = " ".join(" ".join(node.xpath(".//text()").getall()).split())
-        if text and text not in captions and len(text) < 600:
+_CAPTIONS = (
+    "//figcaption"
+    " | //*[contains(@class, 'caption')][not(self::figure)][not(descendant::p)]"
+)
+
+
+def find_captions(tree: HtmlElement) -> list[str]:
+    """Visible image captions (figcaption, elements whose class names a caption)."""
+    captions: list[str] = []
+    for node in tree.xpath(_CAPTIONS):
+        text = " ".join(node.text_content().split())
+        if text and len(text) < 600 and text not in captions:
             captions.append(text)
     return captions
 
 
-def find_images(sel: Selector, base_url: str, captions: list[str]) -> list[dict[str, Any]]:
-    """Images inside figures with their caption (each caption once)."""
+def _image_source(img: HtmlElement) -> str | None:
+    """The real source of an <img>: lazy-loading attributes before a placeholder src."""
+    for attr in ("data-src", "data-lazy-src", "data-original", "src"):
+        value = (img.get(attr) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    srcset = (img.get("srcset") or img.get("data-srcset") or "").strip()
+    if srcset:
+        return srcset.split(",")[0].split()[0]
+    return None
+
+
+def find_images(tree: HtmlElement, base_url: str, captions: list[str]) -> list[dict[str, Any]]:
+    """Images of figures with their caption; the page's og:image when there is none."""
     from urllib.parse import urljoin
 
     images: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for fig in sel.xpath("//figure | //*[contains(@class, 'wp-caption')]"):
-        src = fig.xpath(".//img/@src | .//img/@data-src").get()
+    for fig in tree.xpath("//figure | //*[contains(@class, 'wp-caption')][not(ancestor::figure)]"):
+        src = next((s for s in map(_image_source, fig.iter("img")) if s), None)
         if not src:
             continue
-        url = urljoin(base_url, src.strip())
+        url = urljoin(base_url, src)
         if url in seen:
             continue
         seen.add(url)
-        cap_node = fig.xpath(".//figcaption | .//*[contains(@class, 'caption')]")
-        caption = " ".join(" ".join(cap_node.xpath(".//text()").getall()).split()) or None
-        images.append({"url": url, "caption": caption})
+        cap_nodes = fig.xpath(".//figcaption | .//*[contains(@class, 'caption')]")
+        caption = " ".join(cap_nodes[0].text_content().split()) if cap_nodes else ""
+        images.append({"url": url, "caption": caption or None})
     if not images:
-        og = sel.xpath('//meta[@property="og:image"]/@content').get()
-        if og:
-            images.append({"url": urljoin(base_url, og.strip()), "caption": captions[0] if len(captions) == 1 else None})
+        og = tree.xpath('//meta[@property="og:image"]/@content')
+        if og and og[0].strip():
+            caption = captions[0] if len(captions) == 1 else None
+            images.append({"url": urljoin(base_url, og[0].strip()), "caption": caption})
     return images
 
 
@@ -201,13 +216,11 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
         if not doc.title:
             doc.title = tm.extract_title(tree)
         if not doc.author:
-            doc.author = tm.extract_author(tree)
+            doc.author = _byline(tree)
         if not doc.sitename:
             doc.sitename = tm.extract_sitename(tree)
-        if not doc.categories:
-            doc.categories = tm.extract_catstags("category", tree)
         if not doc.tags:
-            doc.tags = tm.extract_catstags("tag", tree)
+            doc.tags = [" ".join(a.text_content().split()) for a in tree.xpath(_TAG_LINKS)]
         doc.clean_and_trim()
     except Exception:  # noqa: BLE001 - trafilatura's helpers; metadata is best effort
         doc = None
@@ -247,6 +260,31 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
     ).get()
     meta.canonical_url = canonical.strip() if canonical and canonical.strip() else None
     return meta
+
+
+# Tag links (rel="tag", the microformat WordPress and others use).
+_TAG_LINKS = '//a[contains(concat(" ", normalize-space(@rel), " "), " tag ")]'
+
+
+_BYLINE = (
+    '//*[@rel="author" or @itemprop="author" or contains(@class, "author")'
+    ' or contains(@class, "byline")][not(self::meta or self::link or self::body)]'
+)
+_BY_PREFIX = re.compile(r"^(by|von|par|por|di|door|av)\s+", re.IGNORECASE)
+
+
+def _byline(tree: HtmlElement) -> str | None:
+    """The author from byline markup (rel=author, itemprop=author, class author/byline):
+    the first short, name-like text."""
+    for el in tree.xpath(_BYLINE):
+        names = el.xpath('.//*[@itemprop="name"]')
+        text = " ".join((names[0] if names else el).text_content().split())
+        text = _BY_PREFIX.sub("", text).strip(" ,|-–—:")
+        if 2 <= len(text) <= 100 and len(text.split()) <= 12 and not any(
+            c.isdigit() for c in text
+        ):
+            return text
+    return None
 
 
 def _title_heads(title: str) -> list[str]:

@@ -46,8 +46,9 @@ SECOND_MIN_CHARS = 400
 SECOND_INSIDE = 0.9
 # An edge run is kept when at least this share of its words is prose.
 EDGE_PROSE_SHARE = 0.5
-# How many lines at each end are looked at to decide whether to ask readability.
-UNSURE_EDGE_LINES = 3
+# Readability is asked only when an edge run of at least this many words is mostly
+# not prose: shorter furniture is left to the clean-up rules.
+UNSURE_MIN_WORDS = 10
 # Where the dek may stand: among the first lines.
 DEK_MAX_INDEX = 3
 
@@ -80,29 +81,24 @@ def is_prose(text: str) -> bool:
     return (len(words(text)) >= 8 or len(text) >= 60) and bool(_SENTENCE_END.search(text))
 
 
-def _shingles(tokens: list[str], n: int = 4) -> Counter[tuple[str, ...]]:
-    if len(tokens) <= n:
-        return Counter([tuple(tokens)]) if tokens else Counter()
-    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
-
-
 class TextCover:
-    """Answers "is this text in that one?" on word 4-shingles (the benchmark's unit)."""
+    """Answers "is this text in that one?" on lower-cased word 4-grams (the benchmark's
+    unit); a line of fewer than four words is looked up as a phrase."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = [t.lower() for t in words(text)]
-        self.shingles = _shingles(self.tokens)
-        self.joined = " " + " ".join(self.tokens) + " "
+        tokens = [t.lower() for t in words(text)]
+        self.grams = set(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False))
+        self.joined = " " + " ".join(tokens) + " "
 
     def share_of(self, text: str) -> float:
-        """Share of ``text``'s shingles found here (1.0 for an empty text)."""
+        """Share of ``text``'s 4-grams found here (1.0 for an empty text)."""
         tokens = [t.lower() for t in words(text)]
         if not tokens:
             return 1.0
         if len(tokens) < 4:
             return 1.0 if " " + " ".join(tokens) + " " in self.joined else 0.0
-        sh = _shingles(tokens)
-        return sum(min(c, self.shingles[k]) for k, c in sh.items()) / sum(sh.values())
+        grams = list(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False))
+        return sum(g in self.grams for g in grams) / len(grams)
 
 
 # --- the extractors -----------------------------------------------------------------
@@ -199,9 +195,9 @@ def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
     kept = []
     for block in blocks:
         if (
-            block.link_density >= LINK_DENSITY
+            len(words(block.text)) >= LINK_MIN_WORDS
             and not block.heading
-            and len(words(block.text)) >= LINK_MIN_WORDS
+            and block.link_density >= LINK_DENSITY
         ):
             body.dropped["link"] += 1
             continue
@@ -209,13 +205,29 @@ def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
     return kept
 
 
+def _droppable_words(blocks: list[Block]) -> int:
+    """Words of the longest run from the start of ``blocks`` that ``trim_edges`` could
+    drop (mostly not prose), were readability to share none of it."""
+    total = prose = best = 0
+    for block in blocks:
+        n = len(words(block.text))
+        total += n
+        if is_prose(block.text) or block.in_quote:
+            prose += n
+        if prose / max(total, 1) < EDGE_PROSE_SHARE:
+            best = total
+    return best
+
+
 def edges_unsure(blocks: list[Block]) -> bool:
-    """True when a line near either end is not a sentence (the edges may be furniture)."""
+    """True when an edge of the body could be furniture: a run of at least
+    ``UNSURE_MIN_WORDS`` words at the start or end that is mostly not prose."""
     if not blocks:
         return False
-    n = UNSURE_EDGE_LINES
-    edge = blocks[:n] + blocks[-n:]
-    return any(not (is_prose(b.text) or b.in_quote) for b in edge)
+    return (
+        _droppable_words(blocks) >= UNSURE_MIN_WORDS
+        or _droppable_words(blocks[::-1]) >= UNSURE_MIN_WORDS
+    )
 
 
 def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
@@ -274,7 +286,7 @@ def choose_body(
             lines, body.source = second.split("\n"), "readability"
     if not lines:
         return body
-    index = BlockIndex(tree)
+    index = BlockIndex(tree, lines)
     blocks = [index.block(line) for line in lines]
     blocks = drop_title_and_dek(blocks, titles, description, body)
     blocks = drop_link_lines(blocks, body)
