@@ -14,7 +14,7 @@ there). Each part is off unless its environment variable is set:
 ``NEWSITES_RUSAGE_FILE=<file>``
     At exit, append the peak RSS of this process and of its waited-for children.
 ``NEWSITES_MEMORY_LIMIT_MB=<n>``
-    Cap this process's address space (``RLIMIT_AS``) at ``n`` MiB.
+    Cap this process's address space (soft ``RLIMIT_AS``) at ``n`` MiB.
 ``NEWSITES_FSIZE_LIMIT_BYTES=<n>``
     A "disk full" for files: writing past ``n`` bytes in any file fails with EFBIG
     (``RLIMIT_FSIZE``, with SIGXFSZ ignored so the write fails instead of killing).
@@ -163,8 +163,11 @@ def _install_rusage(path: str) -> None:
 def _install_memory_limit(megabytes: str) -> None:
     import resource
 
+    # The soft limit only: the extraction pool sets its workers' own limit, and
+    # could not if the hard limit were lowered too.
     limit = int(megabytes) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def _install_fsize_limit(size: str) -> None:
