@@ -11,7 +11,11 @@ import importlib
 import sys
 
 # Modules providing subcommands, in help order.
-SUBCOMMAND_MODULES: tuple[str, ...] = ("crawler.cli_run",)
+SUBCOMMAND_MODULES: tuple[str, ...] = (
+    "crawler.cli_run",
+    "crawler.cli_merge",
+    "crawler.cluster.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

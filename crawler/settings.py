@@ -202,6 +202,17 @@ CLUSTER_MAX_REQUEUES = 3
 # CONCURRENT_REQUESTS_PER_DOMAIN; robots Crawl-delay) for the whole cluster.
 CLUSTER_SHARED_POLITENESS = True
 ADDONS: dict[str, int] = {"crawler.cluster.addon.ClusterAddon": 0}
+# Where the seen store lives: "sqlite" (SEEN_DB, one machine) or "redis" (shared
+# by every worker on every machine; crawler/cluster/seen_redis.py).
+SEEN_BACKEND = "sqlite"
+# Redis of the shared seen store; empty: CLUSTER_REDIS_URL.
+SEEN_REDIS_URL = ""
+# Its key prefix: one store per prefix, kept across runs (not per CLUSTER_RUN_ID).
+SEEN_REDIS_PREFIX = "newsites:seen"
+# Articles left pending by a run on another machine that never finished are
+# settled (looked up in its outputs if readable here, else fetched again) after
+# this many hours; a run on this machine is settled as soon as its process is gone.
+SEEN_REDIS_STALE_HOURS = 6.0
 
 # Offline-safe defaults for components we do not use.
 DOWNLOAD_HANDLERS = {

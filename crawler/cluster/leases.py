@@ -155,11 +155,15 @@ return {q, l, s, redis.call('EXISTS', KEYS[4])}
 )
 
 
-# KEYS: claims; ARGV: article id, lease token, 'written' or '' (forget the claim).
+# KEYS: claims, counters; ARGV: article id, lease token, 'written' or '' (forget).
 _SETTLE_CLAIM = """
 if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
-if ARGV[3] == '' then redis.call('HDEL', KEYS[1], ARGV[1])
-else redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) end
+if ARGV[3] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+else
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  redis.call('HINCRBY', KEYS[2], 'articles_written', 1)
+end
 return 1
 """
 
@@ -323,7 +327,7 @@ class LeaseBook:
         if claim is not None:
             article, token = claim
             self._settle_claim(
-                keys=[self.keys.claims],
+                keys=[self.keys.claims, self.keys.counters],
                 args=[article, token, "written" if written else ""],
             )
 

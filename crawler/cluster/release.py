@@ -42,11 +42,12 @@ class ReleaseAfterCallbackMiddleware:
         self.stats = crawler.stats
         self.pending: dict[str, int] = {}  # lease -> items not yet through pipelines
         self.exhausted: set[str] = set()  # leases whose callback output ended
-        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.engine_started, signal=signals.engine_started)
 
-    def spider_opened(self) -> None:
-        # Connected now, after every from_crawler: the feed exporter writes the line,
-        # the seen marker marks it, and only then does the lease end.
+    def engine_started(self) -> None:
+        # Connected now, after the feed exporter (from_crawler) and the seen marker
+        # (its own engine_started handler, connected earlier): the line is written,
+        # then marked exported, and only then does the lease end.
         self.crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         for signal in (signals.item_dropped, signals.item_error):
             self.crawler.signals.connect(self.item_not_written, signal=signal)

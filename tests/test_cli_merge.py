@@ -1,0 +1,69 @@
+"""``newsites merge`` (crawler/cli_merge.py): one file per run, one record per id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.cli import main
+from crawler.cli_merge import merge
+
+
+def record(aid: str, title: str = "T", **extra: Any) -> dict[str, Any]:
+    return {"id": aid, "url": f"http://news.test/{aid}", "title": title,
+            "text": "Body.", "fetched_at": "2024-05-02T10:00:00+00:00", **extra}
+
+
+def write(path: Path, *lines: Any, tail: str = "") -> Path:
+    body = "".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines)
+    path.write_text(body + tail, encoding="utf-8")
+    return path
+
+
+A, B, C = "a" * 16, "b" * 16, "c" * 16
+
+
+def test_records_are_merged_once_per_id_keeping_valid_lines(tmp_path: Path) -> None:
+    w0 = write(tmp_path / "worker-0.jsonl", record(A, "first"), record(B),
+               "{not json", {"id": "short", "url": "u", "title": "t", "text": "x"},
+               record(C, title=""))
+    w1 = write(tmp_path / "worker-1.jsonl", record(A, "again"), record(C),
+               tail='{"id": "' + "d" * 16 + '", "url": "cut')  # killed mid-line
+    out = tmp_path / "merged" / "articles.jsonl"
+    report = merge([w0, w1], out)
+    ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
+    assert ids == [A, B, C], "one record per id, in first-seen order"
+    assert json.loads(out.read_text().splitlines()[0])["title"] == "first"
+    assert report.duplicates == 1 and report.written == 3 and report.files == 2
+    assert dict(report.invalid) == {"bad_json": 1, "no_id": 1, "no_title": 1,
+                                    "incomplete_line": 1}, report.invalid
+    assert report.lines == 8
+
+
+def test_a_newer_version_or_later_fetch_wins(tmp_path: Path) -> None:
+    w0 = write(tmp_path / "w0.jsonl", record(A, "v1", version=1),
+               record(B, "early", fetched_at="2024-05-02T09:00:00+00:00"))
+    w1 = write(tmp_path / "w1.jsonl", record(A, "v2", version=2),
+               record(B, "late", fetched_at="2024-05-02T11:00:00+00:00"))
+    out = tmp_path / "all.jsonl"
+    merge([w0, w1], out)
+    titles = [json.loads(line)["title"] for line in out.read_text().splitlines()]
+    assert titles == ["v2", "late"]
+
+
+def test_the_command_reports_and_refuses_to_overwrite_an_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    w0 = write(tmp_path / "w0.jsonl", record(A))
+    w1 = write(tmp_path / "w1.jsonl", record(A), record(B))
+    out = tmp_path / "all.jsonl"
+    assert main(["merge", str(w0), str(w1), "-o", str(out)]) == 0
+    assert "2 articles written, 1 duplicates dropped" in capsys.readouterr().out
+    assert main(["merge", str(w0), str(w1), "-o", str(w0)]) == 2
+    assert "is also an input" in capsys.readouterr().err
+    assert main(["merge", str(tmp_path / "nope.jsonl"), "-o", str(out)]) == 2
+    assert "not a file" in capsys.readouterr().err
+    assert len(w0.read_text().splitlines()) == 1, "an input was changed"
