@@ -69,8 +69,9 @@ def article_html(
     title: str, seed: int = 1, paragraphs: int = 4, extra: str = ""
 ) -> str:
     """A plain article page that the extractor accepts (well over 40 words)."""
+    first = seed * 10_000
     body = "\n".join(
-        f"<p>{sentence(seed * 10_000 + 2 * i)} {sentence(seed * 10_000 + 2 * i + 1)}</p>"
+        f"<p>{sentence(first + 2 * i)} {sentence(first + 2 * i + 1)}</p>"
         for i in range(paragraphs)
     )
     return (
@@ -248,27 +249,21 @@ def hang_up(req: Any) -> None:
 def bomb(encoding: str, size: int = 200 * MiB) -> bytes:
     """``size`` zero bytes compressed with ``encoding`` (gzip, deflate, br, zstd)."""
     block = b"\0" * MiB
-    if encoding == "gzip":
-        comp = zlib.compressobj(9, zlib.DEFLATED, 31)
-    elif encoding == "deflate":
-        comp = zlib.compressobj(9, zlib.DEFLATED, 15)
-    elif encoding == "br":
+    blocks = size // MiB
+    if encoding in ("gzip", "deflate"):
+        comp = zlib.compressobj(9, zlib.DEFLATED, 31 if encoding == "gzip" else 15)
+        return b"".join([*(comp.compress(block) for _ in range(blocks)), comp.flush()])
+    if encoding == "br":
         import brotli
 
-        comp = brotli.Compressor(quality=5)
-    elif encoding == "zstd":
+        brc = brotli.Compressor(quality=5)
+        return b"".join([*(brc.process(block) for _ in range(blocks)), brc.finish()])
+    if encoding == "zstd":
         from backports import zstd
 
-        comp = zstd.ZstdCompressor(level=3)
-    else:
-        raise ValueError(encoding)
-    parts = (
-        [comp.compress(block) for _ in range(size // MiB)]
-        if encoding != "br"
-        else [comp.process(block) for _ in range(size // MiB)]
-    )
-    parts.append(comp.finish() if encoding == "br" else comp.flush())
-    return b"".join(parts)
+        zc = zstd.ZstdCompressor(level=3)
+        return b"".join([*(zc.compress(block) for _ in range(blocks)), zc.flush()])
+    raise ValueError(encoding)
 
 
 def gzip_bytes(data: bytes) -> bytes:
@@ -456,12 +451,17 @@ def guard_env(run_dir: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def newsites_run_command(sites_dir: Path, seen_db: Path, output: str,
-                         settings: dict[str, Any] | None = None) -> list[str]:
+def newsites_run_command(
+    sites_dir: Path, seen_db: Path, output: str, settings: dict[str, Any] | None = None
+) -> list[str]:
     """``newsites run`` with FAST settings, a site folder, a store and an output."""
     cmd = [sys.executable, "-m", "crawler.cli", "run", "--output", output]
-    merged = {**FAST, "SITES_DIR": str(sites_dir), "SEEN_DB": str(seen_db),
-              **(settings or {})}
+    merged = {
+        **FAST,
+        "SITES_DIR": str(sites_dir),
+        "SEEN_DB": str(seen_db),
+        **(settings or {}),
+    }
     for key, value in merged.items():
         cmd += ["-s", f"{key}={value}"]
     return cmd

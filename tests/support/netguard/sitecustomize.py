@@ -124,8 +124,8 @@ def _install_guard(log_path: str) -> None:
             return (host, [], [ip])
         return real_gethostbyname_ex(host)
 
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
     socket.socket.sendto = sendto  # type: ignore[method-assign,assignment]
     socket.getaddrinfo = getaddrinfo
     socket.gethostbyname = gethostbyname
