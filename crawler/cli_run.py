@@ -31,6 +31,7 @@ from crawler.seen import (
     SeenStoreError,
     SqliteSeenStore,
     exported_ids,
+    json_line_start,
     resolve_path,
 )
 from crawler.sites import SiteConfigError, load_sites, select_sites
@@ -44,6 +45,7 @@ EXIT_SITE_FAILED = 3
 EXIT_NO_ARTICLES = 4
 EXIT_TOO_MANY_ERRORS = 5
 EXIT_STORE = 6
+EXIT_OUTPUT = 7
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again later
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
@@ -57,6 +59,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_NO_ARTICLES: "no article found at all (neither new nor seen)",
     EXIT_TOO_MANY_ERRORS: "failed requests above RUN_MAX_ERRORS / RUN_MAX_ERROR_RATIO",
     EXIT_STORE: "the seen store is unreadable, corrupt or newer; nothing crawled",
+    EXIT_OUTPUT: "the output cannot be written (folder, disk full): stopped, what was "
+                 "written whole is kept",
     EXIT_LOCKED: "another run holds the lock; this one did nothing",
     EXIT_INTERRUPTED: "interrupted (SIGINT/SIGTERM); what was written is kept",
 }
@@ -179,23 +183,54 @@ def truncate_partial_line(path: Path) -> int:
         return size - keep
 
 
+def repair_output(path: Path) -> str:
+    """Make every line of a JSON-lines output whole: cut a last line left without its
+    newline; drop a line cut by a failed write, keeping a whole line glued to its end
+    (see ``json_line_start``). Returns what was done ("" when nothing)."""
+    cut = truncate_partial_line(path)
+    done = [f"cut {cut} bytes of a half-written last line"] if cut else []
+    if path.name.endswith((".jsonl", ".jsonl.part")) and path.exists():
+        data = path.read_text(encoding="utf-8", errors="replace")
+        kept, dropped = [], 0
+        for line in data.splitlines(keepends=True):
+            start = json_line_start(line.rstrip("\n"))
+            if start != 0:
+                dropped += 1
+            if start is not None:
+                kept.append(line[start:])
+        if dropped:
+            tmp = path.with_name(path.name + ".repair")
+            with tmp.open("w", encoding="utf-8") as out:
+                out.write("".join(kept))
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+            done.append(f"repaired {dropped} line(s) cut by a failed write")
+    return f"{path}: {', '.join(done)}" if done else ""
+
+
+def settle_pending(store: SeenStore) -> str:
+    """Mark pending articles found whole in their run's outputs, forget the rest."""
+    marked, discarded = store.resolve_pending(
+        lambda run: exported_ids(run.outputs) if run is not None else set()
+    )
+    if not (marked or discarded):
+        return ""
+    return (f"pending articles: {marked} found written and marked, {discarded} not "
+            "written (will be fetched again)")
+
+
 def recover_killed_runs(store: SeenStore, current: int) -> list[str]:
-    """Finish what killed runs left: cut half lines, settle pending articles, rename
-    ``.part`` outputs to their final names. Returns one message per repaired run."""
+    """Finish what killed runs left: repair their outputs, settle pending articles,
+    rename ``.part`` outputs to their final names. Returns what was done."""
     killed = [r for r in store.unfinished_runs() if r.id != current]
     messages = []
     for run in killed:
         for output in run.outputs:
-            cut = truncate_partial_line(Path(output))
-            if cut:
-                messages.append(f"run {run.id}: cut {cut} bytes of a half-written "
-                                f"line from {output}")
-    marked, discarded = store.resolve_pending(
-        lambda run: exported_ids(run.outputs) if run is not None else set()
-    )
-    if marked or discarded:
-        messages.append(f"pending articles: {marked} found written and marked, "
-                        f"{discarded} not written (will be fetched again)")
+            if done := repair_output(Path(output)):
+                messages.append(f"run {run.id}: {done}")
+    if done := settle_pending(store):
+        messages.append(done)
     for run in killed:
         for output in run.outputs:
             if output.endswith(".part") and Path(output).exists():
@@ -219,10 +254,22 @@ def error_count(stats: dict[str, Any]) -> int:
 
 
 def assess(stats: dict[str, Any], site_ids: list[str], settings: Settings) -> Outcome:
-    """The run's exit status from its stats (interrupted > site > errors > nothing)."""
+    """The run's exit status from its stats: interrupted > output > site > errors >
+    nothing found."""
     if stats.get("finish_reason") == "shutdown":
         return Outcome(EXIT_INTERRUPTED, "interrupted",
                        "interrupted by a signal; the output has every finished article")
+    if (stats.get("finish_reason") == "feed_write_failed"
+            or _stat(stats, "seen/not_marked/export_failed")
+            or _stat(stats, "seen/not_marked/flush_failed")):
+        return Outcome(EXIT_OUTPUT, "output_failed",
+                       "the output could not be written (disk full? file too large?); "
+                       "the crawl was stopped, every line written whole is kept")
+    if (stats.get("finish_reason") == "seen_store_failed"
+            or _stat(stats, "seen/store_failed")):
+        return Outcome(EXIT_STORE, "store_failed",
+                       "the seen store could not be written (disk full?); the crawl "
+                       "was stopped, the next run settles what is pending")
     failed = []
     for site in site_ids:
         found = (_stat(stats, f"extract/ok/{site}")
@@ -281,6 +328,30 @@ def _add_to_stats_file(path: Path, extra: dict[str, Any]) -> None:
         logger.error("Cannot add the run result to %s", path, exc_info=True)
 
 
+def store_outputs(settings: Settings) -> list[Path]:
+    """The local files of the run's FEEDS."""
+    return [Path(uri) for uri in settings.getdict("FEEDS")]
+
+
+def _publish(store: SeenStore, settings: Settings, part: Path, output: Path) -> str:
+    """Repair the outputs, settle pending articles, rename ``.part`` to the output.
+
+    Returns "" or what failed (a full disk), in which case the ``.part`` stays for
+    the next run to finish."""
+    try:
+        for feed in store_outputs(settings):
+            if done := repair_output(feed):
+                logger.warning("Repaired the output: %s", done)
+        if done := settle_pending(store):
+            logger.warning("After a failed write: %s", done)
+        if part.exists():
+            os.replace(part, output)
+    except Exception as exc:  # noqa: BLE001 - OSError, sqlite3.Error: disk full
+        return (f"cannot finish the output {part} ({exc}); it stays as it is and the "
+                "next run finishes it")
+    return ""
+
+
 def _fail(code: int, message: str) -> int:
     print(f"newsites run: {message}", file=sys.stderr)
     return code
@@ -291,6 +362,9 @@ def _fail(code: int, message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Run one scheduled crawl; returns the exit status."""
+    # A log file on a full disk must not spray tracebacks on stderr (cron mail):
+    # the run's outcome says what failed.
+    logging.raiseExceptions = False
     clock = time.monotonic()
     start = datetime.now(UTC).replace(microsecond=0)
     try:
@@ -356,7 +430,15 @@ def _locked_run(settings: Settings, label: str, site_ids: list[str],
         if settings.getbool("RUN_TEXT_OUTPUT"):
             feeds[str(text_index)] = {"format": "text", "overwrite": False}
         store.set_run_outputs(run_id, list(feeds))
-        output.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            probe = output.parent / f".{output.name}.probe"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            store.finish_run(run_id, "not_started")
+            return _fail(EXIT_OUTPUT, f"cannot write the output folder "
+                                      f"{output.parent}: {exc.strerror or exc}")
         jobdir = stem.with_name(stem.name + ".jobdir")
         overrides: dict[str, Any] = {
             "SEEN_ENABLED": True, "SEEN_RESET": False, "SEEN_RUN_ID": run_id,
@@ -387,8 +469,6 @@ def _crawl(settings: Settings, store: SqliteSeenStore, run_id: int, site_ids: li
     deferred.addErrback(failures.append)
     process.start()
 
-    if part.exists():
-        os.replace(part, output)
     stats = dict(crawler.stats.get_stats()) if crawler.stats else {}
     if failures:
         error = failures[0].value
@@ -399,7 +479,19 @@ def _crawl(settings: Settings, store: SqliteSeenStore, run_id: int, site_ids: li
         outcome = Outcome(code, "not_started", f"the crawl could not start: {error}")
     else:
         outcome = assess(stats, site_ids, settings)
-    store.finish_run(run_id, outcome.status)
+    problem = _publish(store, settings, part, output)
+    if problem:
+        # The run stays unfinished in the store: the next run repairs and renames.
+        logger.error("%s", problem)
+        if outcome.code in (EXIT_OK, EXIT_NO_ARTICLES, EXIT_TOO_MANY_ERRORS,
+                            EXIT_SITE_FAILED):
+            outcome = Outcome(EXIT_OUTPUT, "output_failed", problem)
+        output = part
+    else:
+        try:
+            store.finish_run(run_id, outcome.status)
+        except Exception as exc:  # noqa: BLE001 - a full disk: the next run finishes it
+            logger.error("Cannot record the run's end in the seen store: %s", exc)
     if outcome.code == EXIT_OK and jobdir.exists():
         shutil.rmtree(jobdir, ignore_errors=True)
     seconds = time.monotonic() - clock

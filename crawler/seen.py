@@ -214,12 +214,32 @@ class SeenStore(Protocol):
 # --- output scanning (recovery) -------------------------------------------------------
 
 
+def json_line_start(line: str) -> int | None:
+    """Where the whole JSON object of an output line starts, or None if it has none.
+
+    0 for a valid line. When a failed write (a full disk) left the start of one line
+    and a later write appended the next line to it, the later line is whole at the
+    end: its offset is returned (a ``{"`` cannot occur inside a JSON string, where
+    the quote is escaped, so candidates are few).
+    """
+    start = 0
+    while start >= 0:
+        try:
+            value = json.loads(line[start:])
+        except ValueError:
+            start = line.find('{"', start + 1)
+            continue
+        return start if isinstance(value, dict) else None
+    return None
+
+
 def exported_ids(paths: Iterable[str]) -> set[str]:
     """Article ids present as complete lines in output files.
 
-    A JSON line counts by its ``id``; a tab-separated line (the text output's
-    ``index.tsv``) by its second column. A last line without its newline is not
-    complete and does not count. Missing files count as empty.
+    A JSON line counts by its ``id`` (see ``json_line_start`` for a line glued to a
+    cut one); a tab-separated line (the text output's ``index.tsv``) by its second
+    column. A last line without its newline is not complete and does not count.
+    Missing files count as empty.
     """
     ids: set[str] = set()
     for path in paths:
@@ -234,10 +254,10 @@ def exported_ids(paths: Iterable[str]) -> set[str]:
         complete = data[: data.rfind(b"\n") + 1]
         for line in complete.decode("utf-8", "replace").splitlines():
             if line.startswith("{"):
-                try:
-                    value = json.loads(line).get("id")
-                except (ValueError, AttributeError):
+                start = json_line_start(line)
+                if start is None:
                     continue
+                value = json.loads(line[start:]).get("id")
                 if isinstance(value, str):
                     ids.add(value)
             elif "\t" in line:

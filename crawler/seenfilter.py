@@ -69,8 +69,14 @@ class SeenFilterMiddleware:
     def process_request(self, request: Request) -> None:
         if not request.meta.get("article") or request.meta.get("entry"):
             return
+        if self.marker.stopped:
+            raise IgnoreRequest("the crawl is stopping (output or seen store failed)")
         url = normalize_url(request.url)
-        record = self.marker.store.lookup(url, self.match_query_variants)
+        try:
+            record = self.marker.store.lookup(url, self.match_query_variants)
+        except Exception as exc:  # noqa: BLE001 - the store's I/O
+            self.marker.stop_on_store_failure(exc)
+            raise IgnoreRequest("the seen store failed") from exc
         if record is None:
             self.stats.inc_value("seen/new_url")
             return
@@ -112,6 +118,21 @@ class SeenDedupPipeline:
         return cls(crawler, _marker(crawler))
 
     def process_item(self, item: Any) -> Any:
+        if self.marker.stopped:
+            # The output or the store failed: the crawl is stopping. Not written,
+            # not marked: the next run fetches it again.
+            self.stats.inc_value("seen/dropped_while_stopping")
+            raise DropItem("the crawl is stopping (output or seen store failed)",
+                           log_level="DEBUG")
+        try:
+            return self._process(item)
+        except DropItem:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the store's I/O (a full disk)
+            self.marker.stop_on_store_failure(exc)
+            raise DropItem("the seen store failed", log_level="DEBUG") from exc
+
+    def _process(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         url, site = adapter.get("url") or "", adapter.get("site") or ""
         store = self.marker.store
@@ -121,13 +142,15 @@ class SeenDedupPipeline:
         if previous is not None:
             if not self.recrawl_updated or previous.text_hash == fp.text_hash:
                 self.stats.inc_value("seen/duplicate_url")
-                raise DropItem(f"exported earlier: {url}")
+                # Expected in every incremental run, and counted: no log noise.
+                raise DropItem(f"exported earlier: {url}", log_level="DEBUG")
             version = previous.version + 1
             self.stats.inc_value("seen/new_version")
         duplicate = store.find_duplicate(site, fp, url, self.max_bits, self.min_words)
         if duplicate is not None:
             self.stats.inc_value("seen/duplicate_content")
-            raise DropItem(f"same text as {duplicate.url} ({duplicate.state}): {url}")
+            raise DropItem(f"same text as {duplicate.url} ({duplicate.state}): {url}",
+                           log_level="INFO")
         if "version" in adapter.field_names():
             adapter["version"] = version
         fetched = normalize_url(adapter.get("source_url") or url)

@@ -31,7 +31,11 @@ from crawler.cli_run import (
     EXIT_SITE_FAILED,
     EXIT_STORE,
     EXIT_TOO_MANY_ERRORS,
+    recover_killed_runs,
+    repair_output,
+    settle_pending,
 )
+from crawler.seen import PendingArticle, SqliteSeenStore, fingerprint
 from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import Page, SiteServer
 
@@ -419,3 +423,38 @@ def test_bad_option_is_a_configuration_error(tmp_path: Path) -> None:
     assert result.returncode == EXIT_CONFIG
     assert "nosuchsite" in result.stderr
     assert not (tmp_path / "state").exists(), "a refused run touched the store"
+
+
+# --- repairing outputs (units) ------------------------------------------------------
+
+
+def test_repair_cuts_a_half_line_and_keeps_a_line_glued_to_a_cut_one(
+    tmp_path: Path,
+) -> None:
+    a = json.dumps({"id": "a" * 16, "images": [{"url": "x"}]})
+    b = json.dumps({"id": "b" * 16, "text": "cut by a full disk"})
+    c = json.dumps({"id": "c" * 16, "images": [{"url": "y"}]})
+    d = json.dumps({"id": "d" * 16})
+    part = tmp_path / "run1.jsonl.part"
+    # a whole; b cut by a failed write, c appended right after it; d cut at the end
+    part.write_text(f"{a}\n{b[:25]}{c}\n{d[:10]}", encoding="utf-8")
+    done = repair_output(part)
+    assert "cut 10 bytes" in done and "repaired 1 line" in done
+    assert [r["id"] for r in records(part)] == ["a" * 16, "c" * 16]
+    assert repair_output(part) == "", "a repaired file needs no more repair"
+
+
+def test_settle_pending_marks_what_the_output_holds(tmp_path: Path) -> None:
+    store = SqliteSeenStore.open(tmp_path / "seen.sqlite3")
+    part = tmp_path / "run1.jsonl.part"
+    run = store.start_run([str(part)])
+    for aid in ("1" * 16, "2" * 16):
+        store.add_pending(PendingArticle(f"http://x.test/{aid}", aid, "x", 1,
+                                         fingerprint(aid), run))
+    part.write_text(json.dumps({"id": "1" * 16}) + "\n")
+    assert "1 found written and marked, 1 not written" in settle_pending(store)
+    assert store.lookup("http://x.test/" + "1" * 16) is not None
+    assert store.lookup("http://x.test/" + "2" * 16) is None
+    assert recover_killed_runs(store, current=0)[-1].endswith("run1.jsonl")
+    assert (tmp_path / "run1.jsonl").exists() and not part.exists()
+    assert store.unfinished_runs() == []

@@ -8,9 +8,12 @@ FeedExporter has opened its feeds, and, connected to ``item_scraped`` in its
 ``from_crawler``, it writes each item before the marker sees it (pydispatch calls
 receivers in connection order), whatever the extension orders are.
 
-Before marking, it checks that every feed that accepts the item counted it (an
-exporter that raised, e.g. on a full disk, leaves the item pending, settled at the
-next start), flushes each feed file and, with SEEN_FSYNC, fsyncs it.
+Before marking, it checks that every feed that accepts the item counted it, flushes
+each feed file and, with SEEN_FSYNC, fsyncs it. When a feed fails to write (a full
+disk), the file may end with part of a line: the marker stops the crawl
+(``feed_write_failed``) and marks nothing more; what is pending is settled from the
+output itself (``SeenStore.resolve_pending``), by ``newsites run`` as soon as the
+crawl ends, else at the next start.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.extensions.feedexport import FeedExporter, FileFeedStorage
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.seen import (
     RunRecord,
@@ -40,13 +44,9 @@ from crawler.urls import normalize_url
 logger = logging.getLogger(__name__)
 
 
-def open_store(crawler: Crawler) -> SeenStore:
+def open_store(crawler: Crawler) -> SqliteSeenStore:
     """The SEEN_DB store, reset first with SEEN_RESET; SeenStoreError if unusable."""
     settings = crawler.settings
-    if settings.get("SEEN_BACKEND") == "redis":  # shared by a cluster's workers
-        from crawler.cluster.seen_redis import RedisSeenStore
-
-        return RedisSeenStore.from_settings(settings)
     value = settings.get("SEEN_DB") or ""
     if not value:
         raise SeenStoreError("SEEN_DB is empty: set the path of the seen store")
@@ -81,6 +81,8 @@ class SeenMarker:
         self.run = crawler.settings.getint("SEEN_RUN_ID")
         self._own_run = False
         self.marking = False
+        self.write_failed = False
+        self.store_failed = False
         self.feeds: FeedExporter | None = None
         self._counts: dict[int, int] = {}
         #: fetched URL -> URLs it was redirected from (filled by the seen filter)
@@ -100,7 +102,7 @@ class SeenMarker:
             logger.critical("Seen store error: %s", exc)
             raise
         ext = cls(crawler, store)
-        if not ext.run and isinstance(store, SqliteSeenStore):
+        if not ext.run:
             # A crawl of its own (not `newsites run`, which holds the lock already).
             try:
                 ext._lock = SeenLock.acquire(Path(store.path))
@@ -175,10 +177,13 @@ class SeenMarker:
             self.stats.inc_value("seen/not_marked/no_feed")
             self.store.discard_pending(url)
             return
+        if self.stopped:
+            # After a failed write the output, not the store, is the truth: left
+            # pending, settled from the output (`newsites run` does it at once).
+            self.stats.inc_value("seen/not_marked/after_write_failure")
+            return
         if not written:
-            # Left pending: the next start looks for its line in the outputs.
-            self.stats.inc_value("seen/not_marked/export_failed")
-            logger.error("Not marked as exported (a feed did not write it): %s", url)
+            self._stop_on_write_failure("export_failed", url)
             return
         try:
             for slot in accepted:
@@ -187,14 +192,50 @@ class SeenMarker:
                     if self.fsync:
                         os.fsync(slot.file.fileno())
         except (OSError, ValueError, AttributeError):
-            self.stats.inc_value("seen/not_marked/flush_failed")
-            logger.error("Not marked (feed flush failed): %s", url, exc_info=True)
+            logger.debug("Flushing the feeds failed", exc_info=True)
+            self._stop_on_write_failure("flush_failed", url)
             return
-        if self.store.mark_exported(url) is None:
+        try:
+            marked = self.store.mark_exported(url)
+        except Exception as exc:  # noqa: BLE001 - the store's I/O (a full disk)
+            # Its line is written and it stays pending: settled from the output.
+            self.stop_on_store_failure(exc)
+            return
+        if marked is None:
             self.stats.inc_value("seen/not_marked/not_pending")
             logger.error("Not marked: %s was no longer pending in the store", url)
             return
         self.stats.inc_value("seen/marked")
+
+    @property
+    def stopped(self) -> bool:
+        """True once a feed or the store failed: nothing more is exported."""
+        return self.write_failed or self.store_failed
+
+    def stop_on_store_failure(self, exc: BaseException) -> None:
+        """The store cannot be read or written mid-crawl: stop (once, loudly)."""
+        self.stats.inc_value("seen/store_failed")
+        if self.store_failed:
+            return
+        self.store_failed = True
+        logger.error("The seen store %s failed (%s): stopping the crawl",
+                     self.store.path, exc, exc_info=True)
+        deferred_from_coro(
+            self.crawler.engine.close_spider_async(reason="seen_store_failed")
+        )
+
+    def _stop_on_write_failure(self, why: str, url: str) -> None:
+        """A feed could not write a line (a full disk, a file size limit): the file
+        may now end with part of it. Stop the crawl; stop marking."""
+        self.stats.inc_value(f"seen/not_marked/{why}")
+        self.write_failed = True
+        logger.error(
+            "A feed could not write %s (disk full?): not marked; stopping the crawl. "
+            "Every article written whole so far is kept and marked.", url,
+        )
+        deferred_from_coro(
+            self.crawler.engine.close_spider_async(reason="feed_write_failed")
+        )
 
     def item_dropped(self, item: Any) -> None:
         """A later pipeline dropped (or failed on) an item made pending: forget it."""
@@ -204,13 +245,20 @@ class SeenMarker:
             self.aliases.pop(normalize_url(adapter["source_url"]), None)
         if url and self.pending.get(url) == id(item):
             del self.pending[url]
-            self.store.discard_pending(url)
+            try:
+                self.store.discard_pending(url)
+            except Exception as exc:  # noqa: BLE001 - left pending: settled later
+                self.stop_on_store_failure(exc)
+                return
             self.stats.inc_value("seen/pending_discarded")
 
     def spider_closed(self, reason: str) -> None:
-        if self._own_run:
-            self.store.finish_run(self.run, reason)
-        self.stats.set_value("seen/store_articles", self.store.counts()["articles"])
+        try:
+            if self._own_run:
+                self.store.finish_run(self.run, reason)
+            self.stats.set_value("seen/store_articles", self.store.counts()["articles"])
+        except Exception as exc:  # noqa: BLE001 - a full disk; the next start settles
+            logger.error("Cannot finish the run in the seen store: %s", exc)
         self.store.close()
         if self._lock is not None:
             self._lock.release()
