@@ -2,10 +2,10 @@
 
 trafilatura returns text, not elements. To judge a line by its markup (is it a link,
 a heading, a quote, in the same container as the next line?) we find the element whose
-whole text is that line. Lines are matched on their word tokens, lower-cased, so
-white space, punctuation and list markers do not matter; a line with no such element
-(a table row, text trafilatura merged) gets no ``Block.element`` and is judged on its
-text alone.
+whole text is that line, white space collapsed and trafilatura's list marker ("- ")
+removed (on the dev set that matches 90% of lines; matching on lower-cased word tokens
+instead adds 0.1% for twice the time). A line with no such element (a table row, text
+trafilatura merged) gets no ``Block.element`` and is judged on its text alone.
 """
 
 from __future__ import annotations
@@ -17,17 +17,67 @@ _WORD = re.compile(r"\w+")
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 # Elements that hold one paragraph-like run of text.
-_LEAF_BLOCKS = frozenset(
-    {"p", "li", "dd", "dt", "blockquote", "pre", "figcaption", "td", "th", "caption",
-     "summary", "address", "label", "legend"}
-) | HEADINGS
+_LEAF_BLOCKS = (
+    frozenset(
+        {
+            "p",
+            "li",
+            "dd",
+            "dt",
+            "blockquote",
+            "pre",
+            "figcaption",
+            "td",
+            "th",
+            "caption",
+            "summary",
+            "address",
+            "label",
+            "legend",
+        }
+    )
+    | HEADINGS
+)
 # Elements that hold a line only when they have no block children.
 _WRAPPERS = frozenset(
-    {"div", "span", "section", "article", "a", "font", "center", "b", "strong", "em",
-     "i", "small", "time", "cite", "q", "header", "footer", "aside", "main", "figure"}
+    {
+        "div",
+        "span",
+        "section",
+        "article",
+        "a",
+        "font",
+        "center",
+        "b",
+        "strong",
+        "em",
+        "i",
+        "small",
+        "time",
+        "cite",
+        "q",
+        "header",
+        "footer",
+        "aside",
+        "main",
+        "figure",
+    }
 )
-_BLOCK_CHILDREN = _LEAF_BLOCKS | {"div", "section", "article", "ul", "ol", "table", "br",
-                                  "header", "footer", "aside", "figure", "main", "nav"}
+_BLOCK_CHILDREN = _LEAF_BLOCKS | {
+    "div",
+    "section",
+    "article",
+    "ul",
+    "ol",
+    "table",
+    "br",
+    "header",
+    "footer",
+    "aside",
+    "figure",
+    "main",
+    "nav",
+}
 _CANDIDATES = tuple(_LEAF_BLOCKS | _WRAPPERS)
 # An element with more text than this is a container, never one line.
 _MAX_LINE_CHARS = 5000
@@ -36,6 +86,22 @@ _MAX_LINE_CHARS = 5000
 def text_key(text: str) -> str:
     """Word tokens of ``text``, lower-cased, joined by single spaces."""
     return " ".join(_WORD.findall(text)).lower()
+
+
+# Invisible characters trafilatura removes from its text (zero-width spaces and
+# joiners, byte-order mark, soft hyphen).
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+
+
+def space_key(text: str) -> str:
+    """``text`` without invisible characters, white space collapsed."""
+    return " ".join(text.translate(_INVISIBLE).split())
+
+
+def line_key(text: str) -> str:
+    """``space_key`` of an extracted line, its leading list marker removed."""
+    text = space_key(text)
+    return text[2:] if text.startswith("- ") else text
 
 
 def _chars(text: str) -> int:
@@ -87,7 +153,7 @@ class BlockIndex:
 
     def __init__(self, tree: HtmlElement, lines: list[str]) -> None:
         self._by_key: dict[str, HtmlElement] = {}
-        wanted = {k for k in map(text_key, lines) if k}
+        wanted = {k for k in map(line_key, lines) if k}
         if not wanted:
             return
         # An element whose raw text is much longer than the longest line is a container.
@@ -98,7 +164,7 @@ class BlockIndex:
             text = el.text_content()
             if len(text) > limit:
                 continue
-            key = text_key(text)
+            key = space_key(text)
             if key in wanted and key not in self._by_key:
                 self._by_key[key] = el
                 if len(self._by_key) == len(wanted):
@@ -106,7 +172,7 @@ class BlockIndex:
 
     def element_for(self, line: str) -> HtmlElement | None:
         """The element whose whole text is ``line`` (list and table markers ignored)."""
-        key = text_key(line)
+        key = line_key(line)
         return self._by_key.get(key) if key else None
 
     def block(self, line: str) -> Block:
@@ -127,12 +193,7 @@ def _holds_line(el: HtmlElement) -> bool:
 
 
 def _has_ancestor(el: HtmlElement, tag: str) -> bool:
-    node: HtmlElement | None = el
-    while node is not None:
-        if node.tag == tag:
-            return True
-        node = node.getparent()
-    return False
+    return el.tag == tag or next(el.iterancestors(tag), None) is not None
 
 
 def link_density(el: HtmlElement) -> float:

@@ -19,7 +19,7 @@ from parsel.csstranslator import HTMLTranslator
 
 from crawler.extraction.cleanup import clean_paragraphs, normalize_space
 from crawler.extraction.metadata import (
-    find_captions,
+    figures_and_captions,
     find_images,
     parse_any_date,
     read_metadata,
@@ -111,15 +111,29 @@ def _load_overrides(sel: Selector, site: SiteConfig | None) -> dict[str, Any]:
         selector = getattr(cfg, name)
         if selector:
             nodes = select(sel, selector)
-            loader.add_value(name, [_node_text(n) if not isinstance(n.root, str) else n.root for n in nodes])
+            loader.add_value(
+                name,
+                [
+                    _node_text(n) if not isinstance(n.root, str) else n.root
+                    for n in nodes
+                ],
+            )
     if cfg.authors:
-        loader.add_value("authors", [_node_text(n) if not isinstance(n.root, str) else n.root for n in select(sel, cfg.authors)])
+        loader.add_value(
+            "authors",
+            [
+                _node_text(n) if not isinstance(n.root, str) else n.root
+                for n in select(sel, cfg.authors)
+            ],
+        )
     if cfg.body:
         loader.add_value("body", [_node_text(n) for n in select(sel, cfg.body)])
     return dict(loader.load_item())
 
 
-def extract_comments(sel: Selector, spec: CommentSelectors | None) -> list[dict[str, Any]]:
+def extract_comments(
+    sel: Selector, spec: CommentSelectors | None
+) -> list[dict[str, Any]]:
     """Reader comments in page order, from the site's selectors or common CMS markup."""
     if spec is None:
         spec = CommentSelectors(
@@ -130,6 +144,7 @@ def extract_comments(sel: Selector, spec: CommentSelectors | None) -> list[dict[
         )
     comments = []
     for node in select(sel, spec.item):
+
         def pick(selector: str) -> str:
             if not selector:
                 return ""
@@ -139,14 +154,22 @@ def extract_comments(sel: Selector, spec: CommentSelectors | None) -> list[dict[
         text = pick(spec.text)
         if not text:
             continue
-        comments.append({"author": pick(spec.author) or None, "date": pick(spec.date) or None,
-                         "text": text})
+        comments.append(
+            {
+                "author": pick(spec.author) or None,
+                "date": pick(spec.date) or None,
+                "text": text,
+            }
+        )
     return comments
 
 
 def _lines_text(node: Selector) -> str:
     """Text of a node with ``<br>`` kept as a line break, other whitespace collapsed."""
-    parts = [p.root if isinstance(p.root, str) else "\n" for p in node.xpath(".//text() | .//br")]
+    parts = [
+        p.root if isinstance(p.root, str) else "\n"
+        for p in node.xpath(".//text() | .//br")
+    ]
     lines = (normalize_space(line) for line in "".join(parts).split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -169,7 +192,7 @@ def detect_language(text: str, declared: str | None) -> str | None:
     try:
         import py3langid
 
-        lang, _ = py3langid.classify(text[:5000])
+        lang, _ = py3langid.classify(text[:1500])
         return str(lang)
     except Exception:  # noqa: BLE001 - language is optional; never fail the page
         return None
@@ -214,9 +237,14 @@ def extract_page(
 
     title = overrides.get("title") or meta.title or ""
     site_name = (site.name if site else "") or meta.sitename or ""
-    title = strip_title_suffix(title, site_name, site.extraction.title_suffix if site else "")
+    title = strip_title_suffix(
+        title, site_name, site.extraction.title_suffix if site else ""
+    )
     description = (
-        overrides.get("description") or _page_description(sel) or meta.description or None
+        overrides.get("description")
+        or _page_description(sel)
+        or meta.description
+        or None
     )
 
     verdict = challenge_verdict(tree, title)
@@ -227,11 +255,12 @@ def extract_page(
     if overrides.get("body"):
         raw_paragraphs = overrides["body"]
     else:
-        body = choose_body(tree, url, titles=[title, *meta.titles],
-                           description=description or "")
+        body = choose_body(
+            tree, url, titles=[title, *meta.titles], description=description or ""
+        )
         raw_paragraphs = body.lines
 
-    captions = find_captions(tree)
+    figures, captions = figures_and_captions(tree)
     paragraphs = clean_paragraphs(
         raw_paragraphs,
         title=title,
@@ -251,7 +280,7 @@ def extract_page(
 
     date_raw = overrides.get("date") or meta.date_raw
     date = parse_any_date(date_raw or "")
-    authors = split_authors(overrides.get("authors") or meta.authors)
+    authors = split_authors(overrides.get("authors") or meta.authors, site_name)
     declared = (site.language if site and site.language else None) or meta.language
 
     comments = None
@@ -268,19 +297,23 @@ def extract_page(
         authors=authors,
         language=detect_language(" ".join(paragraphs), declared),
         tags=meta.tags,
-        images=find_images(tree, url, captions),
+        images=find_images(tree, url, captions, figures),
         comments=comments,
         canonical_url=meta.canonical_url,
-        paywalled=is_paywalled(tree, source, words),
+        paywalled=is_paywalled(
+            tree, source, words, meta.json_ld, paragraphs[-1] if paragraphs else ""
+        ),
         cleanup=dict(body.dropped) if body is not None else {},
         body_source=body.source if body is not None else "site",
     )
 
 
 def _page_description(sel: Selector) -> str | None:
-    for xpath in ('//meta[@property="og:description"]/@content',
-                  '//meta[@name="description"]/@content',
-                  '//meta[@name="twitter:description"]/@content'):
+    for xpath in (
+        '//meta[@property="og:description"]/@content',
+        '//meta[@name="description"]/@content',
+        '//meta[@name="twitter:description"]/@content',
+    ):
         value = sel.xpath(xpath).get()
         if value and value.strip():
             return value.strip()

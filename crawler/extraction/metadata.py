@@ -9,12 +9,21 @@ from datetime import datetime
 from typing import Any
 
 from lxml.html import HtmlElement
-from parsel import Selector
 
 from crawler.discovery import parse_date
 
-_MONTHS = ("%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%B %d %Y", "%b %d %Y",
-           "%b. %d, %Y", "%Y/%m/%d", "%d/%m/%Y", "%d.%m.%Y")
+_MONTHS = (
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%B %d %Y",
+    "%b %d %Y",
+    "%b. %d, %Y",
+    "%Y/%m/%d",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+)
 _HUMAN_DATE = re.compile(
     r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
     r"|[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1,2} [A-Z][a-z]{2,8}\.? \d{4}"
@@ -41,7 +50,11 @@ def parse_any_date(raw: str) -> str | None:
         if not has_zone:
             return parsed.replace(tzinfo=None).isoformat()
         return parsed.isoformat()
-    cleaned = found.replace(",", ", ").replace(",  ", ", ").replace(".", "." if "/" in found else ".")
+    cleaned = (
+        found.replace(",", ", ")
+        .replace(",  ", ", ")
+        .replace(".", "." if "/" in found else ".")
+    )
     for fmt in _MONTHS:
         for candidate in (found, cleaned):
             try:
@@ -51,9 +64,10 @@ def parse_any_date(raw: str) -> str | None:
     return None
 
 
-def _json_ld_objects(sel: Selector) -> list[dict[str, Any]]:
+def json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
+    """Every JSON-LD object of the page (lists and ``@graph`` flattened)."""
     objects: list[dict[str, Any]] = []
-    for raw in sel.xpath('//script[@type="application/ld+json"]/text()').getall():
+    for raw in tree.xpath('//script[@type="application/ld+json"]/text()'):
         try:
             data = json.loads(raw)
         except ValueError:
@@ -70,42 +84,120 @@ def _json_ld_objects(sel: Selector) -> list[dict[str, Any]]:
     return objects
 
 
-def find_dates(sel: Selector) -> tuple[str | None, str | None]:
-    """(published raw string, modified raw string) from meta tags, JSON-LD or <time>."""
-    published = sel.xpath(
-        '//meta[@property="article:published_time" or @name="article:published_time"'
-        ' or @itemprop="datePublished" or @name="pubdate" or @name="publishdate"'
-        ' or @name="date" or @name="DC.date.issued" or @property="og:published_time"]'
-        "/@content"
-    ).get()
-    modified = sel.xpath(
-        '//meta[@property="article:modified_time" or @itemprop="dateModified"'
-        ' or @property="og:updated_time"]/@content'
-    ).get()
-    for obj in _json_ld_objects(sel):
-        kind = str(obj.get("@type", ""))
-        if "Article" in kind or "Posting" in kind or kind == "WebPage":
-            published = published or obj.get("datePublished")
-            modified = modified or obj.get("dateModified")
-    if not published:
-        published = sel.xpath("//article//time/@datetime | //time[@itemprop]/@datetime").get()
-    return (str(published) if published else None, str(modified) if modified else None)
+def meta_tags(tree: HtmlElement) -> dict[str, str]:
+    """``<meta>`` contents by lower-cased property, name, itemprop or http-equiv
+    (the first non-empty one of each)."""
+    tags: dict[str, str] = {}
+    for el in tree.iter("meta"):
+        content = (el.get("content") or "").strip()
+        if not content:
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = el.get(attr)
+            if key:
+                tags.setdefault(key.strip().lower(), content)
+    return tags
 
 
-_CAPTIONS = (
-    "//figcaption"
-    " | //*[contains(@class, 'caption')][not(self::figure)][not(descendant::p)]"
+_PUBLISHED_META = (
+    "article:published_time",
+    "datepublished",
+    "og:published_time",
+    "pubdate",
+    "publishdate",
+    "dc.date.issued",
+    "dcterms.created",
+    "sailthru.date",
+    "parsely-pub-date",
+    "date",
 )
+_MODIFIED_META = (
+    "article:modified_time",
+    "datemodified",
+    "og:updated_time",
+    "dcterms.modified",
+    "last-modified",
+)
+_HAS_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _plausible(value: str) -> bool:
+    """A date a news page can carry: from 1990 to next year (placeholders such as
+    0001-01-01 and typos such as 2109 are not dates)."""
+    year = re.match(r"\s*(\d{4})-", value)
+    if year is None:
+        return True  # a human date; parse_any_date judges it
+    return 1990 <= int(year.group(1)) <= datetime.now().year + 1
+
+
+def _precise(candidates: list[Any]) -> str | None:
+    """The first plausible candidate, or a later one with a time of day on that date."""
+    found = [str(c).strip() for c in candidates if c and isinstance(c, str | int)]
+    found = [c for c in found if c and _plausible(c)]
+    if not found:
+        return None
+    first = found[0]
+    if not _HAS_TIME.match(first):
+        for other in found[1:]:
+            if _HAS_TIME.match(other) and other[:10] == first[:10]:
+                return other
+    return first
+
+
+def find_dates(
+    tree: HtmlElement, metas: dict[str, str], objects: list[dict[str, Any]]
+) -> tuple[str | None, str | None]:
+    """(published, modified) raw strings from meta tags, JSON-LD articles or <time>."""
+    published: list[Any] = [metas.get(k) for k in _PUBLISHED_META]
+    modified: list[Any] = [metas.get(k) for k in _MODIFIED_META]
+    for obj in objects:
+        kind = str(obj.get("@type", ""))
+        if "Article" in kind or "Posting" in kind or kind in ("WebPage", "Report"):
+            published.append(obj.get("datePublished"))
+            modified.append(obj.get("dateModified"))
+    if not any(published):
+        published += tree.xpath(
+            "//article//time/@datetime | //time[@itemprop]/@datetime"
+        )
+    return _precise(published), _precise(modified)
+
+
+# One pass finds captions and figures: each XPath scan of the page costs about as
+# much as the rest of the metadata.
+_FIGURES_AND_CAPTIONS = "//figure | //figcaption | //*[contains(@class, 'caption')]"
+
+
+def _has_class(el: HtmlElement, word: str) -> bool:
+    return word in (el.get("class") or "")
+
+
+def figures_and_captions(tree: HtmlElement) -> tuple[list[HtmlElement], list[str]]:
+    """The page's figures (``<figure>``, WordPress caption boxes) and visible captions
+    (``<figcaption>``, elements whose class names a caption and hold no paragraph)."""
+    figures: list[HtmlElement] = []
+    captions: list[str] = []
+    for el in tree.xpath(_FIGURES_AND_CAPTIONS):
+        tag = el.tag
+        if tag == "figure" or (
+            _has_class(el, "wp-caption")
+            and next(el.iterancestors("figure"), None) is None
+            and not _has_class(el, "wp-caption-text")
+        ):
+            figures.append(el)
+            if tag == "figure":
+                continue
+        if tag == "figcaption" or (
+            _has_class(el, "caption") and next(el.iter("p"), None) is None
+        ):
+            text = " ".join(el.text_content().split())
+            if text and len(text) < 600 and text not in captions:
+                captions.append(text)
+    return figures, captions
 
 
 def find_captions(tree: HtmlElement) -> list[str]:
     """Visible image captions (figcaption, elements whose class names a caption)."""
-    captions: list[str] = []
-    for node in tree.xpath(_CAPTIONS):
-        text = " ".join(node.text_content().split())
-        if text and len(text) < 600 and text not in captions:
-            captions.append(text)
-    return captions
+    return figures_and_captions(tree)[1]
 
 
 def _image_source(img: HtmlElement) -> str | None:
@@ -120,13 +212,20 @@ def _image_source(img: HtmlElement) -> str | None:
     return None
 
 
-def find_images(tree: HtmlElement, base_url: str, captions: list[str]) -> list[dict[str, Any]]:
+def find_images(
+    tree: HtmlElement,
+    base_url: str,
+    captions: list[str],
+    figures: list[HtmlElement] | None = None,
+) -> list[dict[str, Any]]:
     """Images of figures with their caption; the page's og:image when there is none."""
     from urllib.parse import urljoin
 
+    if figures is None:
+        figures = figures_and_captions(tree)[0]
     images: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for fig in tree.xpath("//figure | //*[contains(@class, 'wp-caption')][not(ancestor::figure)]"):
+    for fig in figures:
         src = next((s for s in map(_image_source, fig.iter("img")) if s), None)
         if not src:
             continue
@@ -145,22 +244,44 @@ def find_images(tree: HtmlElement, base_url: str, captions: list[str]) -> list[d
     return images
 
 
-_BY = re.compile(r"^\s*(by|written by|author:)\s+", re.IGNORECASE)
-_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\|)\s*", re.IGNORECASE)
+_BY = re.compile(r"^\s*(by|written by|author:|posted by|von|par|por)\s+", re.IGNORECASE)
+_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\||\bund\b|\bet\b|\by\b)\s*", re.IGNORECASE)
+# A part that is a job title, not a name ("AP National Security Writer", "Staff").
+_ROLE = re.compile(
+    r"\b(writer|editor|correspondent|reporter|contributor|columnist|staff|"
+    r"newsdesk|news desk|bureau|team|desk)s?\b",
+    re.IGNORECASE,
+)
+# A credential after a name ("MS", "RDN", "PhD", "M.D."); first in the string it is
+# an agency ("AFP", "PTI").
+_CREDENTIAL = re.compile(r"^([A-Z]{2,5}|Ph\.?D|M\.?D|Dr|Jr|Sr|[A-Z]\.([A-Z]\.)+)\.?$")
 
 
-def split_authors(raw: str | list[str] | None) -> list[str]:
-    """"By A and B" -> ["A", "B"]; drops e-mail addresses and duplicates."""
+def split_authors(raw: str | list[str] | None, site_name: str = "") -> list[str]:
+    """ "By A and B" -> ["A", "B"]: without e-mail addresses, URLs, job titles,
+    credentials, the site's own name, or duplicates; all-capitals names title-cased."""
     if not raw:
         return []
     parts = raw if isinstance(raw, list) else [raw]
+    site = site_name.strip().lower()
     names: list[str] = []
     for part in parts:
         part = _BY.sub("", " ".join(str(part).split()))
-        for name in _SPLIT.split(part):
-            name = name.strip(" .-–—")
-            if not name or "@" in name or len(name) > 80 or name.lower() in ("by", "staff"):
+        for position, name in enumerate(_SPLIT.split(part)):
+            name = _BY.sub("", name.strip(" .-–—:|"))
+            if (
+                not name
+                or "@" in name
+                or "://" in name
+                or len(name) > 80
+                or name.lower() in ("by", "staff", "admin")
+                or (site and name.lower() == site)
+                or _ROLE.search(name)
+                or (position and _CREDENTIAL.match(name))
+            ):
                 continue
+            if name.isupper() and len(name) > 5:
+                name = name.title()
             if name not in names:
                 names.append(name)
     return names
@@ -174,8 +295,14 @@ def strip_title_suffix(title: str, site_name: str = "", suffix: str = "") -> str
     for sep in (" | ", " - ", " – ", " — ", " :: "):
         if sep in title:
             head, _, tail = title.rpartition(sep)
-            if len(tail) <= 40 and len(head) >= 15 and (
-                not site_name or tail.lower() in site_name.lower() or site_name.lower() in tail.lower()
+            if (
+                len(tail) <= 40
+                and len(head) >= 15
+                and (
+                    not site_name
+                    or tail.lower() in site_name.lower()
+                    or site_name.lower() in tail.lower()
+                )
             ):
                 return head.strip()
     return title
@@ -197,52 +324,136 @@ class PageMeta:
     tags: list[str] = field(default_factory=list)
     language: str | None = None
     canonical_url: str | None = None
+    #: The page's JSON-LD objects (flattened), for the checks that read them too.
+    json_ld: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _text(node: Any) -> str:
     return " ".join(" ".join(node.itertext()).split()) if node is not None else ""
 
 
-def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
-    """Metadata without trafilatura's costly passes (author search, htmldate's deep
-    search) unless the cheap sources say nothing."""
-    from trafilatura import metadata as tm
+_TITLE_META = (
+    "og:title",
+    "citation_title",
+    "dc.title",
+    "dcterms.title",
+    "headline",
+    "parsely-title",
+    "sailthru.title",
+    "title",
+    "twitter:title",
+)
+_AUTHOR_META = (
+    "author",
+    "article:author",
+    "authors",
+    "byl",
+    "citation_author",
+    "dc.creator",
+    "dcterms.creator",
+    "parsely-author",
+    "sailthru.author",
+    "creator",
+)
+_SITE_META = (
+    "og:site_name",
+    "application-name",
+    "publisher",
+    "dc.publisher",
+    "twitter:site",
+)
+_TAG_META = (
+    "keywords",
+    "news_keywords",
+    "parsely-tags",
+    "citation_keywords",
+    "dcterms.subject",
+    "tags",
+)
+_ARTICLE_TYPES = re.compile(r"Article|Posting|Report|NewsArticle|BlogPosting|WebPage")
 
+
+def _names(value: Any) -> list[str]:
+    """Names in a JSON-LD author/publisher value (a string, an object, a list)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        name = value.get("name")
+        return [name] if isinstance(name, str) else []
+    if isinstance(value, list):
+        return [n for v in value for n in _names(v)]
+    return []
+
+
+def _article_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for obj in objects:
+        kind = obj.get("@type", "")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if any(isinstance(k, str) and _ARTICLE_TYPES.search(k) for k in kinds):
+            found.append(obj)
+    return found
+
+
+def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
+    """What the page declares (meta tags, JSON-LD, headings), read in one pass each;
+    trafilatura's and htmldate's searches of the page run only for what is missing."""
     meta = PageMeta()
-    doc = None
-    try:
-        doc = tm.examine_meta(tree)
-        doc = tm.extract_meta_json(tree, doc)
-        if not doc.title:
-            doc.title = tm.extract_title(tree)
-        if not doc.author:
-            doc.author = _byline(tree)
-        if not doc.sitename:
-            doc.sitename = tm.extract_sitename(tree)
-        if not doc.tags:
-            doc.tags = [" ".join(a.text_content().split()) for a in tree.xpath(_TAG_LINKS)]
-        doc.clean_and_trim()
-    except Exception:  # noqa: BLE001 - trafilatura's helpers; metadata is best effort
-        doc = None
-    if doc is not None:
-        meta.title = doc.title or ""
-        meta.description = doc.description or None
-        meta.sitename = (doc.sitename or "").lstrip("@") or None
-        meta.authors = doc.author or None
-        tags: list[str] = []
-        for value in [*(doc.tags or []), *(doc.categories or [])]:
-            for tag in str(value).split(","):
-                tag = " ".join(tag.split())
-                if tag and tag not in tags:
-                    tags.append(tag)
-        meta.tags = tags
-    sel = Selector(root=tree, type="html")
-    meta.date_raw, meta.modified_raw = find_dates(sel)
+    metas = meta_tags(tree)
+    objects = json_ld_objects(tree)
+    articles = _article_objects(objects)
+    meta.json_ld = objects
+
+    meta.title = next((metas[k] for k in _TITLE_META if metas.get(k)), "")
+    if not meta.title:
+        meta.title = next(
+            (
+                str(o["headline"])
+                for o in articles
+                if isinstance(o.get("headline"), str)
+            ),
+            "",
+        )
+    if not meta.title:
+        meta.title = _trafilatura_title(tree) or ""
+    meta.title = " ".join(meta.title.split())
+
+    authors = [n for o in articles for n in _names(o.get("author"))]
+    if not authors:
+        authors = [
+            metas[k] for k in _AUTHOR_META if metas.get(k) and "://" not in metas[k]
+        ][:1]
+    meta.authors = authors or _byline(tree)
+
+    site = next((metas[k] for k in _SITE_META if metas.get(k)), "")
+    if not site:
+        site = next((n for o in articles for n in _names(o.get("publisher"))), "")
+    meta.sitename = site.lstrip("@").strip() or None
+
+    tags: list[str] = []
+    raw_tags: list[Any] = [
+        el.get("content") for el in tree.iterfind('.//meta[@property="article:tag"]')
+    ]
+    raw_tags += [metas.get(k) for k in _TAG_META]
+    raw_tags += [o.get("keywords") for o in articles]
+    if not any(raw_tags):
+        raw_tags = [" ".join(a.text_content().split()) for a in tree.xpath(_TAG_LINKS)]
+    for value in raw_tags:
+        for tag in value if isinstance(value, list) else str(value or "").split(","):
+            tag = " ".join(str(tag).split())
+            if tag and tag not in tags:
+                tags.append(tag)
+    meta.tags = tags
+    meta.description = metas.get("og:description") or metas.get("description") or None
+    meta.date_raw, meta.modified_raw = find_dates(tree, metas, objects)
     if not meta.date_raw:
         meta.date_raw = _htmldate(tree, url)
-    variants = [meta.title, sel.xpath("string(//title)").get() or "",
-                sel.xpath('//meta[@property="og:title"]/@content').get() or "",
-                sel.xpath('//meta[@name="twitter:title"]/@content').get() or ""]
+    variants = [
+        meta.title,
+        tree.findtext(".//title") or "",
+        metas.get("og:title", ""),
+        metas.get("twitter:title", ""),
+    ]
     variants += [_text(h) for h in tree.iter("h1")]
     titles: list[str] = []
     for value in variants:
@@ -251,14 +462,12 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
             if candidate and len(candidate) >= 8 and candidate not in titles:
                 titles.append(candidate)
     meta.titles = titles
-    lang = tree.get("lang") or sel.xpath(
-        '//meta[@http-equiv="content-language" or @http-equiv="Content-Language"]/@content'
-    ).get()
-    meta.language = lang.strip() if lang and lang.strip() else None
-    canonical = sel.xpath('//link[@rel="canonical"]/@href').get() or sel.xpath(
-        '//meta[@property="og:url"]/@content'
-    ).get()
-    meta.canonical_url = canonical.strip() if canonical and canonical.strip() else None
+    lang = tree.get("lang") or metas.get("content-language") or ""
+    meta.language = lang.strip() or None
+    canonical = tree.xpath('//link[@rel="canonical"]/@href') or [
+        metas.get("og:url", "")
+    ]
+    meta.canonical_url = canonical[0].strip() or None
     return meta
 
 
@@ -273,6 +482,16 @@ _BYLINE = (
 _BY_PREFIX = re.compile(r"^(by|von|par|por|di|door|av)\s+", re.IGNORECASE)
 
 
+def _trafilatura_title(tree: HtmlElement) -> str | None:
+    """trafilatura's title search (a single <h1>, title classes, <title>)."""
+    from trafilatura.metadata import extract_title
+
+    try:
+        return extract_title(tree)
+    except Exception:  # noqa: BLE001 - trafilatura internals; the title has fallbacks
+        return None
+
+
 def _byline(tree: HtmlElement) -> str | None:
     """The author from byline markup (rel=author, itemprop=author, class author/byline):
     the first short, name-like text."""
@@ -280,15 +499,17 @@ def _byline(tree: HtmlElement) -> str | None:
         names = el.xpath('.//*[@itemprop="name"]')
         text = " ".join((names[0] if names else el).text_content().split())
         text = _BY_PREFIX.sub("", text).strip(" ,|-–—:")
-        if 2 <= len(text) <= 100 and len(text.split()) <= 12 and not any(
-            c.isdigit() for c in text
+        if (
+            2 <= len(text) <= 100
+            and len(text.split()) <= 12
+            and not any(c.isdigit() for c in text)
         ):
             return text
     return None
 
 
 def _title_heads(title: str) -> list[str]:
-    """"Headline | Site" -> ["Headline"]: the parts a site appends are not the headline."""
+    """ "Headline | Site" -> ["Headline"]: the parts a site appends are not the headline."""
     heads = []
     for sep in (" | ", " - ", " – ", " — ", " :: ", " « ", " » "):
         if sep in title:
@@ -302,8 +523,13 @@ def _htmldate(tree: HtmlElement, url: str) -> str | None:
     try:
         from htmldate import find_date
 
-        found = find_date(tree, extensive_search=False, original_date=True,
-                          outputformat="%Y-%m-%d", url=url or None)
+        found = find_date(
+            tree,
+            extensive_search=False,
+            original_date=True,
+            outputformat="%Y-%m-%d",
+            url=url or None,
+        )
     except Exception:  # noqa: BLE001 - a third-party heuristic; the date is optional
         return None
     return str(found) if found else None

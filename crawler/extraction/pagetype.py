@@ -18,9 +18,9 @@ A paywall teaser is still an article: it is emitted with ``paywalled: true``.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from lxml.html import HtmlElement
 
@@ -52,8 +52,14 @@ _CHALLENGE_TITLES = re.compile(
 # Element ids, script sources and form actions only challenge pages have (Cloudflare,
 # PerimeterX, DataDome, Imperva/Incapsula, AWS WAF).
 _CHALLENGE_IDS = frozenset(
-    {"challenge-form", "cf-challenge-running", "challenge-running", "px-captcha",
-     "challenge-error-text", "cf-error-details"}
+    {
+        "challenge-form",
+        "cf-challenge-running",
+        "challenge-running",
+        "px-captcha",
+        "challenge-error-text",
+        "cf-error-details",
+    }
 )
 _CHALLENGE_SOURCES = re.compile(
     r"(captcha-delivery\.com|/cdn-cgi/challenge-platform/h/|_Incapsula_Resource|"
@@ -65,7 +71,6 @@ _CHALLENGE_TEXT = re.compile(
     r"incapsula incident id|"
     r"verify(ing)? you are (a )?human|"
     r"press (and|&) hold to confirm you are)",
-    re.IGNORECASE,
 )
 
 # --- consent walls -------------------------------------------------------------------------
@@ -80,7 +85,6 @@ _CONSENT_TEXT = re.compile(
     r"(options|preferences|settings|choices)|we and our (\d+ )?partners|"
     r"(store|access) information on (a|your) device|use (of )?cookies|"
     r"consent to (the use|our use)|legitimate interest)",
-    re.IGNORECASE,
 )
 
 # --- error pages ---------------------------------------------------------------------------
@@ -96,7 +100,6 @@ _ERROR_TEXT = re.compile(
     r"(does not|doesn't) exist|(is|was) not found|(has been|may have been) (removed|moved))|"
     r"(sorry|oops)[,!.]? (we|that page|this page|the page)|error 404|404 error|"
     r"page not found)",
-    re.IGNORECASE,
 )
 
 # --- paywalls ------------------------------------------------------------------------------
@@ -107,12 +110,25 @@ _PAYWALL_TEXT = re.compile(
     r"(subscribers|members)|(sign|log) in to (continue|read)|"
     r"unlock (this|the full) (article|story)|register to continue reading|"
     r"become a (subscriber|member) to read)",
-    re.IGNORECASE,
 )
-# Class or id names of paywall containers and premium bodies.
-_PAYWALL_CLASS = re.compile(
-    r"paywall|premium-content|subscriber-only|subscribers-only|meteredcontent",
-    re.IGNORECASE,
+# Class or id names of paywall containers and premium bodies (lower case).
+_PAYWALL_NAMES = (
+    "paywall",
+    "premium-content",
+    "subscriber-only",
+    "subscribers-only",
+    "meteredcontent",
+)
+# Words every paywall prompt above contains: the costly expression runs only when one
+# of them is in the text (Python's regular expressions scan long texts slowly).
+_PAYWALL_HINTS = (
+    "subscri",
+    "sign in",
+    "log in",
+    "unlock",
+    "register",
+    "member",
+    "continue reading",
 )
 
 
@@ -140,11 +156,13 @@ def challenge_verdict(tree: HtmlElement, title: str) -> Verdict | None:
     return None
 
 
-def short_page_verdict(tree: HtmlElement, title: str, body_words: int) -> Verdict | None:
+def short_page_verdict(
+    tree: HtmlElement, title: str, body_words: int
+) -> Verdict | None:
     """For a page whose body is short: a challenge, consent wall or error page?"""
     if body_words >= SHORT_BODY_WORDS:
         return None
-    text = _visible_text(tree)
+    text = _visible_text(tree).lower()
     if _CHALLENGE_TEXT.search(text[:5000]):
         return Verdict("bot_challenge", "challenge text")
     page_title = " ".join((tree.findtext(".//title") or "").split()) or title
@@ -152,60 +170,68 @@ def short_page_verdict(tree: HtmlElement, title: str, body_words: int) -> Verdic
     consent_form = tree.xpath(
         '//form[contains(@action, "consent") or contains(@action, "gdpr")]'
     )
-    if (consent_form or _CONSENT_TITLE.search(page_title)) and consent_hits or (
-        len(consent_hits) >= 3
+    if (
+        (consent_form or _CONSENT_TITLE.search(page_title))
+        and consent_hits
+        or (len(consent_hits) >= 3)
     ):
         return Verdict("consent_wall", ", ".join(sorted(consent_hits))[:200])
     heading = " ".join(" ".join(h.itertext()) for h in tree.iter("h1"))
-    if _ERROR_TITLE.search(page_title) or _ERROR_TEXT.search(heading) or (
-        _ERROR_TEXT.search(text[:3000])
+    if (
+        _ERROR_TITLE.search(page_title)
+        or _ERROR_TEXT.search(heading.lower())
+        or (_ERROR_TEXT.search(text[:3000]))
     ):
         return Verdict("error_page", page_title[:120])
     return None
 
 
-def _json_ld_free_flags(tree: HtmlElement) -> list[bool]:
-    flags: list[bool] = []
-    for raw in tree.xpath('//script[@type="application/ld+json"]/text()'):
-        if "isAccessibleForFree" not in raw:
-            continue
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            match = re.search(r'"isAccessibleForFree"\s*:\s*"?(true|false)', raw, re.I)
-            if match:
-                flags.append(match.group(1).lower() == "true")
-            continue
-        stack = [data]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, list):
-                stack.extend(item)
-            elif isinstance(item, dict):
-                if "isAccessibleForFree" in item:
-                    value = item["isAccessibleForFree"]
-                    flags.append(str(value).lower() not in ("false", "0", "no"))
-                stack.extend(v for v in item.values() if isinstance(v, dict | list))
+def _free_flags(objects: list[dict[str, Any]]) -> list[bool]:
+    """The ``isAccessibleForFree`` values of the page's JSON-LD objects."""
+    flags = []
+    for obj in objects:
+        if "isAccessibleForFree" in obj:
+            flags.append(
+                str(obj["isAccessibleForFree"]).lower() not in ("false", "0", "no")
+            )
+        part = obj.get("hasPart")
+        for sub in part if isinstance(part, list) else [part]:
+            if isinstance(sub, dict) and "isAccessibleForFree" in sub:
+                value = str(sub["isAccessibleForFree"]).lower()
+                flags.append(value not in ("false", "0", "no"))
     return flags
 
 
-_NOT_SHOWN = re.compile(
-    r"<(script|style|noscript|template)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE
-)
+_NOT_SHOWN = re.compile(r"<(script|style|noscript|template)\b.*?</\1\s*>", re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
 
 
-def is_paywalled(tree: HtmlElement, source: str, body_words: int) -> bool:
+def is_paywalled(
+    tree: HtmlElement,
+    source: str,
+    body_words: int,
+    json_ld: list[dict[str, Any]],
+    last_paragraph: str = "",
+) -> bool:
     """True when the page says its content is restricted and the body is a teaser.
 
-    ``source`` is the decoded HTML: the paywall prompt is searched in its text with
-    regular expressions (a third of the cost of walking the tree's text nodes).
+    Signals: JSON-LD ``isAccessibleForFree: false``, a paywall container's class or
+    id, or a subscribe prompt in the page's text. The prompt follows the teaser, so
+    it is looked for in the source after the body's last paragraph when that is found
+    there (the whole source otherwise), tags and scripts removed by regular expressions.
     """
     if body_words >= TEASER_MAX_WORDS:
         return False
-    if False in _json_ld_free_flags(tree):
+    if False in _free_flags(json_ld):
         return True
-    if any(_PAYWALL_CLASS.search(name) for name in tree.xpath("//@class | //@id")):
-        return True
-    shown = _TAG.sub(" ", _NOT_SHOWN.sub(" ", source))
-    return bool(_PAYWALL_TEXT.search(" ".join(shown.split())))
+    lowered = source.lower()
+    if any(name in lowered for name in _PAYWALL_NAMES):
+        names = " ".join(tree.xpath("//@class | //@id")).lower()
+        if any(name in names for name in _PAYWALL_NAMES):
+            return True
+    start = source.find(last_paragraph[:40]) if len(last_paragraph) >= 40 else -1
+    window = lowered[start : start + 40000] if start >= 0 else lowered
+    if not any(hint in window for hint in _PAYWALL_HINTS):
+        return False
+    shown = " ".join(_TAG.sub(" ", _NOT_SHOWN.sub(" ", window)).split())
+    return bool(_PAYWALL_TEXT.search(shown))

@@ -49,15 +49,41 @@ EDGE_PROSE_SHARE = 0.5
 # Readability is asked only when an edge run of at least this many words is mostly
 # not prose: shorter furniture is left to the clean-up rules.
 UNSURE_MIN_WORDS = 10
+# ... looking at this many lines from each end.
+UNSURE_SCAN_LINES = 40
 # Where the dek may stand: among the first lines.
 DEK_MAX_INDEX = 3
 
 _WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’»)\]。！？」』]$")
 _BLOCKS = frozenset(
-    {"p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr",
-     "td", "th", "br", "dd", "dt", "section", "article", "figcaption", "ul", "ol",
-     "table", "header", "footer"}
+    {
+        "p",
+        "div",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "tr",
+        "td",
+        "th",
+        "br",
+        "dd",
+        "dt",
+        "section",
+        "article",
+        "figcaption",
+        "ul",
+        "ol",
+        "table",
+        "header",
+        "footer",
+    }
 )
 
 
@@ -78,7 +104,9 @@ def words(text: str) -> list[str]:
 def is_prose(text: str) -> bool:
     """A sentence: eight words or 60 characters or more, ending like a sentence."""
     text = text.strip()
-    return (len(words(text)) >= 8 or len(text) >= 60) and bool(_SENTENCE_END.search(text))
+    return (len(words(text)) >= 8 or len(text) >= 60) and bool(
+        _SENTENCE_END.search(text)
+    )
 
 
 class TextCover:
@@ -205,17 +233,20 @@ def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
     return kept
 
 
-def _droppable_words(blocks: list[Block]) -> int:
+def _droppable_words(blocks: list[Block], enough: int) -> int:
     """Words of the longest run from the start of ``blocks`` that ``trim_edges`` could
-    drop (mostly not prose), were readability to share none of it."""
+    drop (mostly not prose), were readability to share none of it; the scan stops
+    once ``enough`` is reached or after ``UNSURE_SCAN_LINES`` lines."""
     total = prose = best = 0
-    for block in blocks:
+    for block in blocks[:UNSURE_SCAN_LINES]:
         n = len(words(block.text))
         total += n
         if is_prose(block.text) or block.in_quote:
             prose += n
-        if prose / max(total, 1) < EDGE_PROSE_SHARE:
+        if prose < total * EDGE_PROSE_SHARE:
             best = total
+            if best >= enough:
+                break
     return best
 
 
@@ -225,8 +256,8 @@ def edges_unsure(blocks: list[Block]) -> bool:
     if not blocks:
         return False
     return (
-        _droppable_words(blocks) >= UNSURE_MIN_WORDS
-        or _droppable_words(blocks[::-1]) >= UNSURE_MIN_WORDS
+        _droppable_words(blocks, UNSURE_MIN_WORDS) >= UNSURE_MIN_WORDS
+        or _droppable_words(blocks[::-1], UNSURE_MIN_WORDS) >= UNSURE_MIN_WORDS
     )
 
 
@@ -240,7 +271,9 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     theirs = TextCover(second)
     # Anchors are lines of four words or more: a short line ("Home", "Health") is
     # found in any long text by chance.
-    shared = [len(words(b.text)) >= 4 and theirs.share_of(b.text) >= 0.5 for b in blocks]
+    shared = [
+        len(words(b.text)) >= 4 and theirs.share_of(b.text) >= 0.5 for b in blocks
+    ]
     if not any(shared):
         return blocks
     start = shared.index(True)
