@@ -314,7 +314,8 @@ def test_two_runs_at_once_one_works_the_other_exits_with_lock_code(
     tmp_path: Path,
 ) -> None:
     with SiteServer() as server:
-        NewsSite(server, 6, delay=0.5)
+        # ~5 s of crawling: the second run reaches the lock long before it is free.
+        NewsSite(server, 6, delay=0.8)
         sites = site_file(tmp_path / "sites", "harbour", server.url)
         slow = ["-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1"]
         runs = [start_run(tmp_path, sites, *slow), start_run(tmp_path, sites, *slow)]
