@@ -1,9 +1,10 @@
 """A hard per-site cap on requests sent in a run: the site file's crawl.max_requests.
 
-The spider bounds what it schedules (navigation and articles, each up to the cap) and
-schedules articles before navigation (a higher priority). This middleware refuses a
-request once its site has sent ``max_requests`` (``request.meta["max_requests"]``),
-so a calendar or tag trap spends the budget last and never beyond it. Retries and
+The spider bounds what it schedules (navigation to half the cap, articles to all of
+it) and schedules articles before navigation (a higher priority). This middleware
+refuses a request once its site has sent ``max_requests``
+(``request.meta["max_requests"]``), so a calendar or tag trap never takes the budget
+articles need, and nothing goes beyond it. Retries and
 redirects are requests too and are counted. The robots.txt request is not a site's.
 
 Counters: ``discovery/over_max_requests/<site>`` (refused here or not scheduled).

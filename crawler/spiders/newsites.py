@@ -105,9 +105,9 @@ class NewsitesSpider(scrapy.Spider):
         self.sites: dict[str, SiteConfig] = {}
         self.since: datetime | None = None
         self.article_counts: Counter[str] = Counter()  # emitted, per site
-        # requests scheduled, per (site, "entry" | "article"): each kind is bounded by
-        # max_requests, so navigation traps cannot starve articles of the budget;
-        # RequestBudgetMiddleware enforces the cap on requests sent.
+        # requests scheduled, per (site, "entry" | "article"): navigation may take
+        # half of max_requests, articles all of it, so a navigation trap cannot
+        # starve articles; RequestBudgetMiddleware caps the requests sent.
         self.request_counts: Counter[tuple[str, str]] = Counter()
         self.in_flight: Counter[str] = Counter()  # article requests not yet answered
         self.links: dict[str, str] = {}  # article URL -> REQUESTED | OLD | PARKED
@@ -156,8 +156,11 @@ class NewsitesSpider(scrapy.Spider):
         return None
 
     def _budget_ok(self, site: SiteConfig, kind: str) -> bool:
-        """Count one scheduled request of ``kind`` against ``max_requests``."""
+        """Count one scheduled request of ``kind`` against ``max_requests``: entry
+        pages may use half of it (rounded up), articles all of it."""
         cap = site.crawl.max_requests
+        if kind == "entry":
+            cap = (cap + 1) // 2
         if cap and self.request_counts[site.id, kind] >= cap:
             self.crawler.stats.inc_value(f"discovery/over_max_requests/{site.id}")
             return False
@@ -567,9 +570,19 @@ class NewsitesSpider(scrapy.Spider):
     async def parse_article(
         self, response: Response, site_id: str
     ) -> AsyncIterator[Article]:
+        """One article page -> at most one Article (every other outcome counted)."""
+        try:
+            async for article in self._article_from(response, site_id):
+                yield article
+        finally:
+            # in flight until extracted: pages extract concurrently (worker pool)
+            self.in_flight[site_id] = max(0, self.in_flight[site_id] - 1)
+
+    async def _article_from(
+        self, response: Response, site_id: str
+    ) -> AsyncIterator[Article]:
         site = self._site(site_id)
         stats = self.crawler.stats
-        self.in_flight[site_id] = max(0, self.in_flight[site_id] - 1)
         if not isinstance(response, TextResponse):
             stats.inc_value("extract/not_html")
             return
@@ -604,6 +617,9 @@ class NewsitesSpider(scrapy.Spider):
             return
         if canonical in self.emitted:  # another URL of it finished extracting first
             stats.inc_value("extract/duplicate_canonical")
+            return
+        if cap and self.article_counts[site_id] >= cap:  # others finished first
+            stats.inc_value(f"extract/over_max_articles/{site_id}")
             return
         if canonical != fetched:
             stats.inc_value("extract/alias_url")  # fetched under a second URL
