@@ -43,6 +43,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import cached_property
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -159,12 +160,12 @@ class Story:
     section: str
     published: datetime
 
-    @property
+    @cached_property
     def slug(self) -> str:
         rng = random.Random(self.number)
         return f"{rng.choice(_ADJECTIVES)}-{rng.choice(_NOUNS)}-{self.number}"
 
-    @property
+    @cached_property
     def title(self) -> str:
         rng = random.Random(self.number)
         adjective, noun, verb = (
@@ -196,17 +197,17 @@ class Story:
         """True when some entry point (teaser, feed, sitemap, URL) gives its date."""
         return self.section != "opinion"
 
-    @property
+    @cached_property
     def summary(self) -> str:
         topic = self.slug.replace("-", " ")
         return f"What the {topic} means for the town, story {self.number}."
 
-    @property
+    @cached_property
     def paragraphs(self) -> list[str]:
         rng = random.Random(self.number * 7919)
         out = []
         for i in range(4):
-            words = [rng.choice(_WORDS) for _ in range(34)]
+            words = rng.choices(_WORDS, k=34)
             out.append(
                 f"{' '.join(words).capitalize()} in story {self.number} part {i}."
             )
@@ -450,11 +451,11 @@ class NewsSite:
         )
 
     def _news_sitemap(self, base: str) -> str:
+        cutoff = self._newest() - timedelta(days=2)  # news sitemaps: two days
         recent = [
             s
             for s in self.newest_first()
-            if s.dated_by_entry_points
-            and s.published >= self._newest() - timedelta(days=2)
+            if s.dated_by_entry_points and s.published >= cutoff
         ]
         urls = "".join(
             f"<url><loc>{base}{s.path}</loc><news:news><news:publication>"
