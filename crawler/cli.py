@@ -15,6 +15,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "crawler.cli_run",
     "crawler.cli_merge",
     "crawler.cluster.cli",
+    "crawler.cli_extract",
 )
 
 

@@ -218,9 +218,12 @@ def _ancestors(el: HtmlElement) -> list[HtmlElement]:
 
 def _join_depth(a: HtmlElement, b: HtmlElement) -> int:
     """Depth (from the root) of the nearest element containing both ``a`` and ``b``."""
-    mine = {id(n) for n in _ancestors(a)}
+    # The chain is kept alive while compared: lxml element proxies are created on
+    # access, and comparing ids of freed proxies would match unrelated elements.
+    chain = _ancestors(a)
+    mine = set(chain)
     for node in _ancestors(b):
-        if id(node) in mine:
+        if node in mine:
             return len(_ancestors(node))
     return 0
 

@@ -479,23 +479,32 @@ _BYLINE = (
     '//*[@rel="author" or @itemprop="author" or contains(@class, "author")'
     ' or contains(@class, "byline")][not(self::meta or self::link or self::body)]'
 )
+_BYLINE_CLASS = re.compile(
+    r"^(author|authors|byline|author-?name|by-?line|article-?author|post-?author|"
+    r"entry-?author|story-?author|author-?link|byline-?name|byline-?author)$",
+    re.IGNORECASE,
+)
 _BY_PREFIX = re.compile(r"^(by|von|par|por|di|door|av)\s+", re.IGNORECASE)
 
 
-def _trafilatura_title(tree: HtmlElement) -> str | None:
-    """trafilatura's title search (a single <h1>, title classes, <title>)."""
-    from trafilatura.metadata import extract_title
-
-    try:
-        return extract_title(tree)
-    except Exception:  # noqa: BLE001 - trafilatura internals; the title has fallbacks
-        return None
+def _in_comments(el: HtmlElement) -> bool:
+    """Inside reader comments (whose authors are commenters, not the byline)."""
+    for node in (el, *el.iterancestors()):
+        marks = f"{node.get('class') or ''} {node.get('id') or ''}".lower()
+        if "comment" in marks or "reply" in marks:
+            return True
+    return False
 
 
 def _byline(tree: HtmlElement) -> str | None:
-    """The author from byline markup (rel=author, itemprop=author, class author/byline):
-    the first short, name-like text."""
+    """The author from byline markup (rel=author, itemprop=author, a class named
+    author or byline, outside reader comments): the first short, name-like text."""
     for el in tree.xpath(_BYLINE):
+        named = el.get("rel") == "author" or el.get("itemprop") == "author" or any(
+            _BYLINE_CLASS.match(c) for c in (el.get("class") or "").split()
+        )
+        if not named or _in_comments(el):
+            continue
         names = el.xpath('.//*[@itemprop="name"]')
         text = " ".join((names[0] if names else el).text_content().split())
         text = _BY_PREFIX.sub("", text).strip(" ,|-–—:")
@@ -506,6 +515,16 @@ def _byline(tree: HtmlElement) -> str | None:
         ):
             return text
     return None
+
+
+def _trafilatura_title(tree: HtmlElement) -> str | None:
+    """trafilatura's title search (a single <h1>, title classes, <title>)."""
+    from trafilatura.metadata import extract_title
+
+    try:
+        return extract_title(tree)
+    except Exception:  # noqa: BLE001 - trafilatura internals; the title has fallbacks
+        return None
 
 
 def _title_heads(title: str) -> list[str]:

@@ -1,0 +1,223 @@
+"""``newsites extract``: the record of saved pages, by the spider's own extraction.
+
+    newsites extract page.html [--url URL] [--site ID] [--format json|text]
+    newsites extract a.html b.html.gz ...      # one JSON line per file, with its path
+    curl -s URL | newsites extract - --url URL
+
+Each page goes through ``extract_page`` with the site's overrides (``--site``, or the
+configured site whose domains hold the URL) and the project's extraction settings
+(``EXTRACT_COMMENTS``, ``EXTRACT_MIN_WORDS``, ``-s NAME=VALUE`` to change them), and
+becomes the same ``Article`` record the spider writes (``crawler.extraction.record``).
+Gzip input is read transparently. The page's URL is ``--url``, else the ``url`` of a
+fixture's metadata file beside it (``page.json`` for ``page.html``), else the page's
+canonical link.
+
+Exit status: 0 when every page gave a record, 1 when a page could not be read or is
+not an article (a message on stderr; with several files the others are still
+printed, the failed one as ``{"path", "error", "detail"}``), 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import json
+import os
+import sys
+import zlib
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from crawler.extraction import ExtractionError, extract_page
+from crawler.extraction.record import build_article
+from crawler.sites import SiteConfig, SiteConfigError, load_sites
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+# A saved page larger than this (after gunzip) is refused: no news page is 50 MB.
+MAX_PAGE_BYTES = 50 * 1024 * 1024
+
+
+class InputError(Exception):
+    """A page file that cannot be read (missing, unreadable, bad gzip, binary)."""
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "extract",
+        help="print the record of saved pages (same extraction as the spider)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="saved page (.html, .html.gz), or - for standard input")
+    parser.add_argument("--url", default="",
+                        help="the page's URL (one file only); default: fixture "
+                             "metadata beside the file, else the page's canonical link")
+    parser.add_argument("--site", default="",
+                        help="site id whose overrides apply; default: the site whose "
+                             "domains hold the URL")
+    parser.add_argument("--format", choices=("json", "text"), default="json",
+                        help="json: the record; text: title, date and body")
+    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting, e.g. -s EXTRACT_MIN_WORDS=0 or -s SITES_DIR=dir")
+    parser.set_defaults(func=run)
+
+
+def read_page(name: str) -> bytes:
+    """The page's bytes from a file or ``-`` (stdin), gunzipped when gzip."""
+    try:
+        if name == "-":
+            data = sys.stdin.buffer.read(MAX_PAGE_BYTES + 1)
+        else:
+            with open(name, "rb") as handle:
+                data = handle.read(MAX_PAGE_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}") from exc
+    if data[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as unzipped:
+                data = unzipped.read(MAX_PAGE_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise InputError(f"not a readable gzip file: {exc}") from exc
+    if len(data) > MAX_PAGE_BYTES:
+        raise InputError(f"larger than {MAX_PAGE_BYTES // (1024 * 1024)} MB")
+    if b"\x00" in data[:4096]:
+        raise InputError("binary data, not an HTML page")
+    return data
+
+
+def fixture_url(name: str) -> str:
+    """The ``url`` of the fixture metadata file beside a saved page, if any."""
+    if name == "-":
+        return ""
+    path = Path(name)
+    stem = path.name.removesuffix(".gz").removesuffix(".html").removesuffix(".htm")
+    meta = path.with_name(stem + ".json")
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    url = data.get("url") if isinstance(data, dict) else None
+    return url if isinstance(url, str) else ""
+
+
+def page_url(html: bytes) -> str:
+    """The page's own canonical link or og:url (absolute only)."""
+    from crawler.extraction.extractor import parse_html
+
+    try:
+        tree, _ = parse_html(html)
+    except ExtractionError:
+        return ""
+    found = tree.xpath('//link[@rel="canonical"]/@href') or tree.xpath(
+        '//meta[@property="og:url"]/@content'
+    )
+    url = found[0].strip() if found else ""
+    return url if url.startswith(("http://", "https://")) else ""
+
+
+def find_site(sites: dict[str, SiteConfig], site_id: str, url: str) -> SiteConfig | None:
+    """``--site``'s config, else the site that owns ``url``, else none."""
+    if site_id:
+        return sites[site_id]
+    if url:
+        for site in sites.values():
+            if site.owns_url(url):
+                return site
+    return None
+
+
+def seed_text(record: dict[str, Any]) -> str:
+    """Title, blank line, date (empty when none), blank line, body paragraphs."""
+    title = " ".join(str(record.get("title") or "").split())
+    return f"{title}\n\n{record.get('date') or ''}\n\n{record.get('text') or ''}\n"
+
+
+def _settings(pairs: list[str]) -> Any:
+    from scrapy.utils.project import get_project_settings
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    settings = get_project_settings()
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"-s must be NAME=VALUE, not {pair!r}")
+        settings.set(name, value, priority="cmdline")
+    return settings
+
+
+def extract_file(
+    name: str, url: str, site_id: str, sites: dict[str, SiteConfig], settings: Any
+) -> dict[str, Any]:
+    """The record of one saved page as a dict (raises InputError / ExtractionError)."""
+    html = read_page(name)
+    url = url or fixture_url(name) or page_url(html)
+    site = find_site(sites, site_id, url)
+    min_words = settings.getint("EXTRACT_MIN_WORDS")
+    if site is not None:
+        min_words = max(min_words, site.articles.min_words)
+    page = extract_page(
+        html, url, site,
+        include_comments=settings.getbool("EXTRACT_COMMENTS"),
+        min_words=min_words,
+    )
+    article = build_article(
+        page, fetched_url=url, site_id=site.id if site else "",
+        domains=site.domains if site else (),
+    )
+    return asdict(article)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.url and len(args.files) > 1:
+        print("newsites extract: --url names one page; give one file with it",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.files.count("-") > 1:
+        print("newsites extract: standard input (-) can be read once", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        settings = _settings(args.set)
+        sites = load_sites(settings.get("SITES_DIR") or None)
+    except (ValueError, SiteConfigError) as exc:
+        print(f"newsites extract: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.site and args.site not in sites:
+        known = ", ".join(sorted(sites)) or "none"
+        print(f"newsites extract: unknown site {args.site!r} (known: {known})",
+              file=sys.stderr)
+        return EXIT_USAGE
+
+    several = len(args.files) > 1
+    status = EXIT_OK
+    out = sys.stdout
+    for name in args.files:
+        try:
+            record = extract_file(name, args.url, args.site, sites, settings)
+        except (InputError, ExtractionError) as exc:
+            status = EXIT_FAILED
+            if isinstance(exc, ExtractionError):
+                reason, detail = exc.reason, exc.detail
+                message = f"not an article ({exc})"
+            else:
+                reason, detail = "unreadable", str(exc)
+                message = detail
+            print(f"newsites extract: {name}: {message}", file=sys.stderr)
+            if several and args.format == "json":
+                error = {"path": name, "error": reason, "detail": detail}
+                out.write(json.dumps(error, ensure_ascii=False) + "\n")
+            continue
+        if args.format == "text":
+            if several:
+                out.write(f"==> {name} <==\n")
+            out.write(seed_text(record))
+        elif several:
+            out.write(json.dumps({"path": name, **record}, ensure_ascii=False) + "\n")
+        else:
+            out.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+        out.flush()
+    return status

@@ -1,0 +1,68 @@
+"""Build the output record (``Article``) from an ``ExtractedPage``: one function for the
+spider and ``newsites extract``, so both write the same fields the same way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+from crawler.extraction.extractor import ExtractedPage
+from crawler.items import Article, article_id
+from crawler.urls import normalize_url, same_site
+
+
+def canonical_url(
+    page: ExtractedPage, fetched_url: str, domains: tuple[str, ...] = ()
+) -> tuple[str, bool]:
+    """The record's URL and whether the page's own canonical was refused as off-site.
+
+    The page's ``<link rel=canonical>`` (or ``og:url``) is used when it is on one of
+    ``domains`` (the fetched URL's host when none are given); otherwise the fetched
+    URL, normalized.
+    """
+    fetched = normalize_url(fetched_url) if fetched_url else ""
+    if not page.canonical_url:
+        return fetched, False
+    candidate = normalize_url(urljoin(fetched_url, page.canonical_url))
+    if not urlsplit(candidate).hostname:
+        return fetched, False
+    if not domains:
+        host = (urlsplit(fetched_url).hostname or "").lower()
+        domains = (host.removeprefix("www."),) if host else ()
+    if fetched and not same_site(candidate, domains):
+        return fetched, True
+    return candidate, False
+
+
+def build_article(
+    page: ExtractedPage,
+    *,
+    fetched_url: str,
+    site_id: str = "",
+    domains: tuple[str, ...] = (),
+    fetched_at: datetime | None = None,
+) -> Article:
+    """The ``Article`` for ``page`` fetched from ``fetched_url`` (now, by default)."""
+    url, _ = canonical_url(page, fetched_url, domains)
+    when = (fetched_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    text = page.text
+    return Article(
+        id=article_id(url) if url else "",
+        url=url,
+        site=site_id,
+        title=page.title,
+        date=page.date,
+        authors=list(page.authors),
+        description=page.description,
+        text=text,
+        language=page.language,
+        fetched_at=when.isoformat(),
+        date_raw=page.date_raw,
+        date_modified=page.date_modified,
+        tags=list(page.tags),
+        images=list(page.images),
+        comments=page.comments,
+        source_url=fetched_url,
+        paywalled=page.paywalled,
+        word_count=len(text.split()),
+    )
