@@ -16,6 +16,7 @@ from tests.support.hostile import (
     netguard,  # noqa: F401 - used by pytestmark
     on,
     send,
+    serve_bomb,
     sitemap_xml,
     slow_headers,
     write_site,
@@ -50,10 +51,11 @@ def robots_stream(req: object, head: bytes, total: int, tail: bytes) -> None:
 def test_robots_txt_rules_and_failures_follow_rfc_9309(tmp_path: Path) -> None:
     """Case 13: a disallow rule is honoured; 404 allows all; 503 and a timeout
     disallow the host for the run; an oversized robots.txt is read up to
-    ROBOTSTXT_MAX_BYTES (its rules there apply, the rest is ignored)."""
+    ROBOTSTXT_MAX_BYTES (its rules there apply, the rest is ignored); a gzip bomb
+    robots.txt counts as unreachable."""
     servers = {
         name: SiteServer().start()
-        for name in ("rules", "missing", "broken", "silent", "huge")
+        for name in ("rules", "missing", "broken", "silent", "huge", "bomb")
     }
     try:
         for name, server in servers.items():
@@ -96,10 +98,11 @@ def test_robots_txt_rules_and_failures_follow_rfc_9309(tmp_path: Path) -> None:
             lambda req: robots_stream(
                 req,
                 b"User-agent: *\nDisallow: /news/private\n",
-                12 * MiB,
+                3 * MiB,
                 b"\nDisallow: /news/open\n",
             ),
         )
+        serve_bomb(servers["bomb"], "/robots.txt", "gzip")
         run = crawl(
             tmp_path,
             tmp_path / "sites",
@@ -124,12 +127,14 @@ def test_robots_txt_rules_and_failures_follow_rfc_9309(tmp_path: Path) -> None:
         "broken": [],
         "silent": [],
         "huge": ["/news/open", "/sitemap.xml"],
+        "bomb": [],
     }, fetched
     assert run.stat("robotstxt/allow_all/4xx") == 1, run.stats
     assert run.stat("robotstxt/disallow_all/5xx") == 1, run.stats
-    assert run.stat("robotstxt/disallow_all/unreachable") == 1, run.stats
+    assert run.stat("robotstxt/disallow_all/unreachable") == 2, run.stats
+    assert run.peak_rss_mb < 400, f"peak RSS {run.peak_rss_mb:.0f} MB"
     assert run.stat("robotstxt/truncated") == 1, run.stats
-    assert run.stat("robotstxt/forbidden") == 8, run.stats
+    assert run.stat("robotstxt/forbidden") == 9, run.stats
 
 
 XXE_SITEMAP = """<?xml version="1.0" encoding="UTF-8"?>

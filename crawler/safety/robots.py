@@ -7,7 +7,9 @@ allows everything when the download fails. RFC 9309 section 2.3.1 says:
 * 5xx or no answer ("unreachable"): assume complete disallow; we keep that for the
   rest of the run (each host's robots.txt is fetched once per run);
 * a crawler must parse at least 500 KiB; we read ``ROBOTSTXT_MAX_BYTES`` and stop
-  the download there, whatever ``Content-Length`` says.
+  the download there. ``DOWNLOAD_MAXSIZE`` still applies, so a robots.txt announced
+  larger than that, or a compressed one inflating past it, counts as unreachable
+  (disallow all) instead of costing memory.
 
 Counters: ``robotstxt/allow_all/4xx``, ``robotstxt/disallow_all/5xx``,
 ``robotstxt/disallow_all/unreachable``, ``robotstxt/truncated`` (besides Scrapy's
@@ -67,9 +69,6 @@ class SafeRobotsTxtMiddleware(RobotsTxtMiddleware):
                 meta={
                     "dont_obey_robotstxt": True,
                     _META_KEY: 0,
-                    # The cap is applied while streaming; the size limit would
-                    # cancel a large file before its first (useful) bytes.
-                    "download_maxsize": 0,
                 },
                 callback=NO_CALLBACK,
             )
