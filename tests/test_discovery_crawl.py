@@ -66,7 +66,7 @@ def crawl_site(
     args: dict[str, str] | None = None,
     settings: dict[str, Any] | None = None,
     expect_ok: bool = True,
-    **tables: dict[str, Any],
+    **tables: Any,
 ) -> Crawled:
     with SiteServer() as server:
         base = server.url

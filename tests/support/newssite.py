@@ -310,7 +310,7 @@ class NewsSite:
         return pages
 
     # --- site file -------------------------------------------------------------------
-    def site_file(self, base_url: str, **tables: dict[str, Any]) -> str:
+    def site_file(self, base_url: str, **tables: Any) -> str:
         """TOML text of a site file for this site at ``base_url``.
 
         ``tables`` override keys per table (``discovery={...}``, ``articles={...}``,
@@ -329,6 +329,8 @@ class NewsSite:
             "crawl": {},
         }
         for table, values in tables.items():
+            if not isinstance(values, dict):
+                raise TypeError(f"{table}= must be a dict of keys, not {values!r}")
             merged = default.setdefault(table, {})
             for key, value in values.items():
                 if value is None:
@@ -351,8 +353,9 @@ class NewsSite:
         self,
         folder: Path,
         base_url: str,
+        *,
         site_id: str = "herald",
-        **tables: dict[str, Any],
+        **tables: Any,
     ) -> Path:
         """Write ``<folder>/<site_id>.toml`` and return the folder (for SITES_DIR)."""
         folder.mkdir(parents=True, exist_ok=True)
