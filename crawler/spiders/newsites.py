@@ -402,7 +402,7 @@ class NewsitesSpider(scrapy.Spider):
             yield from self._articles(parse_feed(body, response.url), site, "feed")
         else:
             stats.inc_value("discovery/sitemap_unreadable")
-            logger.warning("Not a sitemap: %s", response.url)
+            logger.warning("Neither a sitemap nor a feed: %s", response.url)
 
     def parse_section(
         self, response: Response, site_id: str, page: int, section: str
