@@ -1,6 +1,6 @@
 """Faults: servers that fail or ask to wait, and the machine's own faults.
 
-Cases 8, 18 and 19 of issue 7 (case 17 waits in tests/support/hostile_pending.py).
+Cases 8, 17, 18 and 19 of issue 7.
 
 A failing article is retried a bounded number of times and, since it was never
 written, is not marked seen: the next run tries it again. A host that answers 429 or
@@ -179,6 +179,58 @@ def run_newsites(
         text=True,
         timeout=180,
     )
+
+
+def test_an_unwritable_output_is_a_clear_error(tmp_path: Path) -> None:
+    """Case 17: the output folder cannot be made (a file is in the way): a message
+    naming the path, a non-zero exit, nothing marked seen."""
+    blocker = tmp_path / "out"
+    blocker.write_text("not a folder")
+    seen_db = tmp_path / "seen.sqlite3"
+    with SiteServer() as server:
+        sites = sitemap_site(tmp_path, server, serve_articles(server, 3))
+        proc = run_newsites(tmp_path, sites, seen_db, str(blocker / "run{run}.jsonl"))
+    assert proc.returncode not in (0, 1), (proc.returncode, proc.stderr[-2000:])
+    assert str(blocker) in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[
+        -2000:
+    ]
+    assert not seen_db.exists() or store_urls(seen_db) == set()
+
+
+def test_disk_full_mid_run_keeps_every_line_whole_and_marks_only_what_was_written(
+    tmp_path: Path,
+) -> None:
+    """Case 17: files stop growing at 400 kB (RLIMIT_FSIZE) while big articles are
+    written: a clear error and a non-zero exit, every line of the output whole JSON,
+    nothing marked seen that is not in the output; the next run (disk freed) writes
+    exactly the articles the first did not."""
+    seen_db = tmp_path / "seen.sqlite3"
+    template = str(tmp_path / "out" / "run{run}.jsonl")
+    with SiteServer() as server:
+        paths = serve_articles(server, 30, paragraphs=300)
+        sites = sitemap_site(tmp_path, server, paths)
+        proc = run_newsites(
+            tmp_path,
+            sites,
+            seen_db,
+            template,
+            {"LOG_LEVEL": "WARNING"},
+            NEWSITES_FSIZE_LIMIT_BYTES="400000",
+        )
+        marked_after_first = store_urls(seen_db)
+        second = run_newsites(tmp_path, sites, seen_db, template)
+        every_url = sorted(f"{server.url}{p}" for p in paths)
+    outputs = sorted((tmp_path / "out").glob("run1.jsonl*"))
+    assert proc.returncode != 0, proc.stdout[-1000:]
+    assert "could not be written" in proc.stderr, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert len(outputs) == 1, outputs
+    first = [item["url"] for item in whole_lines(outputs[0])]
+    assert 0 < len(first) < 30, len(first)
+    assert marked_after_first <= set(first), marked_after_first - set(first)
+    assert second.returncode == 0, second.stderr[-2000:]
+    rest = [item["url"] for item in whole_lines(tmp_path / "out" / "run2.jsonl")]
+    assert sorted(first + rest) == every_url, "an article was lost or written twice"
 
 
 def test_a_corrupt_or_locked_seen_store_stops_the_run(tmp_path: Path) -> None:
