@@ -52,18 +52,38 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="saved page (.html, .html.gz), or - for standard input")
-    parser.add_argument("--url", default="",
-                        help="the page's URL (one file only); default: fixture "
-                             "metadata beside the file, else the page's canonical link")
-    parser.add_argument("--site", default="",
-                        help="site id whose overrides apply; default: the site whose "
-                             "domains hold the URL")
-    parser.add_argument("--format", choices=("json", "text"), default="json",
-                        help="json: the record; text: title, date and body")
-    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="a setting, e.g. -s EXTRACT_MIN_WORDS=0 or -s SITES_DIR=dir")
+    parser.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="saved page (.html, .html.gz), or - for standard input",
+    )
+    parser.add_argument(
+        "--url",
+        default="",
+        help="the page's URL (one file only); default: fixture "
+        "metadata beside the file, else the page's canonical link",
+    )
+    parser.add_argument(
+        "--site",
+        default="",
+        help="site id whose overrides apply; default: the site whose "
+        "domains hold the URL",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("json", "text"),
+        default="json",
+        help="json: the record; text: title, date and body",
+    )
+    parser.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting, e.g. -s EXTRACT_MIN_WORDS=0 or -s SITES_DIR=dir",
+    )
     parser.set_defaults(func=run)
 
 
@@ -120,7 +140,9 @@ def page_url(html: bytes) -> str:
     return url if url.startswith(("http://", "https://")) else ""
 
 
-def find_site(sites: dict[str, SiteConfig], site_id: str, url: str) -> SiteConfig | None:
+def find_site(
+    sites: dict[str, SiteConfig], site_id: str, url: str
+) -> SiteConfig | None:
     """``--site``'s config, else the site that owns ``url``, else none."""
     if site_id:
         return sites[site_id]
@@ -161,12 +183,16 @@ def extract_file(
     if site is not None:
         min_words = max(min_words, site.articles.min_words)
     page = extract_page(
-        html, url, site,
+        html,
+        url,
+        site,
         include_comments=settings.getbool("EXTRACT_COMMENTS"),
         min_words=min_words,
     )
     article = build_article(
-        page, fetched_url=url, site_id=site.id if site else "",
+        page,
+        fetched_url=url,
+        site_id=site.id if site else "",
         domains=site.domains if site else (),
     )
     return asdict(article)
@@ -174,8 +200,10 @@ def extract_file(
 
 def run(args: argparse.Namespace) -> int:
     if args.url and len(args.files) > 1:
-        print("newsites extract: --url names one page; give one file with it",
-              file=sys.stderr)
+        print(
+            "newsites extract: --url names one page; give one file with it",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     if args.files.count("-") > 1:
         print("newsites extract: standard input (-) can be read once", file=sys.stderr)
@@ -188,8 +216,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.site and args.site not in sites:
         known = ", ".join(sorted(sites)) or "none"
-        print(f"newsites extract: unknown site {args.site!r} (known: {known})",
-              file=sys.stderr)
+        print(
+            f"newsites extract: unknown site {args.site!r} (known: {known})",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
 
     several = len(args.files) > 1

@@ -12,22 +12,32 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-# Each pattern must match a whole paragraph (fullmatch, case-insensitive).
+# Each pattern must match a whole paragraph (fullmatch, case-insensitive). A phrase
+# that also begins real sentences ("Read more about...", "Share prices...") only
+# matches in its furniture form: followed by a separator and a headline, or alone.
 FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
-        # "ALSO READ: headline" / "Also Read | headline" / "READ MORE: headline":
-        # a cross-link line, short, in title case or upper case.
-        r"(also read|read also|read more|related|see also|must read|recommended)\s*[:|\-–—]\s*.{0,160}",
-        r"(previous|next|prev)\s+(story|article|post)",
+        # "ALSO READ: headline" / "Also Read | headline" / "READ MORE - headline":
+        # a cross-link line (one ending like a sentence is kept, see below).
+        r"(also read|read also|read more|related|see also|must read|recommended)"
+        r"\s*[:|\-–—]\s*.{0,160}",
+        # Post navigation, alone or with the linked headline after a separator.
+        r"(previous|next|prev|older|newer)\s+(story|article|post)(\s*[:|»›>\-–—]\s*.{0,160})?",
         r"\d{1,3}\s+min(ute)?s?\s+read",
-        r"(share|share this|share on|follow us|follow us on)\s*[:|]?\s*"
-        r"((facebook|twitter|x|whatsapp|linkedin|telegram|email|print|reddit|pinterest)"
-        r"[\s,|/]*)*",
+        # Share / follow prompts, with nothing but network names after them.
+        r"(share|share this( article| story| post)?|share on|follow us|follow us on)"
+        r"\s*[:|]?\s*((facebook|twitter|x|whatsapp|linkedin|telegram|email|e-mail|print"
+        r"|reddit|pinterest|instagram|youtube|copy link)[\s,|/]*)*",
         r"(click here to|tap here to)\s.{0,80}",
-        r"(advertisement|advertisment|sponsored|story continues below advertisement)",
-        r"go\s*to\s*top",
-        r"(facebook conversations|reader comments(\s*\(\d+\))?|comments?\s*\(\d+\)|leave a (reply|comment))",
+        r"(advertisement|advertisment|sponsored)",
+        r"go\s*to\s*top|back\s*to\s*top",
+        r"(facebook conversations|reader comments(\s*\(\d+\))?|comments?\s*\(\d+\)"
+        r"|leave a (reply|comment))",
+        # A <noscript> notice.
+        r"(please )?(enable|turn on) javascript.{0,100}",
+        # The paywall's prompt under a teaser (the teaser itself is kept).
+        r"(subscribe|sign in|log in|register)( now)? to (continue|keep) reading.{0,60}",
     )
 )
 
@@ -56,7 +66,7 @@ def is_furniture(paragraph: str) -> bool:
     for pattern in FURNITURE_PATTERNS:
         if pattern.fullmatch(text):
             if pattern is FURNITURE_PATTERNS[0] and _SENTENCE_END.search(text):
-                return False
+                return False  # "Read more: the minister said ... ." is a sentence
             return True
     return False
 
@@ -69,7 +79,7 @@ def clean_paragraphs(
     captions: Iterable[str] = (),
     clutter_phrases: Iterable[str] = (),
 ) -> list[str]:
-    """Drop furniture, repeated title/dek, captions, site clutter and duplicate paragraphs."""
+    """Drop furniture, the repeated title, captions, site clutter, adjacent repeats."""
     title_key = _key(title)
     desc_key = _key(description)
     caption_keys = {_key(c) for c in captions if c.strip()}

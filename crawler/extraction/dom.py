@@ -11,6 +11,7 @@ trafilatura merged) gets no ``Block.element`` and is judged on its text alone.
 from __future__ import annotations
 
 import re
+
 from lxml.html import HtmlElement
 
 _WORD = re.compile(r"\w+")
@@ -109,7 +110,7 @@ def _chars(text: str) -> int:
 
 
 class Block:
-    """One extracted line and what its markup says about it (features computed on use)."""
+    """One extracted line and what its markup says about it (computed on use)."""
 
     __slots__ = ("text", "element", "_link_density", "_in_quote")
 

@@ -1,4 +1,4 @@
-"""Turn one HTML page into an ``ExtractedPage``: trafilatura first, site overrides, clean-up.
+"""Turn one HTML page into an ``ExtractedPage``: metadata, body, clean-up, verdicts.
 
 This is the one code path the spider, ``newsites extract`` and the benchmarks share.
 It is a pure function of (bytes, url, site) so that it can run in a worker process.
@@ -39,7 +39,7 @@ MAX_HTML_BYTES = 3 * 1024 * 1024
 
 
 class ExtractionError(Exception):
-    """Extraction found no article; ``reason`` becomes the ``extract/<reason>`` counter."""
+    """No article here; ``reason`` becomes the ``extract/<reason>`` counter."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         self.reason = reason
@@ -64,7 +64,7 @@ class ExtractedPage:
     comments: list[dict[str, Any]] | None = None
     canonical_url: str | None = None
     paywalled: bool = False
-    #: Lines the generic clean-up dropped, by rule (``title``, ``link``, ``edge_tail``...).
+    #: Lines the generic clean-up dropped, by rule (``title``, ``link``, ``edge_tail``).
     cleanup: dict[str, int] = field(default_factory=dict)
     #: Where the body came from: ``trafilatura``, ``trafilatura_fallback``,
     #: ``readability`` or ``site`` (the site file's body selector).
@@ -145,7 +145,7 @@ def extract_comments(
     comments = []
     for node in select(sel, spec.item):
 
-        def pick(selector: str) -> str:
+        def pick(selector: str, node: Selector = node) -> str:
             if not selector:
                 return ""
             found = select(node, selector)
@@ -200,7 +200,8 @@ def detect_language(text: str, declared: str | None) -> str | None:
 
 def parse_html(html: bytes | str) -> tuple[HtmlElement, str]:
     """The page's tree, parsed as trafilatura parses (encoding guessed, HTML comments
-    dropped: kept, they cut trafilatura's text on some pages), and its decoded source."""
+    dropped: kept, they cut trafilatura's text on some pages), and its decoded
+    source."""
     from trafilatura.utils import decode_file, load_html
 
     text = decode_file(html[:MAX_HTML_BYTES])
@@ -268,7 +269,7 @@ def extract_page(
         clutter_phrases=site.extraction.clutter_phrases if site else (),
     )
     words = sum(len(p.split()) for p in paragraphs)
-    verdict = short_page_verdict(tree, title, words)
+    verdict = short_page_verdict(tree, title, words, " ".join(paragraphs))
     if verdict is not None:
         raise ExtractionError(verdict.reason, verdict.detail)
     if not title:

@@ -1,4 +1,4 @@
-"""Article metadata beyond trafilatura's: dates with time zone, authors, captions, language."""
+"""Article metadata: title, dates with time zone, authors, tags, images and captions."""
 
 from __future__ import annotations
 
@@ -25,14 +25,15 @@ _MONTHS = (
     "%d.%m.%Y",
 )
 _HUMAN_DATE = re.compile(
-    r"(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+    r"(\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
     r"|[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1,2} [A-Z][a-z]{2,8}\.? \d{4}"
     r"|\d{4}/\d{2}/\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4})"
 )
 
 
 def parse_any_date(raw: str) -> str | None:
-    """ISO 8601 for a machine or human date string ("January 5, 2012" -> "2012-01-05")."""
+    """ISO 8601 of a machine or human date ("January 5, 2012" -> "2012-01-05")."""
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -239,8 +240,8 @@ def find_images(
     if not images:
         og = tree.xpath('//meta[@property="og:image"]/@content')
         if og and og[0].strip():
-            caption = captions[0] if len(captions) == 1 else None
-            images.append({"url": urljoin(base_url, og[0].strip()), "caption": caption})
+            only = captions[0] if len(captions) == 1 else None
+            images.append({"url": urljoin(base_url, og[0].strip()), "caption": only})
     return images
 
 
@@ -500,8 +501,10 @@ def _byline(tree: HtmlElement) -> str | None:
     """The author from byline markup (rel=author, itemprop=author, a class named
     author or byline, outside reader comments): the first short, name-like text."""
     for el in tree.xpath(_BYLINE):
-        named = el.get("rel") == "author" or el.get("itemprop") == "author" or any(
-            _BYLINE_CLASS.match(c) for c in (el.get("class") or "").split()
+        named = (
+            el.get("rel") == "author"
+            or el.get("itemprop") == "author"
+            or any(_BYLINE_CLASS.match(c) for c in (el.get("class") or "").split())
         )
         if not named or _in_comments(el):
             continue
@@ -528,7 +531,7 @@ def _trafilatura_title(tree: HtmlElement) -> str | None:
 
 
 def _title_heads(title: str) -> list[str]:
-    """ "Headline | Site" -> ["Headline"]: the parts a site appends are not the headline."""
+    """ "Headline | Site" -> ["Headline"]: what a site appends is not the headline."""
     heads = []
     for sep in (" | ", " - ", " – ", " — ", " :: ", " « ", " » "):
         if sep in title:

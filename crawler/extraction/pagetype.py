@@ -1,4 +1,4 @@
-"""Pages that are not articles: bot challenges, consent walls, error pages; paywall teasers.
+"""Pages that are not articles (bot challenges, consent walls, error pages); teasers.
 
 A news site answers 200 to many pages that are not the article: a bot-protection or
 JavaScript challenge, a cookie-consent wall standing in for the page, a "page not
@@ -26,6 +26,9 @@ from lxml.html import HtmlElement
 
 # The body must be shorter than this (words) for the text-based verdicts to apply.
 SHORT_BODY_WORDS = 150
+# ... and shorter than this for the error page and JavaScript shell verdicts (an
+# error page says a sentence or two; a short news brief is longer).
+ERROR_MAX_WORDS = 60
 # A paywalled page whose body has fewer words than this is a teaser.
 TEASER_MAX_WORDS = 350
 
@@ -38,7 +41,7 @@ class Verdict:
     detail: str = ""
 
 
-# --- bot protection / JavaScript challenges ---------------------------------------------
+# --- bot protection / JavaScript challenges ---------------------------------
 
 # Titles the protection services give their challenge pages (whole title).
 _CHALLENGE_TITLES = re.compile(
@@ -73,7 +76,13 @@ _CHALLENGE_TEXT = re.compile(
     r"press (and|&) hold to confirm you are)",
 )
 
-# --- consent walls -------------------------------------------------------------------------
+_JS_REQUIRED = re.compile(
+    r"((enable|turn on|activate) javascript|"
+    r"javascript (is )?(required|disabled|needed)|"
+    r"requires javascript|javascript must be enabled)"
+)
+
+# --- consent walls -------------------------------------------------------------
 
 _CONSENT_TITLE = re.compile(
     r"(before you continue|consent|cookie|privacy (settings|choices|preferences)|"
@@ -87,7 +96,7 @@ _CONSENT_TEXT = re.compile(
     r"consent to (the use|our use)|legitimate interest)",
 )
 
-# --- error pages ---------------------------------------------------------------------------
+# --- error pages ---------------------------------------------------------------
 
 _ERROR_TITLE = re.compile(
     r"(\b(404|410|500|502|503)\b|page (was )?not found|^not found\b|"
@@ -97,12 +106,13 @@ _ERROR_TITLE = re.compile(
 )
 _ERROR_TEXT = re.compile(
     r"(page (you (were|are) looking for|you requested) (could not be found|"
-    r"(does not|doesn't) exist|(is|was) not found|(has been|may have been) (removed|moved))|"
+    r"(does not|doesn't) exist|(is|was) not found|"
+    r"(has been|may have been) (removed|moved))|"
     r"(sorry|oops)[,!.]? (we|that page|this page|the page)|error 404|404 error|"
     r"page not found)",
 )
 
-# --- paywalls ------------------------------------------------------------------------------
+# --- paywalls ------------------------------------------------------------------
 
 _PAYWALL_TEXT = re.compile(
     r"(subscribe (now )?to (continue|keep) reading|subscribers only|to continue reading"
@@ -157,11 +167,14 @@ def challenge_verdict(tree: HtmlElement, title: str) -> Verdict | None:
 
 
 def short_page_verdict(
-    tree: HtmlElement, title: str, body_words: int
+    tree: HtmlElement, title: str, body_words: int, body: str = ""
 ) -> Verdict | None:
-    """For a page whose body is short: a challenge, consent wall or error page?"""
+    """For a page whose body is short: a challenge, consent wall, error page, or an
+    application shell whose only text asks for JavaScript?"""
     if body_words >= SHORT_BODY_WORDS:
         return None
+    if body_words < ERROR_MAX_WORDS and _JS_REQUIRED.search(body.lower()):
+        return Verdict("js_required", body[:120])
     text = _visible_text(tree).lower()
     if _CHALLENGE_TEXT.search(text[:5000]):
         return Verdict("bot_challenge", "challenge text")
@@ -177,7 +190,7 @@ def short_page_verdict(
     ):
         return Verdict("consent_wall", ", ".join(sorted(consent_hits))[:200])
     heading = " ".join(" ".join(h.itertext()) for h in tree.iter("h1"))
-    if (
+    if body_words < ERROR_MAX_WORDS and (
         _ERROR_TITLE.search(page_title)
         or _ERROR_TEXT.search(heading.lower())
         or (_ERROR_TEXT.search(text[:3000]))

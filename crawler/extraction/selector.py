@@ -1,12 +1,12 @@
-"""Choose the article body: trafilatura's lines, judged by their markup and a second opinion.
+"""Choose the article body: trafilatura's lines judged by markup and a second opinion.
 
-The steps, each measured on the extraction dev set (docs/extraction.md gives the figures):
+The steps, each measured on the extraction dev set (figures in docs/extraction.md):
 
 1. trafilatura in fast mode (no internal fallbacks) gives the lines; when it finds
    (almost) nothing, full trafilatura with its fallbacks, then readability alone.
 2. The headline repeated as a line is dropped, and so is the dek (the page's
    description) when it leads the body from a container of its own: a lead paragraph
-   that merely equals the description sits with the paragraphs that follow it, and stays.
+   that merely equals the description sits with the paragraphs after it, and stays.
 3. Lines that are links (link density >= 0.7, four words or more, not headings) are
    teasers, "related" lists and promos, not the article.
 4. Second opinion, only when an edge of the body looks unsure (a line that is not a
@@ -55,6 +55,7 @@ UNSURE_SCAN_LINES = 40
 DEK_MAX_INDEX = 3
 
 _WORD = re.compile(r"\w+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’»)\]。！？」』]$")
 _BLOCKS = frozenset(
     {
@@ -102,11 +103,13 @@ def words(text: str) -> list[str]:
 
 
 def is_prose(text: str) -> bool:
-    """A sentence: eight words or 60 characters or more, ending like a sentence."""
+    """A sentence: eight words, 60 characters or 25 CJK characters or more (those
+    scripts do not separate words), ending like a sentence."""
     text = text.strip()
-    return (len(words(text)) >= 8 or len(text) >= 60) and bool(
-        _SENTENCE_END.search(text)
+    long_enough = (
+        len(text) >= 60 or len(words(text)) >= 8 or len(_CJK.findall(text)) >= 25
     )
+    return long_enough and bool(_SENTENCE_END.search(text))
 
 
 class TextCover:
@@ -143,7 +146,10 @@ def trafilatura_lines(tree: HtmlElement, url: str, *, fast: bool = True) -> list
         include_images=False,
         with_metadata=False,
     )
-    text = (doc.text if doc is not None else "") or ""
+    if isinstance(doc, dict):  # as_dict=True output (not asked for, but typed so)
+        text = doc.get("text") or ""
+    else:
+        text = (doc.text if doc is not None else "") or ""
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 

@@ -1,0 +1,297 @@
+"""Clean-up rules: each one with text it must drop and text it must keep.
+
+The paragraph rules (``crawler.extraction.cleanup``) are checked on single
+paragraphs; the markup rules (``crawler.extraction.selector``: headline, dek, link
+lines, edge runs) on small parsed pages, and once through ``extract_page``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from lxml import html as lxml_html
+
+from crawler.extraction import extract_page
+from crawler.extraction.cleanup import clean_paragraphs, is_furniture, normalize_space
+from crawler.extraction.dom import Block, BlockIndex
+from crawler.extraction.selector import (
+    Body,
+    drop_link_lines,
+    drop_title_and_dek,
+    edges_unsure,
+    is_prose,
+    trim_edges,
+)
+
+# --- paragraph rules ----------------------------------------------------------------
+
+FURNITURE = [
+    "ALSO READ: Council approves the new harbour bridge",
+    "Also Read | Council approves the new harbour bridge",
+    "READ MORE - Council approves the new harbour bridge",
+    "Related: Council approves the new harbour bridge",
+    "Previous Story",
+    "Next Article",
+    "Next story: Council approves the new harbour bridge",
+    "4 min read",
+    "Share this article",
+    "Share: Facebook, Twitter, WhatsApp, Email",
+    "Follow us on Twitter",
+    "Advertisement",
+    "Back to top",
+    "Leave a reply",
+    "Comments (12)",
+    "Subscribe to continue reading",
+]
+
+BODY = [
+    # quotes and sentences that begin like furniture
+    "Read more about the harbour plan in the council's report, published on Monday.",
+    "“Read more about it and you will understand,” the mayor told reporters.",
+    "Read more: the mayor said the vote would be delayed until the spring session.",
+    # a body paragraph that mentions the navigation words
+    "In a previous story, we reported that the council had delayed the vote twice.",
+    "The next story the paper ran was about the harbour itself.",
+    "Share prices of the builder rose 4% after the announcement.",
+    "Follow the money, the auditor said, and the delays make sense.",
+    "Related parties must declare their interests before the vote.",
+    "Sponsored by three councillors, the motion passed on Tuesday.",
+    "Story continues below",
+]
+
+
+@pytest.mark.parametrize("paragraph", FURNITURE)
+def test_furniture_paragraph_is_dropped(paragraph: str) -> None:
+    assert is_furniture(paragraph), f"should be furniture: {paragraph!r}"
+    assert clean_paragraphs(["The council met on Monday.", paragraph]) == [
+        "The council met on Monday."
+    ]
+
+
+@pytest.mark.parametrize("paragraph", BODY)
+def test_body_paragraph_is_kept(paragraph: str) -> None:
+    assert not is_furniture(paragraph), f"body text taken for furniture: {paragraph!r}"
+    assert clean_paragraphs([paragraph]) == [paragraph]
+
+
+def test_furniture_rules_need_the_whole_paragraph() -> None:
+    long = "Previous story " + "word " * 60
+    assert not is_furniture(long)
+    assert not is_furniture("Share this article with your friends who care about it.")
+
+
+def test_repeated_title_is_dropped_everywhere() -> None:
+    title = "Council approves the harbour bridge"
+    got = clean_paragraphs(
+        [title, "The council voted 7 to 2.", "COUNCIL APPROVES THE HARBOUR BRIDGE"],
+        title=title,
+    )
+    assert got == ["The council voted 7 to 2."]
+
+
+def test_paragraph_mentioning_the_title_is_kept() -> None:
+    title = "Council approves the harbour bridge"
+    paragraph = "Council approves the harbour bridge, said the headline in 1990."
+    assert clean_paragraphs([paragraph], title=title) == [paragraph]
+
+
+def test_caption_paragraph_is_dropped_but_text_mentioning_it_is_kept() -> None:
+    caption = "The bridge at dusk. Photo: City archive"
+    kept = "The bridge at dusk is lit in blue, the city archive says."
+    got = clean_paragraphs(["First paragraph.", caption, kept], captions=[caption])
+    assert got == ["First paragraph.", kept]
+
+
+def test_adjacent_duplicate_is_dropped_distant_repeats_are_kept() -> None:
+    recipe = ["Breakfast", "1 cup oats", "Lunch", "1 cup oats", "Dinner", "1 cup oats"]
+    assert clean_paragraphs(recipe) == recipe
+    assert clean_paragraphs(
+        ["A caption shown twice.", "A caption shown twice.", "B"]
+    ) == [
+        "A caption shown twice.",
+        "B",
+    ]
+
+
+def test_site_clutter_phrases_drop_paragraphs_that_start_with_them() -> None:
+    got = clean_paragraphs(
+        ["Body text.", "Download our app for more news.", "Download speeds rose."],
+        clutter_phrases=["Download our app"],
+    )
+    assert got == ["Body text.", "Download speeds rose."]
+
+
+def test_normalize_space() -> None:
+    assert normalize_space("a\u00a0b\u200b c \t d") == "a b c d"
+
+
+# --- markup rules -------------------------------------------------------------------
+
+
+def blocks_of(page: str, lines: Sequence[str]) -> list[Block]:
+    tree = lxml_html.fromstring(page)
+    index = BlockIndex(tree, list(lines))
+    return [index.block(line) for line in lines]
+
+
+DEK = "Three councillors changed their minds after the last hearing on the harbour."
+LEAD = "The council approved the harbour bridge on Monday after three years of delay."
+SECOND = "Construction is to start in the spring and to last two years, officials said."
+
+DEK_APART = f"""<html><body>
+<header><h1>Council approves bridge</h1><p class="dek">{DEK}</p></header>
+<div class="body"><p>{LEAD}</p><p>{SECOND}</p></div>
+</body></html>"""
+
+LEAD_IS_DESCRIPTION = f"""<html><body>
+<h1>Council approves bridge</h1>
+<div class="body"><p>{DEK}</p><p>{LEAD}</p><p>{SECOND}</p></div>
+</body></html>"""
+
+
+def test_dek_standing_apart_is_dropped() -> None:
+    body = Body(lines=[])
+    blocks = blocks_of(DEK_APART, [DEK, LEAD, SECOND])
+    kept = drop_title_and_dek(blocks, ["Council approves bridge"], DEK, body)
+    assert [b.text for b in kept] == [LEAD, SECOND]
+    assert body.dropped["dek"] == 1
+
+
+def test_lead_paragraph_equal_to_description_is_kept() -> None:
+    body = Body(lines=[])
+    blocks = blocks_of(LEAD_IS_DESCRIPTION, [DEK, LEAD, SECOND])
+    kept = drop_title_and_dek(blocks, [], DEK, body)
+    assert [b.text for b in kept] == [DEK, LEAD, SECOND]
+
+
+def test_headline_line_is_dropped() -> None:
+    body = Body(lines=[])
+    blocks = blocks_of(DEK_APART, ["Council approves bridge", LEAD])
+    kept = drop_title_and_dek(blocks, ["Council approves bridge"], "", body)
+    assert [b.text for b in kept] == [LEAD]
+
+
+LINKS_PAGE = """<html><body><div class="body">
+<p>The council approved the bridge, <a href="/a">as reported earlier</a>, on Monday.</p>
+<p>[<a href="/src">Wire</a>]</p>
+<ul><li><a href="/x">Mayor opens the new library in the old town</a></li>
+<li><a href="/y">Five things to know about the harbour budget</a></li></ul>
+<p>Related: <a href="/z">Harbour budget doubles in a single year after review</a></p>
+<h3><a href="/p">Best commuter bikes of the year</a></h3>
+</div></body></html>"""
+
+
+def test_link_lines_are_dropped_prose_with_links_and_short_credits_are_kept() -> None:
+    lines = [
+        "The council approved the bridge, as reported earlier, on Monday.",
+        "[Wire]",
+        "- Mayor opens the new library in the old town",
+        "- Five things to know about the harbour budget",
+        "Related: Harbour budget doubles in a single year after review",
+        "Best commuter bikes of the year",
+    ]
+    body = Body(lines=[])
+    kept = [b.text for b in drop_link_lines(blocks_of(LINKS_PAGE, lines), body)]
+    assert kept == [lines[0], lines[1], lines[5]]
+    assert body.dropped["link"] == 3
+
+
+PROSE = [
+    "The council approved the harbour bridge on Monday after three years of delay.",
+    "Construction is to start in the spring and to last two years, officials said.",
+    "The bridge will carry trams as well as cars, the city's transport office said.",
+]
+
+
+def test_non_prose_edge_runs_outside_the_second_opinion_are_dropped() -> None:
+    lines = ["Sign up", "Newsletter", "Top stories", *PROSE, "Tags", "bridge, harbour"]
+    body = Body(lines=[])
+    second = "\n".join(PROSE * 3)
+    kept = trim_edges([Block(t) for t in lines], second, body)
+    assert [b.text for b in kept] == PROSE
+    assert body.dropped["edge_head"] == 3
+    assert body.dropped["edge_tail"] == 2
+
+
+def test_prose_edge_runs_are_kept_a_second_section_is_article() -> None:
+    section = [
+        "A second section tells how the first plan failed in the summer of 2019.",
+        "Engineers found the soil too soft, and the design had to start over.",
+    ]
+    lines = [*PROSE, "How the plan failed", *section]
+    second = "\n".join(PROSE * 3)
+    kept = trim_edges([Block(t) for t in lines], second, Body(lines=[]))
+    assert [b.text for b in kept] == lines
+
+
+def test_edges_are_kept_when_readability_disagrees() -> None:
+    lines = ["Sign up", "Newsletter", *PROSE]
+    other = "\n".join(["Something else entirely, with its own long sentences."] * 12)
+    kept = trim_edges([Block(t) for t in lines], other, Body(lines=[]))
+    assert [b.text for b in kept] == lines
+
+
+def test_second_opinion_is_asked_only_when_an_edge_is_unsure() -> None:
+    assert not edges_unsure([Block(t) for t in PROSE])
+    assert edges_unsure(
+        [
+            Block(t)
+            for t in [
+                "Sign up for our newsletter today now",
+                "Top",
+                "Most read stories of the week here",
+                *PROSE,
+            ]
+        ]
+    )
+
+
+def test_is_prose() -> None:
+    assert is_prose(PROSE[0])
+    assert not is_prose("Most read stories of the week")
+    assert is_prose(
+        "これは日本語の長い文章で、記事の本文としてよく見られる形の文です。句点で終わる文です。"
+    )
+
+
+# --- through the whole extraction ---------------------------------------------------
+
+QUOTE = "“Read more about it and you will understand,” the mayor told reporters."
+PREVIOUS = (
+    "In a previous story, we reported that the council had delayed the vote twice."
+)
+
+ARTICLE = """<html lang="en"><head><title>Council approves bridge | City Paper</title>
+<meta property="og:title" content="Council approves bridge">
+<meta property="og:description" content="{dek}">
+</head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<header><h1>Council approves bridge</h1><h2 class="standfirst">{dek}</h2></header>
+<article>
+<p>{p1}</p>
+<p>ALSO READ: Harbour budget doubles in a single year</p>
+<p>{p2}</p>
+<p>{quote}</p>
+<p>{previous}</p>
+<p>{p3}</p>
+<p>Previous Story</p>
+</article>
+<footer>© City Paper</footer>
+</body></html>"""
+
+
+def test_extract_page_applies_the_rules_and_keeps_the_body() -> None:
+    page = extract_page(
+        ARTICLE.format(
+            dek=DEK,
+            p1=PROSE[0],
+            p2=PROSE[1],
+            p3=PROSE[2],
+            quote=QUOTE,
+            previous=PREVIOUS,
+        ).encode(),
+        "https://news.example.org/2024/05/bridge",
+    )
+    assert page.paragraphs == [PROSE[0], PROSE[1], QUOTE, PREVIOUS, PROSE[2]]
+    assert page.title == "Council approves bridge"

@@ -1,0 +1,220 @@
+"""``newsites extract``: the installed console script, run in a subprocess on pages
+written here (files, gzip, standard input), with and without a site file."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.test_extractor import PARAGRAPHS, page_html
+
+NEWSITES = Path(sys.executable).with_name("newsites")
+URL = "https://news.example.org/2024/11/29/harbour-bridge"
+
+SITE_FILE = """id = "citypaper"
+name = "City Paper"
+home = "https://news.example.org/"
+domains = ["news.example.org"]
+language = "en"
+
+[extraction]
+clutter_phrases = ["Download the City Paper app"]
+"""
+
+
+def run(
+    *args: str, stdin: bytes | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    assert NEWSITES.exists(), f"{NEWSITES} missing: pip install -e . in the venv"
+    return subprocess.run(
+        [str(NEWSITES), "extract", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def article(tmp_path: Path) -> Path:
+    path = tmp_path / "bridge.html"
+    head = (
+        '<meta property="article:published_time" content="2024-11-29T10:05:00+01:00">'
+        f'<link rel="canonical" href="{URL}">'
+    )
+    path.write_bytes(page_html(head=head))
+    return path
+
+
+def test_one_file_prints_the_record(article: Path) -> None:
+    result = run(str(article))
+    assert result.returncode == 0, result.stderr.decode()
+    record = json.loads(result.stdout)
+    assert record["url"] == URL
+    assert record["title"] == "Council approves harbour bridge"
+    assert record["text"].split("\n\n") == PARAGRAPHS
+    assert record["date"] == "2024-11-29T10:05:00+01:00"
+    assert record["site"] == ""
+    for field in (
+        "id",
+        "authors",
+        "description",
+        "language",
+        "fetched_at",
+        "date_raw",
+        "date_modified",
+        "tags",
+        "images",
+        "comments",
+        "source_url",
+        "paywalled",
+        "word_count",
+    ):
+        assert field in record, f"record lacks {field}"
+
+
+def test_several_files_one_line_each_in_order_with_gzip(
+    tmp_path: Path, article: Path
+) -> None:
+    zipped = tmp_path / "other.html.gz"
+    zipped.write_bytes(
+        gzip.compress(page_html(title="Tram line extended to the harbour"))
+    )
+    result = run(str(zipped), str(article), "-s", "EXTRACT_MIN_WORDS=0")
+    assert result.returncode == 0, result.stderr.decode()
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert [r["path"] for r in lines] == [str(zipped), str(article)]
+    assert lines[0]["title"] == "Tram line extended to the harbour"
+    assert lines[1]["url"] == URL
+
+
+def test_standard_input_with_url(article: Path) -> None:
+    result = run("-", "--url", "https://news.example.org/other", stdin=page_html())
+    assert result.returncode == 0, result.stderr.decode()
+    record = json.loads(result.stdout)
+    assert record["source_url"] == "https://news.example.org/other"
+    assert record["text"].split("\n\n") == PARAGRAPHS
+
+
+def test_text_format_is_title_date_body(article: Path) -> None:
+    result = run(str(article), "--format", "text")
+    assert result.returncode == 0, result.stderr.decode()
+    text = result.stdout.decode()
+    assert text == (
+        "Council approves harbour bridge\n\n2024-11-29T10:05:00+01:00\n\n"
+        + "\n\n".join(PARAGRAPHS)
+        + "\n"
+    )
+
+
+def test_site_overrides_apply_when_the_url_is_a_configured_site(tmp_path: Path) -> None:
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    (sites / "citypaper.toml").write_text(SITE_FILE, encoding="utf-8")
+    page = tmp_path / "page.html"
+    page.write_bytes(
+        page_html(
+            paragraphs=[
+                *PARAGRAPHS,
+                "Download the City Paper app for news, weather and sport on the go.",
+            ]
+        )
+    )
+    plain = run(str(page), "--url", URL)
+    assert "Download the City Paper app" in json.loads(plain.stdout)["text"]
+    with_site = run(str(page), "--url", URL, "-s", f"SITES_DIR={sites}")
+    assert with_site.returncode == 0, with_site.stderr.decode()
+    record = json.loads(with_site.stdout)
+    assert record["site"] == "citypaper"
+    assert record["text"].split("\n\n") == PARAGRAPHS
+    named = run(str(page), "--site", "citypaper", "-s", f"SITES_DIR={sites}")
+    assert json.loads(named.stdout)["site"] == "citypaper"
+
+
+def test_fixture_metadata_gives_the_url(tmp_path: Path) -> None:
+    page = tmp_path / "story.html"
+    page.write_bytes(page_html())
+    (tmp_path / "story.json").write_text(json.dumps({"url": URL, "status": 200}))
+    record = json.loads(run(str(page)).stdout)
+    assert record["source_url"] == URL
+
+
+def test_unreadable_input_fails_clearly(tmp_path: Path, article: Path) -> None:
+    missing = tmp_path / "missing.html"
+    result = run(str(missing))
+    assert result.returncode == 1
+    assert b"missing.html: cannot read" in result.stderr
+    assert result.stdout == b""
+
+    bad_gzip = tmp_path / "bad.html.gz"
+    bad_gzip.write_bytes(b"\x1f\x8b\x08\x00broken")
+    result = run(str(bad_gzip), str(article))
+    assert result.returncode == 1
+    assert b"bad.html.gz: not a readable gzip file" in result.stderr
+    lines = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    assert lines[0] == {
+        "path": str(bad_gzip),
+        "error": "unreadable",
+        "detail": lines[0]["detail"],
+    }
+    assert lines[1]["path"] == str(article) and lines[1]["text"]
+
+    binary = tmp_path / "image.html"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    result = run(str(binary))
+    assert result.returncode == 1
+    assert b"binary data" in result.stderr
+
+
+def test_not_an_article_fails_with_the_reason(tmp_path: Path) -> None:
+    page = tmp_path / "challenge.html"
+    page.write_bytes(
+        b"<html><head><title>Just a moment...</title></head><body>"
+        b"<form id='challenge-form'></form></body></html>"
+    )
+    result = run(str(page))
+    assert result.returncode == 1
+    assert b"challenge.html: not an article (bot_challenge" in result.stderr
+
+
+def test_usage_errors(article: Path) -> None:
+    result = run(str(article), str(article), "--url", URL)
+    assert result.returncode == 2
+    assert b"--url names one page" in result.stderr
+    result = run(str(article), "--site", "nosuchsite")
+    assert result.returncode == 2
+    assert b"unknown site 'nosuchsite'" in result.stderr
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def fixture_pages() -> list[tuple[Path, dict[str, object]]]:
+    """(saved page, reviewed expectation) of every seed case."""
+    pages = []
+    for expected in sorted(FIXTURES.glob("*/expected/*.json")):
+        case = json.loads(expected.read_text(encoding="utf-8"))
+        for meta in sorted((expected.parent.parent / "articles").glob("*.json")):
+            saved = json.loads(meta.read_text(encoding="utf-8"))
+            if saved.get("url") == case["url"]:
+                pages.append((meta.with_name(saved["body"]), case))
+    return pages
+
+
+def test_seed_pages_give_the_spiders_paragraphs() -> None:
+    pages = fixture_pages()
+    assert len(pages) >= 4, "seed fixtures missing"
+    result = run(*(str(page) for page, _ in pages))
+    assert result.returncode == 0, result.stderr.decode()
+    records = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    for record, (page, case) in zip(records, pages, strict=True):
+        assert record["path"] == str(page)
+        assert record["url"] == case["url"]
+        assert record["site"] == page.parent.parent.name
+        assert record["text"].split("\n\n") == case["paragraphs"], page.name
+        assert record["title"] == case["title"]

@@ -1,0 +1,397 @@
+"""``extract_page``: one test per field, non-article pages, paywall teasers.
+
+Pages are written here, small and synthetic: each shows one thing a real page does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from crawler.extraction import ExtractedPage, ExtractionError, extract_page
+from crawler.extraction.metadata import parse_any_date, split_authors
+from crawler.extraction.record import build_article, canonical_url
+from crawler.items import article_id
+
+URL = "https://news.example.org/2024/11/29/harbour-bridge"
+
+PARAGRAPHS = [
+    "The city council approved the new harbour bridge on Friday after a debate that "
+    "lasted most of the night and ended with a vote of seven to two.",
+    "Construction is expected to start in the spring and to last about two years, "
+    "according to the city's transport office, which will run the project.",
+    "Residents of the old town said they welcomed the decision but worried about "
+    "the noise and the traffic that the building site would bring to their streets.",
+    "The mayor said the bridge would carry trams as well as cars and bicycles, and "
+    "that the first trams could cross it before the end of the decade.",
+]
+
+
+def page_html(
+    *,
+    head: str = "",
+    body_top: str = "",
+    body_end: str = "",
+    lang: str = "en",
+    paragraphs: list[str] | None = None,
+    title: str = "Council approves harbour bridge",
+) -> bytes:
+    paras = "\n".join(f"<p>{p}</p>" for p in (paragraphs or PARAGRAPHS))
+    lang_attr = f' lang="{lang}"' if lang else ""
+    return f"""<!DOCTYPE html><html{lang_attr}><head><meta charset="utf-8">
+<title>{title} | City Paper</title>
+<meta property="og:title" content="{title}">
+<meta property="og:site_name" content="City Paper">
+{head}
+</head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a> <a href="/sport">Sport</a></nav>
+<main><article>
+<h1>{title}</h1>
+{body_top}
+<div class="article-body">{paras}</div>
+{body_end}
+</article></main>
+<footer><p>© City Paper. All rights reserved.</p></footer>
+</body></html>""".encode()
+
+
+def extract(html: bytes, **kwargs: Any) -> ExtractedPage:
+    return extract_page(html, URL, None, **kwargs)
+
+
+# --- body and title -------------------------------------------------------------------
+
+
+def test_body_is_exactly_the_paragraphs() -> None:
+    page = extract(page_html())
+    assert page.paragraphs == PARAGRAPHS
+    assert page.text == "\n\n".join(PARAGRAPHS)
+
+
+def test_title_without_site_suffix() -> None:
+    assert extract(page_html()).title == "Council approves harbour bridge"
+
+
+# --- dates ----------------------------------------------------------------------------
+
+
+def test_date_keeps_time_and_zone() -> None:
+    head = (
+        '<meta property="article:published_time" content="2024-11-29T10:05:00+05:00">'
+        '<meta property="article:modified_time" content="2024-11-30T08:00:00Z">'
+    )
+    page = extract(page_html(head=head))
+    assert page.date == "2024-11-29T10:05:00+05:00"
+    assert page.date_raw == "2024-11-29T10:05:00+05:00"
+    assert page.date_modified == "2024-11-30T08:00:00+00:00"
+
+
+def test_date_from_json_ld_prefers_the_one_with_a_time() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "datePublished": "2024-11-29T10:05:00-08:00",
+        "dateModified": "2024-11-29",
+    }
+    head = (
+        '<meta name="date" content="2024-11-29">'
+        f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    )
+    page = extract(page_html(head=head))
+    assert page.date == "2024-11-29T10:05:00-08:00"
+    assert page.date_modified == "2024-11-29"
+
+
+def test_placeholder_date_is_not_a_date() -> None:
+    head = (
+        '<meta property="article:published_time" content="0001-01-01T00:00:00Z">'
+        '<meta name="pubdate" content="2024-11-29">'
+    )
+    assert extract(page_html(head=head)).date == "2024-11-29"
+
+
+def test_human_date_from_the_page() -> None:
+    body = '<p class="meta"><time datetime="2024-11-29">29 November 2024</time></p>'
+    page = extract(page_html(body_top=body))
+    assert page.date == "2024-11-29"
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("January 5, 2012", "2012-01-05"),
+        ("5 Jan 2012", "2012-01-05"),
+        ("2012-01-05T22:01:00+05:00", "2012-01-05T22:01:00+05:00"),
+        ("2012-01-05 22:01", "2012-01-05T22:01:00"),
+        ("no date here", None),
+    ],
+)
+def test_parse_any_date(raw: str, iso: str | None) -> None:
+    assert parse_any_date(raw) == iso
+
+
+# --- authors, language, tags ----------------------------------------------------------
+
+
+def test_authors_from_a_byline_meta_tag_as_a_clean_list() -> None:
+    head = '<meta name="author" content="By Ana Lima and Tom Berg">'
+    assert extract(page_html(head=head)).authors == ["Ana Lima", "Tom Berg"]
+
+
+def test_authors_from_json_ld() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "author": [
+            {"@type": "Person", "name": "Ana Lima"},
+            {"@type": "Person", "name": "Tom Berg"},
+        ],
+    }
+    head = f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    assert extract(page_html(head=head)).authors == ["Ana Lima", "Tom Berg"]
+
+
+def test_author_from_byline_markup_not_from_comments() -> None:
+    body_top = '<p class="byline">By <span class="author">Ana Lima</span></p>'
+    body_end = (
+        '<ol class="comment-list"><li class="comment">'
+        '<span class="comment-author">Reader Joe</span> Nice.</li></ol>'
+    )
+    page = extract(page_html(body_top=body_top, body_end=body_end))
+    assert page.authors == ["Ana Lima"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        ("By Ana Lima, MS, RDN", ["Ana Lima"]),
+        ("ANA LIMA and TOM BERG", ["Ana Lima", "Tom Berg"]),
+        ("Ana Lima, City Paper", ["Ana Lima"]),
+        ("Ana Lima | Staff Writer", ["Ana Lima"]),
+        ("news@example.org", []),
+        ("AFP", ["AFP"]),
+    ],
+)
+def test_split_authors(raw: str, names: list[str]) -> None:
+    assert split_authors(raw, "City Paper") == names
+
+
+def test_language_declared_by_the_page() -> None:
+    assert extract(page_html(lang="en-GB")).language == "en"
+
+
+def test_language_detected_when_undeclared() -> None:
+    german = [
+        "Der Stadtrat hat am Freitag nach einer langen Debatte den Bau der neuen "
+        "Hafenbrücke beschlossen, die Abstimmung endete mit sieben zu zwei "
+        "Stimmen.",
+        "Die Bauarbeiten sollen im Frühjahr beginnen und etwa zwei Jahre dauern, "
+        "teilte das Verkehrsamt der Stadt mit, das die Arbeiten leiten wird.",
+    ]
+    page = extract(page_html(lang="", paragraphs=german))
+    assert page.language == "de"
+
+
+def test_tags_from_meta_and_json_ld() -> None:
+    ld = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "keywords": ["harbour", "transport"],
+    }
+    head = (
+        '<meta property="article:tag" content="bridge">'
+        '<meta name="keywords" content="bridge, council">'
+        f'<script type="application/ld+json">{json.dumps(ld)}</script>'
+    )
+    assert extract(page_html(head=head)).tags == [
+        "bridge",
+        "council",
+        "harbour",
+        "transport",
+    ]
+
+
+# --- images ---------------------------------------------------------------------------
+
+
+def test_images_with_caption_and_the_caption_never_in_text() -> None:
+    caption = "The harbour at dusk, seen from the old town. Photo: City Paper"
+    figure = (
+        f'<figure><img src="/img/blank.gif" data-src="/img/harbour.jpg" alt="">'
+        f"<figcaption>{caption}</figcaption></figure>"
+    )
+    page = extract(page_html(body_top=figure))
+    assert page.images == [
+        {"url": "https://news.example.org/img/harbour.jpg", "caption": caption}
+    ]
+    assert caption not in page.text
+    assert page.paragraphs == PARAGRAPHS
+
+
+def test_og_image_when_no_figure() -> None:
+    head = '<meta property="og:image" content="https://cdn.example.org/lead.jpg">'
+    assert extract(page_html(head=head)).images == [
+        {"url": "https://cdn.example.org/lead.jpg", "caption": None}
+    ]
+
+
+# --- comments -------------------------------------------------------------------------
+
+COMMENTS = """<section id="comments"><ol class="comment-list">
+<li class="comment"><span class="comment-author">Reader Joe</span>
+<span class="comment-date">Nov 29, 2024</span>
+<div class="comment-content"><p>About time this bridge got built.</p></div></li>
+</ol></section>"""
+
+
+def test_comments_only_when_asked_and_never_in_text() -> None:
+    off = extract(page_html(body_end=COMMENTS))
+    assert off.comments is None
+    on = extract(page_html(body_end=COMMENTS), include_comments=True)
+    assert on.comments == [
+        {
+            "author": "Reader Joe",
+            "date": "Nov 29, 2024",
+            "text": "About time this bridge got built.",
+        }
+    ]
+    assert "About time" not in on.text
+
+
+# --- pages that are not articles ------------------------------------------------------
+
+CLOUDFLARE = b"""<!DOCTYPE html><html lang="en-US"><head>
+<title>Just a moment...</title></head><body><div class="main-wrapper">
+<h1>news.example.org</h1>
+<h2>Checking if the site connection is secure</h2>
+<form id="challenge-form" action="/?__cf_chl_f_tk=abc" method="POST"></form>
+<noscript>Enable JavaScript and cookies to continue</noscript>
+</div></body></html>"""
+
+CONSENT = b"""<!DOCTYPE html><html lang="en"><head>
+<title>Before you continue</title></head>
+<body><div class="consent"><h1>We value your privacy</h1>
+<p>We and our partners store and/or access information on a device,
+such as cookies, and process personal data for personalised ads and content.</p>
+<form action="https://consent.example.org/save" method="post">
+<button>Accept all</button><button>Reject all</button><button>Manage options</button>
+</form></div></body></html>"""
+
+NOT_FOUND = b"""<!DOCTYPE html><html lang="en"><head>
+<title>Page not found | City Paper</title></head><body>
+<nav><a href="/">Home</a></nav><main><h1>Sorry, that page can't be found</h1>
+<p>The page you were looking for could not be found. It may have been moved.</p>
+<p><a href="/">Go to the home page</a></p></main></body></html>"""
+
+JS_SHELL = b"""<!DOCTYPE html><html><head><title>City Paper</title></head><body>
+<noscript>You need to enable JavaScript to run this app.</noscript><div id="root"></div>
+<script src="/app.js"></script></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("html", "reason"),
+    [
+        (CLOUDFLARE, "bot_challenge"),
+        (CONSENT, "consent_wall"),
+        (NOT_FOUND, "error_page"),
+        (b"", "empty"),
+        (b"   \n", "empty"),
+    ],
+)
+def test_non_article_pages_raise_with_a_reason(html: bytes, reason: str) -> None:
+    with pytest.raises(ExtractionError) as excinfo:
+        extract(html)
+    assert excinfo.value.reason == reason
+
+
+def test_javascript_shell_is_not_an_article() -> None:
+    with pytest.raises(ExtractionError) as excinfo:
+        extract(JS_SHELL)
+    assert excinfo.value.reason == "js_required"
+
+
+def test_article_mentioning_cookies_and_404_is_still_an_article() -> None:
+    paragraphs = [
+        *PARAGRAPHS,
+        "The council's website showed a 404 error page for most of the day, "
+        "and a banner asked visitors to accept all cookies before reading.",
+    ]
+    page = extract(
+        page_html(paragraphs=paragraphs, title="Error 404: council site down")
+    )
+    assert page.paragraphs == paragraphs
+
+
+def test_too_short_is_counted_not_emitted() -> None:
+    with pytest.raises(ExtractionError) as excinfo:
+        extract(page_html(), min_words=500)
+    assert excinfo.value.reason == "too_short"
+
+
+# --- paywall --------------------------------------------------------------------------
+
+NOT_FREE = json.dumps(
+    {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "isAccessibleForFree": False,
+        "hasPart": {
+            "@type": "WebPageElement",
+            "isAccessibleForFree": False,
+            "cssSelector": ".paid",
+        },
+    }
+)
+
+
+def test_teaser_of_a_paid_article_is_paywalled() -> None:
+    head = f'<script type="application/ld+json">{NOT_FREE}</script>'
+    page = extract(page_html(head=head, paragraphs=PARAGRAPHS[:2]))
+    assert page.paywalled is True
+    assert page.paragraphs == PARAGRAPHS[:2]
+
+
+def test_subscribe_prompt_after_a_teaser_is_paywalled_and_not_in_text() -> None:
+    prompt = '<div class="wall"><p>Subscribe to continue reading</p></div>'
+    page = extract(page_html(paragraphs=PARAGRAPHS[:2], body_end=prompt))
+    assert page.paywalled is True
+    assert "Subscribe" not in page.text
+
+
+def test_full_paid_article_is_not_a_teaser() -> None:
+    head = f'<script type="application/ld+json">{NOT_FREE}</script>'
+    long = PARAGRAPHS * 6
+    page = extract(page_html(head=head, paragraphs=long))
+    assert page.paywalled is False
+
+
+def test_free_article_is_not_paywalled() -> None:
+    assert extract(page_html()).paywalled is False
+
+
+# --- the record -----------------------------------------------------------------------
+
+
+def test_record_uses_the_same_site_canonical() -> None:
+    head = '<link rel="canonical" href="https://news.example.org/bridge?utm_source=x">'
+    page = extract(page_html(head=head))
+    article = build_article(
+        page,
+        fetched_url=URL + "?utm_medium=feed",
+        site_id="city",
+        domains=("example.org",),
+    )
+    assert article.url == "https://news.example.org/bridge"
+    assert article.id == article_id("https://news.example.org/bridge")
+    assert article.site == "city"
+    assert article.source_url == URL + "?utm_medium=feed"
+    assert article.word_count == len(page.text.split())
+
+
+def test_offsite_canonical_is_refused() -> None:
+    head = '<link rel="canonical" href="https://aggregator.example.com/copy/1">'
+    page = extract(page_html(head=head))
+    url, refused = canonical_url(page, URL, ("example.org",))
+    assert (url, refused) == (URL, True)
