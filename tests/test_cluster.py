@@ -459,6 +459,52 @@ def test_a_seeding_worker_keeps_the_run_open(redis: RedisServer) -> None:
     assert book.snapshot(mark_done=True).finished
 
 
+# --- politeness signals --------------------------------------------------------------
+
+
+def _politeness(redis: RedisServer, **settings: Any) -> Any:
+    from scrapy.utils.test import get_crawler
+
+    from crawler.cluster.politeness import SharedPolitenessMiddleware
+
+    crawler = get_crawler(settings_dict={
+        "ADDONS": {"crawler.cluster.addon.ClusterAddon": 0},
+        "CLUSTER_REDIS_URL": redis.url, "CLUSTER_RUN_ID": "unit",
+        "CLUSTER_LEASE_SECONDS": 30, "CLUSTER_HEARTBEAT_SECONDS": 1,
+        "CLUSTER_MAX_REQUEUES": 3, "CLUSTER_SHARED_POLITENESS": True,
+        "DOWNLOAD_DELAY": 0.5, "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
+        "CRAWL_DELAY_MAX": 30, "RETRY_AFTER_ENABLED": True,
+        "RETRY_AFTER_HTTP_CODES": [429, 503], "RETRY_AFTER_MAX_DELAY": 120,
+        "RETRY_AFTER_BACKOFF_BASE": 2, **settings,
+    })
+    return SharedPolitenessMiddleware.from_crawler(crawler)
+
+
+def test_robots_crawl_delay_becomes_the_cluster_delay(redis: RedisServer) -> None:
+    from scrapy import Request
+
+    mw = _politeness(redis, CRAWL_DELAY_MAX=4)
+    assert mw.cluster.limit_for("news.example").delay == 0.5
+    robots = SimpleNamespace(crawl_delay=lambda agent: 10)
+    mw.robots_parsed(robots, Request("http://news.example/robots.txt"))
+    assert mw.cluster.limit_for("news.example").delay == 4, "not capped at the max"
+    assert mw.cluster.limit_for("other.example").delay == 0.5
+
+
+def test_retry_after_pauses_the_host_for_every_worker(redis: RedisServer) -> None:
+    from scrapy import Request
+    from scrapy.http import Response
+
+    mw = _politeness(redis)
+    request = Request("http://busy.example/a")
+    answer = Response(request.url, status=429, headers={"Retry-After": "7"})
+    assert mw.process_response(request, answer) is answer
+    client = redis.client()
+    seconds, micros = client.time()
+    until = float(client.get("newsites:hosts:busy.example:next") or 0)
+    assert 6.5 < until - (seconds + micros / 1e6) <= 7.01, "host not paused 7 s"
+
+
 # --- settings -------------------------------------------------------------------------
 
 

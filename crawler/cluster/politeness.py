@@ -35,8 +35,10 @@ from crawler.middlewares.retry_after import parse_retry_after
 
 #: ``request.meta`` key: (host, token) of the place this request holds.
 PLACE_META = "cluster_host_place"
-# How often to retry while every place of a host is taken, in seconds.
-_POLL = 0.05
+# While every place of a host is taken, retry after this long, doubled each time
+# up to the maximum (fewer Redis calls when a host is busy for long).
+_POLL_MIN = 0.02
+_POLL_MAX = 0.32
 # A dead worker's place is reclaimed this long after DOWNLOAD_TIMEOUT.
 _PLACE_MARGIN = 30.0
 # Waking later than this after a reserved start (busy reactor): reserve again...
@@ -131,12 +133,14 @@ class SharedPolitenessMiddleware:
         limit = self.cluster.limit_for(host)
         token = uuid.uuid4().hex
         waited_for_place = False
+        poll = _POLL_MIN
         while not self._take_place(
             keys=[RunKeys.host_active(host)],
             args=[token, limit.concurrency, self.place_lifetime],
         ):
             waited_for_place = True
-            await _sleep(_POLL)
+            await _sleep(poll)
+            poll = min(poll * 2, _POLL_MAX)
         request.meta[PLACE_META] = (host, token)
         if waited_for_place:
             self.stats.inc_value("cluster/politeness/waited_for_place")
