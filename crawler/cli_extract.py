@@ -7,7 +7,9 @@
 Each page goes through ``extract_page`` with the site's overrides (``--site``, or the
 configured site whose domains hold the URL) and the project's extraction settings
 (``EXTRACT_COMMENTS``, ``EXTRACT_MIN_WORDS``, ``-s NAME=VALUE`` to change them), and
-becomes the same ``Article`` record the spider writes (``crawler.extraction.record``).
+becomes the same ``Article`` record the spider writes (``crawler.extraction.record``);
+with ``TEMPLATE_DB`` set, the site's learned boilerplate is dropped too (the store is
+only read).
 Gzip input is read transparently. The page's URL is ``--url``, else the ``url`` of a
 fixture's metadata file beside it (``page.json`` for ``page.html``), else the page's
 canonical link.
@@ -32,6 +34,7 @@ from typing import Any
 
 from crawler.extraction import ExtractionError, extract_page
 from crawler.extraction.record import build_article
+from crawler.extraction.template import TemplateStore, TemplateStoreError
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
 EXIT_OK = 0
@@ -195,7 +198,36 @@ def extract_file(
         site_id=site.id if site else "",
         domains=site.domains if site else (),
     )
-    return asdict(article)
+    record = asdict(article)
+    if site is not None and settings.get("TEMPLATE_DB"):
+        record = without_template(record, site.id, settings)
+    return record
+
+
+def without_template(
+    record: dict[str, Any], site_id: str, settings: Any
+) -> dict[str, Any]:
+    """The record without the paragraphs the site-template store knows as boilerplate
+    (read only: extracting a saved page teaches the store nothing)."""
+    path = Path(settings.get("TEMPLATE_DB"))
+    if not path.exists():
+        return record
+    try:
+        store = TemplateStore(path, read_only=True)
+    except TemplateStoreError as exc:
+        print(f"newsites extract: site templates not applied: {exc}", file=sys.stderr)
+        return record
+    paragraphs = record["text"].split("\n\n")
+    try:
+        minimum = settings.getint("TEMPLATE_MIN_ARTICLES")
+        flags = store.boilerplate(site_id, paragraphs, minimum)
+    finally:
+        store.close()
+    kept = [p for p, drop in zip(paragraphs, flags, strict=True) if not drop]
+    if kept and len(kept) < len(paragraphs):
+        record["text"] = "\n\n".join(kept)
+        record["word_count"] = len(record["text"].split())
+    return record
 
 
 def run(args: argparse.Namespace) -> int:

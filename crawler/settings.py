@@ -55,6 +55,15 @@ EXTRACT_COMMENTS = False
 # Pages whose body has fewer words are not articles (counted, not emitted).
 EXTRACT_MIN_WORDS = 40
 
+# --- Site templates (docs/extraction.md) ---------------------------------
+# SQLite file of per-site paragraph counts, kept across runs; a paragraph found in
+# many articles of one site is dropped as that site's boilerplate. Empty: off.
+TEMPLATE_DB = ""
+# A paragraph found in this many articles of one site is its boilerplate.
+TEMPLATE_MIN_ARTICLES = 5
+# Paragraphs seen in a single article are forgotten after this many days (0: never).
+TEMPLATE_FORGET_DAYS = 30
+
 # --- Output --------------------------------------------------------------
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORTERS = {
@@ -68,6 +77,8 @@ ITEM_PIPELINES = {
     "crawler.pipelines.ValidatePipeline": 200,
     "crawler.pipelines.DuplicateUrlPipeline": 300,
 }
+# Site templates: after normalizing, before validating (off unless TEMPLATE_DB is set).
+ITEM_PIPELINES["crawler.extraction.template.TemplatePipeline"] = 150
 
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {}
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.extraction.template import line_hash
 from tests.test_extractor import PARAGRAPHS, page_html
 
 NEWSITES = Path(sys.executable).with_name("newsites")
@@ -218,3 +219,27 @@ def test_seed_pages_give_the_spiders_paragraphs() -> None:
         assert record["site"] == page.parent.parent.name
         assert record["text"].split("\n\n") == case["paragraphs"], page.name
         assert record["title"] == case["title"]
+
+
+def test_learned_site_template_is_applied_read_only(tmp_path: Path) -> None:
+    from crawler.extraction.template import TemplateStore
+
+    promo = "Get City Paper in your inbox every morning with our free newsletter today."
+    db = tmp_path / "templates.sqlite3"
+    store = TemplateStore(db)
+    for n in range(5):
+        store.record("citypaper", f"earlier-{n}", [promo])
+    store.close()
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    (sites / "citypaper.toml").write_text(SITE_FILE, encoding="utf-8")
+    page = tmp_path / "page.html"
+    page.write_bytes(page_html(paragraphs=[*PARAGRAPHS, promo]))
+    result = run(
+        str(page), "--url", URL, "-s", f"SITES_DIR={sites}", "-s", f"TEMPLATE_DB={db}"
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert json.loads(result.stdout)["text"].split("\n\n") == PARAGRAPHS
+    again = TemplateStore(db, read_only=True)
+    assert again.counts("citypaper", [promo]) == {line_hash(promo): 5}, "store written"
+    again.close()
