@@ -241,7 +241,7 @@ class NewsitesSpider(scrapy.Spider):
         elif self._capacity(site) <= 0:
             self._park(url, site, source, "over_cap")
             return None, age
-        return self._article_request(url, site, source), age
+        return self._article_request(url, site, source, hint), age
 
     def _park(self, url: str, site: SiteConfig, source: str, why: str) -> None:
         self.links[url] = PARKED
@@ -249,7 +249,7 @@ class NewsitesSpider(scrapy.Spider):
         self.crawler.stats.inc_value(f"discovery/deferred_{why}")
 
     def _article_request(
-        self, url: str, site: SiteConfig, source: str
+        self, url: str, site: SiteConfig, source: str, hint: datetime | None = None
     ) -> Request | None:
         if not self._budget_ok(site, "article"):
             return None
@@ -261,7 +261,11 @@ class NewsitesSpider(scrapy.Spider):
             callback=self.parse_article,
             errback=self.on_error,
             priority=ARTICLE_PRIORITY,
-            meta=self._meta(site, article=True),
+            # the entry point's date (lastmod, pubDate, ...): SEEN_RECRAWL_UPDATED
+            # compares it with the export time to fetch updated articles again
+            meta=self._meta(
+                site, article=True, date_hint=hint.isoformat() if hint else None
+            ),
             cb_kwargs={"site_id": site.id},
         )
 
