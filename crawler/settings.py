@@ -64,6 +64,26 @@ TEMPLATE_MIN_ARTICLES = 5
 # Paragraphs seen in a single article are forgotten after this many days (0: never).
 TEMPLATE_FORGET_DAYS = 30
 
+# --- Extraction workers (docs/performance.md) ------------------------------
+# Worker processes that run extraction off the reactor; -1: one per CPU this process
+# may use; 0: extract in the spider's callback (no pool).
+EXTRACT_WORKERS = -1
+# Seconds one page may take in a worker; past it the worker is killed and replaced
+# and the page is counted `extract/timeout` (0: no limit).
+EXTRACT_TIMEOUT = 30.0
+# Pages handed to the pool and not yet answered; when full the callback waits, which
+# makes Scrapy stop taking new requests (0: twice EXTRACT_WORKERS).
+EXTRACT_MAX_PENDING = 0
+# Address-space cap of a worker (RLIMIT_AS, MiB; a warmed worker maps ~300): a page
+# that blows it kills only its worker (`extract/crashed`). 0: no cap.
+EXTRACT_WORKER_MEMORY_MB = 1536
+# Replace a worker after this many pages, so slow leaks in C libraries stay bounded
+# (0: never).
+EXTRACT_WORKER_MAX_TASKS = 2000
+# "forkserver" (workers fork from a warm server process: fast replacement) or
+# "spawn". Never a plain fork of the process that runs the reactor.
+EXTRACT_START_METHOD = "forkserver"
+
 # --- Output --------------------------------------------------------------
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORTERS = {
@@ -95,6 +115,9 @@ SAFETY_BLOCK_OFFSITE_REDIRECTS = True
 SAFETY_SNIFF_BINARY = True
 # Retry, then drop, an HTML body cut before </html> on a close-delimited response.
 SAFETY_CHECK_TRUNCATION = True
+# Re-encode every non-UTF-8 HTML body as UTF-8, choosing the charset by BOM, valid
+# UTF-8, header, <meta>, then windows-1252 or a guess (lying declarations overruled).
+SAFETY_NORMALIZE_CHARSET = True
 # Read at most this much of a robots.txt (RFC 9309 asks for at least 500 KiB).
 ROBOTSTXT_MAX_BYTES = 512 * 1024
 # Registered here, next to what they replace (Scrapy's robots and compression).
@@ -104,6 +127,7 @@ SAFETY_DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.safety.robots.SafeRobotsTxtMiddleware": 100,
     "crawler.safety.truncation.TruncatedBodyMiddleware": 560,
+    "crawler.safety.charset.CharsetMiddleware": 565,
     "crawler.safety.sniffing.BinaryBodyMiddleware": 570,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.safety.compression.BoundedCompressionMiddleware": 590,

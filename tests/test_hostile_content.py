@@ -1,7 +1,9 @@
-"""Hostile page content: absurd nesting, malformed markup, pages that are not articles.
+"""Hostile page content: lying charsets, absurd nesting, pages that are not articles.
 
-Cases 11 and 15 of issue 7 (the parts that pass today; case 10, encodings, and the
-entity flood and HTML-rendered sitemap are in tests/support/hostile_pending.py).
+Cases 10, 11 and 15 of issue 7 (the entity flood and the HTML-rendered sitemap wait
+in tests/support/hostile_pending.py). Every HTML body reaches the extractor as UTF-8
+bytes (crawler/safety/charset.py), so the known sentence of each page must come out
+exactly, whatever the page says about itself.
 """
 
 from __future__ import annotations
@@ -19,6 +21,92 @@ from tests.support.hostile import (
 from tests.support.server import SiteServer
 
 pytestmark = pytest.mark.usefixtures("netguard")
+
+
+LATIN = "Le café de la façade coûte 5 € « déjà » — naïve œuvre à Zürich."
+JAPANESE = "東京の天気は晴れで、気温は二十度です。"
+
+
+def page(title: str, sentence: str, charset_meta: str = "") -> str:
+    meta = f'<meta charset="{charset_meta}">' if charset_meta else ""
+    html = article_html(title, 4, extra=f"<p>{sentence}</p>")
+    return html.replace('<meta charset="utf-8">', meta)
+
+
+# path -> (body bytes, Content-Type header, the sentence that must come out)
+ENCODINGS: dict[str, tuple[bytes, str, str]] = {
+    "/news/cp1252-header": (
+        page("Cp1252 header", LATIN).encode("cp1252"),
+        "text/html; charset=windows-1252",
+        LATIN,
+    ),
+    "/news/cp1252-meta-only": (
+        page("Cp1252 meta", LATIN, "windows-1252").encode("cp1252"),
+        "text/html",
+        LATIN,
+    ),
+    "/news/cp1252-nothing": (
+        page("Cp1252 unlabelled", LATIN).encode("cp1252"),
+        "text/html",
+        LATIN,
+    ),
+    "/news/sjis-header": (
+        page("Shift JIS header", JAPANESE).encode("shift_jis"),
+        "text/html; charset=shift_jis",
+        JAPANESE,
+    ),
+    "/news/sjis-meta-only": (
+        page("Shift JIS meta", JAPANESE, "shift_jis").encode("shift_jis"),
+        "text/html",
+        JAPANESE,
+    ),
+    "/news/lying-header": (
+        page("Lying header", LATIN, "utf-8").encode("utf-8"),
+        "text/html; charset=iso-8859-1",
+        LATIN,
+    ),
+    "/news/lying-meta": (
+        page("Lying meta", LATIN, "utf-8").encode("cp1252"),
+        "text/html",
+        LATIN,
+    ),
+    "/news/invalid-utf8": (
+        page("Invalid UTF-8", LATIN, "utf-8")
+        .encode("utf-8")
+        .replace(b"<h1>", b"<h1>\xff\xfe\xc3", 1),
+        "text/html; charset=utf-8",
+        LATIN,
+    ),
+    "/news/utf16-bom": (
+        b"\xff\xfe" + page("UTF-16 with BOM", LATIN).encode("utf-16-le"),
+        "text/html",
+        LATIN,
+    ),
+}
+
+
+def test_every_encoding_variant_gives_the_known_sentence(tmp_path: Path) -> None:
+    """Case 10: cp1252 and Shift_JIS with and without charset header, meta only,
+    a lying header, a lying meta, invalid UTF-8 and UTF-16 with BOM."""
+    with SiteServer() as server:
+        for path, (body, content_type, _) in ENCODINGS.items():
+            server.add(path, body, content_type=content_type)
+        sites = sitemap_site(tmp_path, server, list(ENCODINGS))
+        run = crawl(tmp_path, sites)
+        port = str(server.port)
+    by_path = {item["source_url"].split(port, 1)[1]: item for item in run.items}
+    problems = []
+    for path, (_, _, sentence) in ENCODINGS.items():
+        item = by_path.get(path)
+        if item is None:
+            problems.append(f"{path}: no item")
+        elif sentence not in item["text"]:
+            last = item["text"].split("\n\n")[-1]
+            problems.append(f"{path}: {last!r}")
+    assert not problems, "\n".join(problems)
+    recoded = sum(v for k, v in run.stats.items() if k.startswith("safety/charset/"))
+    assert recoded == 8, run.stats  # all but the UTF-8 page under a lying header
+    assert run.stat("safety/charset_mismatch") == 1, run.stats  # that header
 
 
 def nested(depth: int, inner: str) -> str:
