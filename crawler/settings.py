@@ -64,26 +64,6 @@ TEMPLATE_MIN_ARTICLES = 5
 # Paragraphs seen in a single article are forgotten after this many days (0: never).
 TEMPLATE_FORGET_DAYS = 30
 
-# --- Extraction workers (docs/performance.md) ------------------------------
-# Worker processes that run extraction off the reactor; -1: one per CPU this process
-# may use; 0: extract in the spider's callback (no pool).
-EXTRACT_WORKERS = -1
-# Seconds one page may take in a worker; past it the worker is killed and replaced
-# and the page is counted `extract/timeout` (0: no limit).
-EXTRACT_TIMEOUT = 30.0
-# Pages handed to the pool and not yet answered; when full the callback waits, which
-# makes Scrapy stop taking new requests (0: twice EXTRACT_WORKERS).
-EXTRACT_MAX_PENDING = 0
-# Address-space cap of a worker (RLIMIT_AS, MiB; a warmed worker maps ~300): a page
-# that blows it kills only its worker (`extract/crashed`). 0: no cap.
-EXTRACT_WORKER_MEMORY_MB = 1536
-# Replace a worker after this many pages, so slow leaks in C libraries stay bounded
-# (0: never).
-EXTRACT_WORKER_MAX_TASKS = 2000
-# "forkserver" (workers fork from a warm server process: fast replacement) or
-# "spawn". Never a plain fork of the process that runs the reactor.
-EXTRACT_START_METHOD = "forkserver"
-
 # --- Output --------------------------------------------------------------
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORTERS = {
