@@ -286,7 +286,7 @@ def test_a_killed_worker_loses_nothing_and_a_rerun_completes_the_set(
             held = [
                 t for t in client.zrange(keys + "leases", 0, -1) if t.startswith(b"a:")
             ]
-            if held and len(cluster.all_items()) >= 2:
+            if held and victim.items():  # mid-run: written some, holds some
                 break
             assert victim.proc.poll() is None, f"victim ended early\n{cluster.logs()}"
             time.sleep(0.05)
