@@ -44,9 +44,13 @@ from crawler.urls import normalize_url
 logger = logging.getLogger(__name__)
 
 
-def open_store(crawler: Crawler) -> SqliteSeenStore:
+def open_store(crawler: Crawler) -> SeenStore:
     """The SEEN_DB store, reset first with SEEN_RESET; SeenStoreError if unusable."""
     settings = crawler.settings
+    if settings.get("SEEN_BACKEND") == "redis":  # shared by a cluster's workers
+        from crawler.cluster.seen_redis import RedisSeenStore
+
+        return RedisSeenStore.from_settings(settings)
     value = settings.get("SEEN_DB") or ""
     if not value:
         raise SeenStoreError("SEEN_DB is empty: set the path of the seen store")
@@ -102,7 +106,7 @@ class SeenMarker:
             logger.critical("Seen store error: %s", exc)
             raise
         ext = cls(crawler, store)
-        if not ext.run:
+        if not ext.run and isinstance(store, SqliteSeenStore):
             # A crawl of its own (not `newsites run`, which holds the lock already).
             try:
                 ext._lock = SeenLock.acquire(Path(store.path))
