@@ -1,7 +1,8 @@
 """``scrapy crawl`` that checks site files and arguments before the crawl starts.
 
-A wrong site file, an unknown ``-a sites=`` id or a bad FIXTURES_MODE is reported as
-one line naming the file, key and problem, with exit status 2, before any request.
+A wrong site file, an unknown ``-a sites=`` id, a bad FIXTURES_MODE or bad CLUSTER_*
+settings are reported as one line naming the file, key and problem, with exit status
+2, before any request.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from crawler.cluster.config import ClusterConfig, ClusterConfigError
 from crawler.replay import MODES
 from crawler.sites import SiteConfigError, load_sites, select_sites
 
@@ -29,5 +31,9 @@ class Command(ScrapyCrawlCommand):
                 sites = load_sites(self.settings.get("SITES_DIR") or None)
                 select_sites(sites, opts.spargs.get("sites"))
             except SiteConfigError as exc:
+                raise UsageError(str(exc), print_help=False) from exc
+            try:
+                ClusterConfig.from_settings(self.settings)
+            except ClusterConfigError as exc:
                 raise UsageError(str(exc), print_help=False) from exc
         super().run(args, opts)
