@@ -100,6 +100,11 @@ SAFETY_CHECK_TRUNCATION = True
 SAFETY_NORMALIZE_CHARSET = True
 # Read at most this much of a robots.txt (RFC 9309 asks for at least 500 KiB).
 ROBOTSTXT_MAX_BYTES = 512 * 1024
+# Drop an article whose text is under this share of word tokens (an entity flood)...
+SAFETY_MIN_WORD_SHARE = 0.25
+# ...or over this share of URLs (a sitemap shown as HTML). 0 and 0: check off.
+SAFETY_MAX_URL_SHARE = 0.3
+ITEM_PIPELINES["crawler.safety.junk.JunkTextPipeline"] = 250
 # Registered here, next to what they replace (Scrapy's robots and compression).
 SAFETY_DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "crawler.safety.addresses.AddressPolicyMiddleware": 40,

@@ -1,7 +1,6 @@
 """Hostile page content: lying charsets, absurd nesting, pages that are not articles.
 
-Cases 10, 11 and 15 of issue 7 (the entity flood and the HTML-rendered sitemap wait
-in tests/support/hostile_pending.py). Every HTML body reaches the extractor as UTF-8
+Cases 10, 11 and 15 of issue 7. Every HTML body reaches the extractor as UTF-8
 bytes (crawler/safety/charset.py), so the known sentence of each page must come out
 exactly, whatever the page says about itself.
 """
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.hostile import (
+    HostileCrawl,
     article_html,
     crawl,
     netguard,  # noqa: F401 - used by pytestmark
@@ -109,6 +109,17 @@ def test_every_encoding_variant_gives_the_known_sentence(tmp_path: Path) -> None
     assert run.stat("safety/charset_mismatch") == 1, run.stats  # that header
 
 
+def refused(run: HostileCrawl) -> int:
+    """Pages refused with a reason: by the extractor (``extract/<reason>``) or as
+    not prose (``safety/junk_text``)."""
+    by_extractor = sum(
+        v
+        for k, v in run.stats.items()
+        if k.startswith("extract/") and k.count("/") == 1 and k != "extract/ok"
+    )
+    return by_extractor + run.stat("safety/junk_text")
+
+
 def nested(depth: int, inner: str) -> str:
     return "<div>" * depth + inner + "</div>" * depth
 
@@ -117,8 +128,9 @@ def test_deep_nesting_malformed_html_and_entity_floods_stay_bounded(
     tmp_path: Path,
 ) -> None:
     """Case 11: 5,000-deep nesting (lxml drops text below ~255 levels: counted, not
-    emitted), malformed HTML (still the article) and a DOCTYPE entity bomb (never
-    expanded): no crash, no junk item, each page the article or a counted reason."""
+    emitted), malformed HTML (still the article), a DOCTYPE entity bomb (never
+    expanded) and a 1 MB flood of character references (not prose: dropped): no
+    crash, no junk item, each page the article or a counted reason."""
     good = article_html("Good story", 1)
     deep_body = "".join(f"<p>{s}</p>" for s in ("Deep text " * 30,) * 4)
     pages = {
@@ -133,6 +145,12 @@ def test_deep_nesting_malformed_html_and_entity_floods_stay_bounded(
             .replace("<article>", "<article><div><span>")
             .replace("</body>", "</div></div></div></span><p <p>>< / ><b><i></body>")
             + "</html></html><<<>>>"
+        ),
+        "/news/entities": (
+            "<html><head><title>Entity flood</title></head><body><article><h1>Entity"
+            " flood</h1><p>"
+            + "&amp;&#x41;&#65;&lt;&nbsp;" * 200_000
+            + "</p></article></body></html>"
         ),
         "/news/doctype-laughs": (
             '<!DOCTYPE html [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;'
@@ -154,17 +172,14 @@ def test_deep_nesting_malformed_html_and_entity_floods_stay_bounded(
     for item in run.items:
         assert "aaaaaaaaaaaaaaaaaaaa" not in item["text"], "an entity was expanded"
         assert len(item["text"]) < 100_000, f"{item['title']}: junk text"
-    refused = sum(
-        v
-        for k, v in run.stats.items()
-        if k.startswith("extract/") and k.count("/") == 1 and k != "extract/ok"
-    )
-    assert len(run.items) + refused == len(pages), (titles, run.stats)
+    assert "Entity flood" not in titles, titles
+    assert run.stat("safety/junk_text") == 1, run.stats
+    assert len(run.items) + refused(run) == len(pages), (titles, run.stats)
 
 
 def test_pages_that_are_not_articles_are_never_emitted(tmp_path: Path) -> None:
-    """Case 15: an index page and a link farm at article-like URLs are refused with a
-    counted reason."""
+    """Case 15: an index page, a link farm and a sitemap rendered as HTML, at
+    article-like URLs, are refused with a counted reason."""
     teasers = "".join(
         f'<li><a href="/news/{i}">Headline number {i}</a> <span>Short teaser {i}.'
         "</span></li>"
@@ -172,6 +187,11 @@ def test_pages_that_are_not_articles_are_never_emitted(tmp_path: Path) -> None:
     )
     farm = " ".join(
         f'<a href="/x/{i}">cheap pills best price {i}</a>' for i in range(400)
+    )
+    rows = "".join(
+        f"<tr><td><a href='http://127.0.0.1/news/{i}'>http://127.0.0.1/news/{i}</a>"
+        f"</td><td>2024-05-{i % 28 + 1:02d}</td></tr>"
+        for i in range(300)
     )
     pages = {
         "/news/good": article_html("Good story", 1),
@@ -183,6 +203,10 @@ def test_pages_that_are_not_articles_are_never_emitted(tmp_path: Path) -> None:
             "<html><head><title>Best deals</title></head><body>"
             f"<div>{farm}</div></body></html>"
         ),
+        "/news/sitemap": (
+            "<html><head><title>XML Sitemap</title></head><body><h1>XML Sitemap</h1>"
+            f"<table>{rows}</table></body></html>"
+        ),
     }
     with SiteServer() as server:
         for path, html in pages.items():
@@ -192,9 +216,4 @@ def test_pages_that_are_not_articles_are_never_emitted(tmp_path: Path) -> None:
     assert run.titles() == ["Good story"], [
         (i["title"], i["text"][:200]) for i in run.items
     ]
-    refused = sum(
-        v
-        for k, v in run.stats.items()
-        if k.startswith("extract/") and k.count("/") == 1 and k != "extract/ok"
-    )
-    assert refused == 2, run.stats
+    assert refused(run) == 3, run.stats
