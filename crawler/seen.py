@@ -12,6 +12,11 @@ split into four 16-bit bands kept in indexed columns: two hashes within 3 bits s
 at least one band (pigeonhole), so candidates are found with an index lookup, not a
 scan.
 
+Re-crawl (SEEN_RECRAWL_UPDATED): each exported article keeps ``lastmod``, the entry
+point's date (sitemap lastmod, feed date) its exported text was fetched under, moved
+forward when a later fetch finds the text unchanged (``mark_checked``). A link whose
+date is later than both that and the export time is fetched again.
+
 An article is written in two steps: ``add_pending`` before its output line is
 written, ``mark_exported`` once the line is written and flushed. A run killed in
 between leaves a pending row; ``resolve_pending`` settles it by looking for the
@@ -43,7 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 logger = logging.getLogger(__name__)
 
 #: Version of the SQLite schema, kept in ``PRAGMA user_version``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _WORD = re.compile(r"\w+")
 _MASK64 = (1 << 64) - 1
@@ -142,6 +147,8 @@ class SeenRecord:
     text_hash: str
     simhash: int
     words: int
+    #: The link date (UTC ISO 8601) the stored text was last fetched under, if any.
+    lastmod: str | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,8 @@ class PendingArticle:
     fingerprint: Fingerprint
     run: int
     aliases: tuple[str, ...] = ()
+    #: The link date (sitemap lastmod, feed date; UTC ISO 8601) it was fetched under.
+    lastmod: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +202,10 @@ class SeenStore(Protocol):
     def discard_pending(self, url: str) -> bool: ...
 
     def mark_exported(self, url: str, when: str | None = None) -> SeenRecord | None: ...
+
+    def mark_checked(self, url: str, lastmod: str) -> bool:
+        """Fetched again under link date ``lastmod``, the text unchanged: keep it."""
+        ...
 
     def resolve_pending(
         self, exported_ids: Callable[[RunRecord | None], set[str]]
@@ -279,7 +292,8 @@ CREATE TABLE articles (
     simhash INTEGER NOT NULL,      -- 64-bit SimHash of word 3-shingles (signed)
     words INTEGER NOT NULL,
     band0 INTEGER NOT NULL, band1 INTEGER NOT NULL,
-    band2 INTEGER NOT NULL, band3 INTEGER NOT NULL
+    band2 INTEGER NOT NULL, band3 INTEGER NOT NULL,
+    lastmod TEXT                   -- link date its text was last fetched under (v2)
 );
 CREATE INDEX articles_hash ON articles (site, text_hash);
 CREATE INDEX articles_band0 ON articles (site, band0);
@@ -301,7 +315,8 @@ CREATE TABLE pending (
     words INTEGER NOT NULL,
     band0 INTEGER NOT NULL, band1 INTEGER NOT NULL,
     band2 INTEGER NOT NULL, band3 INTEGER NOT NULL,
-    aliases TEXT NOT NULL          -- JSON list
+    aliases TEXT NOT NULL,         -- JSON list
+    lastmod TEXT                   -- link date it was fetched under (v2)
 );
 CREATE TABLE runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -312,9 +327,16 @@ CREATE TABLE runs (
 );
 """
 
-_MIGRATIONS: dict[int, str] = {}  # from version N to N+1, when the schema changes
+#: From version N to N+1: SQL run in one transaction (``_prepare``).
+_MIGRATIONS: dict[int, str] = {
+    # 2: the link date (lastmod) each article was fetched under, for re-crawls.
+    1: "ALTER TABLE articles ADD COLUMN lastmod TEXT;\n"
+       "ALTER TABLE pending ADD COLUMN lastmod TEXT;\n",
+}
 
-_ARTICLE_COLS = "url, id, site, version, exported_at, text_hash, simhash, words"
+_ARTICLE_COLS = (
+    "url, id, site, version, exported_at, text_hash, simhash, words, lastmod"
+)
 
 
 class SqliteSeenStore:
@@ -387,9 +409,9 @@ class SqliteSeenStore:
 
     # --- lookups -------------------------------------------------------------------
     def _record(self, row: tuple, state: str) -> SeenRecord:  # type: ignore[type-arg]
-        url, aid, site, version, exported_at, text_hash, simhash, words = row
+        url, aid, site, version, exported_at, text_hash, simhash, words, lastmod = row
         return SeenRecord(url, aid, site, version, state, exported_at, text_hash,
-                          _unsigned(simhash), words)
+                          _unsigned(simhash), words, lastmod)
 
     def get(self, url: str) -> SeenRecord | None:
         row = self._conn.execute(
@@ -444,11 +466,11 @@ class SqliteSeenStore:
         with self._tx() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO pending (url, id, site, version, run, "
-                "text_hash, simhash, words, band0, band1, band2, band3, aliases) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "text_hash, simhash, words, band0, band1, band2, band3, aliases, "
+                "lastmod) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (article.url, article.id, article.site, article.version, article.run,
                  fp.text_hash, _signed(fp.simhash), fp.words, *bands(fp.simhash),
-                 json.dumps(list(article.aliases))),
+                 json.dumps(list(article.aliases)), article.lastmod),
             )
 
     def discard_pending(self, url: str) -> bool:
@@ -461,17 +483,29 @@ class SqliteSeenStore:
         with self._tx() as conn:
             row = conn.execute(
                 "SELECT id, site, version, run, text_hash, simhash, words, band0, "
-                "band1, band2, band3, aliases FROM pending WHERE url = ?", (url,)
+                "band1, band2, band3, aliases, lastmod FROM pending WHERE url = ?",
+                (url,),
             ).fetchone()
             if row is None:
                 return None
-            aid, site, version, run, text_hash, simhash, words, *band, aliases = row
+            (aid, site, version, run, text_hash, simhash, words, *band, aliases,
+             lastmod) = row
             stamp = when or utc_now()
+            # An upsert, not INSERT OR REPLACE: REPLACE deletes the old row first,
+            # and ON DELETE CASCADE would take a re-exported version's aliases along.
             conn.execute(
-                "INSERT OR REPLACE INTO articles (url, id, site, version, exported_at, "
-                "run, text_hash, simhash, words, band0, band1, band2, band3) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (url, aid, site, version, stamp, run, text_hash, simhash, words, *band),
+                "INSERT INTO articles (url, id, site, version, exported_at, run, "
+                "text_hash, simhash, words, band0, band1, band2, band3, lastmod) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (url) DO UPDATE SET id = excluded.id, "
+                "site = excluded.site, version = excluded.version, "
+                "exported_at = excluded.exported_at, run = excluded.run, "
+                "text_hash = excluded.text_hash, simhash = excluded.simhash, "
+                "words = excluded.words, band0 = excluded.band0, "
+                "band1 = excluded.band1, band2 = excluded.band2, "
+                "band3 = excluded.band3, lastmod = excluded.lastmod",
+                (url, aid, site, version, stamp, run, text_hash, simhash, words, *band,
+                 lastmod),
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO aliases (url, article) VALUES (?, ?)",
@@ -479,7 +513,17 @@ class SqliteSeenStore:
             )
             conn.execute("DELETE FROM pending WHERE url = ?", (url,))
         return SeenRecord(url, aid, site, version, "exported", stamp, text_hash,
-                          _unsigned(simhash), words)
+                          _unsigned(simhash), words, lastmod)
+
+    def mark_checked(self, url: str, lastmod: str) -> bool:
+        """The exported article ``url`` was fetched again under link date
+        ``lastmod`` and its text had not changed: a link no later than ``lastmod``
+        will not fetch it again. False if ``url`` is not exported."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE articles SET lastmod = ? WHERE url = ?", (lastmod, url)
+            )
+            return cursor.rowcount > 0
 
     def resolve_pending(
         self, exported_ids: Callable[[RunRecord | None], set[str]]

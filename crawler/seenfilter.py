@@ -3,30 +3,37 @@
 ``SeenFilterMiddleware`` (a downloader middleware, first in line) refuses article
 requests whose URL is already in the seen store (``SeenSkip``, an ``IgnoreRequest``),
 so the page is never downloaded, however the request was scheduled; entry pages
-(feeds, sitemaps, sections) always pass. It also remembers the URLs an article was
-redirected from, so the store knows them as aliases.
+(feeds, sitemaps, sections) always pass. With SEEN_RECRAWL_UPDATED it lets an
+exported article through when the request's ``date_hint`` (the entry point's date:
+sitemap lastmod, feed date) is later than its export and than the date its stored
+text was fetched under (``SeenRecord.lastmod``). It also
+remembers the URLs an article was redirected from, so the store knows them as
+aliases, and the date each article page was fetched under, for the pipeline.
 
 ``SeenDedupPipeline`` (the last item pipeline) drops an article whose canonical URL
 was exported earlier (it may have been fetched under another URL) and an article of
 the same site with the same text (a story republished under a new URL), sets the
-item's ``version``, and records the article as pending in the store: the
-``SeenMarker`` extension marks it exported once the feeds wrote it.
+item's ``version``, and records the article as pending in the store, with the date
+it was fetched under: the ``SeenMarker`` extension marks it exported once the feeds
+wrote it. A re-fetched article whose text did not change is dropped, and the store
+keeps the newer date (``mark_checked``), so the same lastmod does not fetch it again.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from typing import Any
 
 from itemadapter import ItemAdapter
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
 from crawler.discovery import parse_date
 from crawler.extensions.seen_marker import SeenMarker
-from crawler.seen import PendingArticle, fingerprint
+from crawler.seen import PendingArticle, SeenRecord, fingerprint
 from crawler.urls import normalize_url
 
 logger = logging.getLogger(__name__)
@@ -39,12 +46,34 @@ def _marker(crawler: Crawler) -> SeenMarker:
     return marker
 
 
-def is_newer(hint: str | None, exported_at: str | None) -> bool:
-    """True when the date hint (sitemap lastmod, feed date) is after the export."""
-    if not hint or not exported_at:
+def is_newer(hint: str | None, reference: str | None) -> bool:
+    """True when the date hint (sitemap lastmod, feed date) is after ``reference``."""
+    if not hint or not reference:
         return False
-    hinted, exported = parse_date(hint), parse_date(exported_at)
-    return hinted is not None and exported is not None and hinted > exported
+    hinted, known = parse_date(hint), parse_date(reference)
+    return hinted is not None and known is not None and hinted > known
+
+
+def is_updated(hint: str | None, record: SeenRecord) -> bool:
+    """True when a link dated ``hint`` may show a newer text than the stored one:
+    ``hint`` is after the export and after the link date the stored text was
+    fetched under (the same lastmod twice, or a date-only lastmod read as the end
+    of its day, is not an update)."""
+    return is_newer(hint, record.exported_at) and (
+        record.lastmod is None or is_newer(hint, record.lastmod)
+    )
+
+
+def utc_date(hint: str | None) -> str | None:
+    """A date hint as UTC ISO 8601 (how the store keeps it), None if unreadable."""
+    parsed = parse_date(hint) if hint else None
+    return parsed.astimezone(UTC).isoformat() if parsed is not None else None
+
+
+def latest(*dates: str | None) -> str | None:
+    """The latest of some UTC ISO dates (None ignored)."""
+    known = [(parsed, d) for d in dates if d and (parsed := parse_date(d))]
+    return max(known)[1] if known else None
 
 
 class SeenSkip(IgnoreRequest):
@@ -61,10 +90,25 @@ class SeenFilterMiddleware:
         settings = crawler.settings
         self.match_query_variants = settings.getbool("SEEN_MATCH_QUERY_VARIANTS")
         self.recrawl_updated = settings.getbool("SEEN_RECRAWL_UPDATED")
+        #: fetched URL -> the date (UTC ISO) its link gave (taken by the pipeline)
+        self.hints: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SeenFilterMiddleware:
-        return cls(crawler, _marker(crawler))
+        mw = cls(crawler, _marker(crawler))
+        crawler.signals.connect(mw.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(mw.item_dropped, signal=signals.item_error)
+        return mw
+
+    def item_dropped(self, item: Any) -> None:
+        """An item dropped before the seen pipeline took its date: forget the date."""
+        source = ItemAdapter(item).get("source_url")
+        if source:
+            self.hints.pop(normalize_url(source), None)
+
+    def take_hint(self, source_url: str) -> str | None:
+        """The date the link to ``source_url`` gave (UTC ISO), once."""
+        return self.hints.pop(normalize_url(source_url), None)
 
     def process_request(self, request: Request) -> None:
         if not request.meta.get("article") or request.meta.get("entry"):
@@ -80,8 +124,7 @@ class SeenFilterMiddleware:
         if record is None:
             self.stats.inc_value("seen/new_url")
             return
-        if self.recrawl_updated and is_newer(request.meta.get("date_hint"),
-                                             record.exported_at):
+        if self.recrawl_updated and is_updated(request.meta.get("date_hint"), record):
             self.stats.inc_value("seen/recrawl_updated")
             return
         site = request.meta.get("site", "?")
@@ -92,12 +135,16 @@ class SeenFilterMiddleware:
         raise SeenSkip(f"exported earlier as {record.url}")
 
     def process_response(self, request: Request, response: Response) -> Response:
+        if not request.meta.get("article"):
+            return response
+        fetched = normalize_url(response.url)
         redirects = request.meta.get("redirect_urls")
-        if request.meta.get("article") and redirects:
-            fetched = normalize_url(response.url)
+        if redirects:
             self.marker.aliases.setdefault(fetched, set()).update(
                 normalize_url(u) for u in redirects
             )
+        if hint := utc_date(request.meta.get("date_hint")):
+            self.hints[fetched] = hint
         return response
 
 
@@ -112,10 +159,16 @@ class SeenDedupPipeline:
         self.recrawl_updated = settings.getbool("SEEN_RECRAWL_UPDATED")
         self.max_bits = settings.getint("SEEN_NEAR_DUPLICATE_BITS")
         self.min_words = settings.getint("SEEN_NEAR_DUPLICATE_MIN_WORDS")
+        #: where the link dates of fetched pages are kept (set at open_spider)
+        self.filter: SeenFilterMiddleware | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SeenDedupPipeline:
         return cls(crawler, _marker(crawler))
+
+    def open_spider(self) -> None:
+        # The downloader middlewares exist once the engine does (not at from_crawler).
+        self.filter = self.crawler.get_downloader_middleware(SeenFilterMiddleware)
 
     def process_item(self, item: Any) -> Any:
         if self.marker.stopped:
@@ -137,14 +190,19 @@ class SeenDedupPipeline:
         url, site = adapter.get("url") or "", adapter.get("site") or ""
         store = self.marker.store
         fp = fingerprint(adapter.get("text") or "")
-        version = 1
+        source = adapter.get("source_url") or url
+        hint = self.filter.take_hint(source) if self.filter is not None else None
+        version, lastmod = 1, hint
         previous = store.get(url)
         if previous is not None:
+            if self.recrawl_updated and previous.text_hash == fp.text_hash:
+                self._unchanged(previous, hint)
             if not self.recrawl_updated or previous.text_hash == fp.text_hash:
                 self.stats.inc_value("seen/duplicate_url")
                 # Expected in every incremental run, and counted: no log noise.
                 raise DropItem(f"exported earlier: {url}", log_level="DEBUG")
             version = previous.version + 1
+            lastmod = latest(previous.lastmod, hint)
             self.stats.inc_value("seen/new_version")
         duplicate = store.find_duplicate(site, fp, url, self.max_bits, self.min_words)
         if duplicate is not None:
@@ -153,12 +211,20 @@ class SeenDedupPipeline:
                            log_level="INFO")
         if "version" in adapter.field_names():
             adapter["version"] = version
-        fetched = normalize_url(adapter.get("source_url") or url)
+        fetched = normalize_url(source)
         aliases = ({fetched} | self.marker.aliases.pop(fetched, set())) - {url}
         if self.marker.marking:
             store.add_pending(PendingArticle(
                 url=url, id=adapter.get("id") or "", site=site, version=version,
                 fingerprint=fp, run=self.marker.run, aliases=tuple(sorted(aliases)),
+                lastmod=lastmod,
             ))
             self.marker.pending[url] = id(item)
         return item
+
+    def _unchanged(self, previous: SeenRecord, hint: str | None) -> None:
+        """Fetched again, same text: keep the newer link date, so that the same
+        lastmod does not fetch it again on every run."""
+        self.stats.inc_value("seen/recrawl_unchanged")
+        if hint is not None and is_updated(hint, previous):
+            self.marker.store.mark_checked(previous.url, hint)

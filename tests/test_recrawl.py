@@ -1,0 +1,294 @@
+"""Re-crawl of updated articles (``SEEN_RECRAWL_UPDATED``), end to end.
+
+Real ``newsites run`` subprocesses (the cron command, docs/cron.md) against a local
+site whose sitemap gives each article a ``lastmod``; the tests read the run's output
+file, the server's request log, the stats file and the seen store. An article whose
+``lastmod`` moves past its export is fetched again and, if its text changed, written
+again with ``version`` n+1; nothing else is fetched, and nothing at all without the
+setting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.cli_run import EXIT_OK
+from tests.support.crawl import PROJECT_ROOT
+from tests.support.server import Page, SiteServer
+
+NETGUARD_DIR = PROJECT_ROOT / "tests" / "support" / "netguard"
+FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0"]
+RECRAWL = ["-s", "SEEN_RECRAWL_UPDATED=1"]
+WORDS = ("harbour council ferry budget dredging vote mayor school river bridge market "
+         "rain tide pier crane cargo union strike fishing licence quota museum").split()
+#: When the stories were published (and their first lastmod): long before any run.
+PUBLISHED = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
+NEW_PARAGRAPH = ("Update: the harbour board confirmed on Friday that the dredging "
+                 "contract was signed and that work starts next month.")
+
+
+def iso(moment: datetime | date) -> str:
+    if not isinstance(moment, datetime):
+        return moment.isoformat()
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- a small site: a sitemap with lastmod, an optional feed, article pages ---------
+
+
+class SitemapSite:
+    """``/sitemap.xml`` (one ``<url>`` with ``lastmod`` per story), ``/feed.xml``
+    (RSS, the story's publication date) and stories ``/news/s<N>`` with
+    rel=canonical. ``updates[i]`` are paragraphs added to story ``i``."""
+
+    def __init__(self, server: SiteServer, n: int) -> None:
+        self.server = server
+        #: story -> its sitemap lastmod: a time, or a date (W3C allows both)
+        self.lastmod: dict[int, datetime | date] = {
+            i: PUBLISHED + timedelta(hours=i) for i in range(n)
+        }
+        self.updates: dict[int, list[str]] = {i: [] for i in range(n)}
+        self.install()
+
+    def url(self, i: int) -> str:
+        return f"{self.server.url}/news/s{i}"
+
+    def paragraphs(self, i: int) -> list[str]:
+        rng = random.Random(i)
+        return [
+            " ".join(rng.choice(WORDS) + str(rng.randint(0, 999)) for _ in range(35))
+            + "."
+            for _ in range(4)
+        ] + self.updates[i]
+
+    def article(self, i: int) -> str:
+        body = "".join(f"<p>{p}</p>" for p in self.paragraphs(i))
+        return (f'<html lang="en"><head><title>Story {i}</title>'
+                f'<link rel="canonical" href="{self.url(i)}">'
+                '<meta property="article:published_time" '
+                f'content="{iso(PUBLISHED + timedelta(hours=i))}"></head>'
+                f"<body><article><h1>Story {i}</h1>{body}</article></body></html>")
+
+    def install(self) -> None:
+        urls = "".join(
+            f"<url><loc>{self.url(i)}</loc><lastmod>{iso(moment)}</lastmod></url>"
+            for i, moment in sorted(self.lastmod.items())
+        )
+        self.server.add(
+            "/sitemap.xml",
+            '<?xml version="1.0" encoding="UTF-8"?><urlset '
+            f'xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+            content_type="application/xml",
+        )
+        items = "".join(
+            f"<item><title>Story {i}</title><link>{self.url(i)}</link><pubDate>"
+            f"{(PUBLISHED + timedelta(hours=i)).strftime('%a, %d %b %Y %H:%M:%S')}"
+            " GMT</pubDate></item>"
+            for i in sorted(self.lastmod)
+        )
+        self.server.add("/feed.xml", '<?xml version="1.0"?><rss version="2.0">'
+                        f"<channel>{items}</channel></rss>",
+                        content_type="application/rss+xml")
+        for i in self.lastmod:
+            self.server.pages[f"/news/s{i}"] = Page(self.article(i))
+
+
+def site_file(folder: Path, base: str, *, feed: bool = False) -> Path:
+    """A site file whose entry point is the sitemap (and, with ``feed``, the feed)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    feeds = f'feeds = ["{base}/feed.xml"]\n' if feed else ""
+    (folder / "harbour.toml").write_text(
+        f'home = "{base}/"\ndomains = ["127.0.0.1"]\n'
+        f'[discovery]\nsitemaps = ["{base}/sitemap.xml"]\n{feeds}'
+        '[articles]\nallow = ["/news/"]\n',
+        encoding="utf-8",
+    )
+    return folder
+
+
+# --- running newsites run -------------------------------------------------------------
+
+
+class Run:
+    """One finished ``newsites run``: its exit status, records, stats, fetched pages."""
+
+    def __init__(self, proc: subprocess.CompletedProcess[str], output: Path | None,
+                 fetched: list[str]) -> None:
+        self.proc = proc
+        self.output = output
+        self.fetched = fetched
+        self.records = read_records(output) if output else []
+        stats_file = output.with_suffix(".stats.json") if output else None
+        self.stats: dict[str, Any] = (
+            json.loads(stats_file.read_text()) if stats_file and stats_file.exists()
+            else {}
+        )
+
+    def stat(self, key: str) -> int:
+        return int(self.stats.get(key, 0))
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    data = path.read_text(encoding="utf-8")
+    assert data == "" or data.endswith("\n"), f"{path} ends in the middle of a line"
+    return [json.loads(line) for line in data.splitlines()]
+
+
+def newsites_run(tmp_path: Path, server: SiteServer, sites: Path, *extra: str) -> Run:
+    """``newsites run`` in ``tmp_path`` (store in ``state/``, output in ``out/``)."""
+    before = set((tmp_path / "out").rglob("*.jsonl"))
+    server.clear_log()
+    env = {**os.environ, "PYTHONPATH": f"{NETGUARD_DIR}{os.pathsep}{PROJECT_ROOT}",
+           "NEWSITES_NETGUARD_LOG": str(tmp_path / "netguard.log")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "crawler.cli", "run", "-s", f"SITES_DIR={sites}",
+         *FAST, *extra],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == EXIT_OK, (
+        f"newsites run exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr[-3000:]}"
+    )
+    new = sorted(set((tmp_path / "out").rglob("*.jsonl")) - before)
+    assert len(new) == 1, f"expected one new output file, got {new}"
+    fetched = [p for p in server.paths() if p.startswith("/news/")]
+    return Run(proc, new[0], fetched)
+
+
+def store_rows(tmp_path: Path) -> dict[str, tuple[int, str]]:
+    """The seen store's articles: url -> (version, exported_at)."""
+    conn = sqlite3.connect(tmp_path / "state" / "seen.sqlite3")
+    try:
+        rows = conn.execute("SELECT url, version, exported_at FROM articles")
+        return {url: (version, stamp) for url, version, stamp in rows}
+    finally:
+        conn.close()
+
+
+def after_export(tmp_path: Path, url: str, seconds: int = 1) -> datetime:
+    """``seconds`` after the article's export time in the store (a time after run 1)."""
+    _, stamp = store_rows(tmp_path)[url]
+    return datetime.fromisoformat(stamp) + timedelta(seconds=seconds)
+
+
+@pytest.fixture(autouse=True)
+def netguard(tmp_path: Path) -> Iterator[None]:
+    yield
+    log = tmp_path / "netguard.log"
+    assert not log.exists() or not log.read_text(), (
+        f"a run tried to reach the network:\n{log.read_text()[:2000]}")
+
+
+# --- tests ----------------------------------------------------------------------------
+
+
+def test_updated_article_is_written_again_as_version_2_only_with_the_setting(
+    tmp_path: Path,
+) -> None:
+    with SiteServer() as server:
+        site = SitemapSite(server, 4)
+        sites = site_file(tmp_path / "sites", server.url)
+        first = newsites_run(tmp_path, server, sites, *RECRAWL)
+        assert {r["url"] for r in first.records} == {site.url(i) for i in range(4)}
+        assert {r["version"] for r in first.records} == {1}, "a first export is v1"
+        assert sorted(first.fetched) == [f"/news/s{i}" for i in range(4)]
+        [v1] = [r for r in first.records if r["url"] == site.url(1)]
+
+        # Story 1 gains a paragraph; its lastmod moves past its export.
+        site.updates[1].append(NEW_PARAGRAPH)
+        site.lastmod[1] = after_export(tmp_path, site.url(1))
+        site.install()
+
+        off = newsites_run(tmp_path, server, sites)
+        assert off.fetched == [], (
+            f"without SEEN_RECRAWL_UPDATED no exported page is fetched: {off.fetched}")
+        assert off.records == [], "without SEEN_RECRAWL_UPDATED nothing is written"
+        assert off.stat("seen/skipped") == 4
+
+        on = newsites_run(tmp_path, server, sites, *RECRAWL)
+        assert on.fetched == ["/news/s1"], (
+            f"only the updated article is fetched again, got {on.fetched}")
+        assert len(on.records) == 1, f"one record, got {len(on.records)}"
+        [v2] = on.records
+        assert v2["url"] == site.url(1)
+        assert v2["id"] == v1["id"], "a new version keeps the article's id"
+        assert v2["version"] == 2, "the re-exported article is version 2"
+        assert NEW_PARAGRAPH in v2["text"], "version 2 has the new text"
+        assert NEW_PARAGRAPH not in v1["text"]
+        assert v2["text"].startswith(v1["text"]), "the old paragraphs are kept"
+        assert on.stat("seen/recrawl_updated") == 1
+        assert on.stat("seen/new_version") == 1
+        assert on.stat("seen/skipped") == 3
+        assert on.stat("seen/marked") == 1
+        assert store_rows(tmp_path)[site.url(1)][0] == 2, "the store knows version 2"
+
+        again = newsites_run(tmp_path, server, sites, *RECRAWL)
+        assert again.fetched == [], (
+            f"v2 was fetched under this lastmod: nothing to fetch: {again.fetched}")
+        assert again.records == []
+        assert again.stat("seen/skipped") == 4
+
+
+def test_lastmod_not_newer_than_the_export_leaves_the_article_alone(
+    tmp_path: Path,
+) -> None:
+    with SiteServer() as server:
+        site = SitemapSite(server, 3)
+        sites = site_file(tmp_path / "sites", server.url)
+        newsites_run(tmp_path, server, sites, *RECRAWL)
+
+        # Both texts change, but their lastmods stay at or before the export: story 0
+        # moves to exactly its export time, story 1 later than before but earlier.
+        for i in (0, 1):
+            site.updates[i].append(NEW_PARAGRAPH)
+        site.lastmod[0] = after_export(tmp_path, site.url(0), seconds=0)
+        site.lastmod[1] = after_export(tmp_path, site.url(1), seconds=-60)
+        site.install()
+
+        second = newsites_run(tmp_path, server, sites, *RECRAWL)
+        assert second.fetched == [], (
+            f"a lastmod not after the export fetches nothing: {second.fetched}")
+        assert second.records == []
+        assert second.stat("seen/recrawl_updated") == 0
+        assert second.stat("seen/skipped") == 3
+        assert {v for v, _ in store_rows(tmp_path).values()} == {1}
+
+
+def test_newer_lastmod_with_the_same_text_is_checked_once(tmp_path: Path) -> None:
+    with SiteServer() as server:
+        site = SitemapSite(server, 3)
+        # A date-only lastmod of today: read as the latest moment it may mean (end
+        # of the day, +12 h), later than the export, yet the same link date as then.
+        site.lastmod[0] = datetime.now(UTC).date()
+        site.install()
+        sites = site_file(tmp_path / "sites", server.url)
+        first = newsites_run(tmp_path, server, sites, *RECRAWL)
+        assert len(first.records) == 3
+
+        # Story 2's lastmod moves (comments, a template change) but its text does not.
+        site.lastmod[2] = after_export(tmp_path, site.url(2))
+        site.install()
+
+        second = newsites_run(tmp_path, server, sites, *RECRAWL)
+        assert second.fetched == ["/news/s2"], (
+            "only the article whose lastmod moved is fetched (not the one whose "
+            f"date-only lastmod of today is unchanged): {second.fetched}")
+        assert second.records == [], "the same text is not a new version"
+        assert second.stat("seen/recrawl_updated") == 1
+        assert second.stat("seen/duplicate_url") == 1
+
+        third = newsites_run(tmp_path, server, sites, *RECRAWL)
+        assert third.fetched == [], (
+            "an article found unchanged under this lastmod is not fetched again on "
+            f"every run: {third.fetched}")
+        assert third.records == []
