@@ -113,6 +113,7 @@ SAFETY_DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "crawler.safety.robots.SafeRobotsTxtMiddleware": 100,
     "crawler.safety.truncation.TruncatedBodyMiddleware": 560,
     "crawler.safety.charset.CharsetMiddleware": 565,
+    "crawler.safety.nesting.DeepNestingMiddleware": 563,
     "crawler.safety.sniffing.BinaryBodyMiddleware": 570,
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
     "crawler.safety.compression.BoundedCompressionMiddleware": 590,

@@ -173,6 +173,9 @@ def test_deep_nesting_malformed_html_and_entity_floods_stay_bounded(
         assert "aaaaaaaaaaaaaaaaaaaa" not in item["text"], "an entity was expanded"
         assert len(item["text"]) < 100_000, f"{item['title']}: junk text"
     assert "Entity flood" not in titles, titles
+    assert "Deep story" not in titles and run.stat("safety/deep_nesting") == 1, (
+        run.stats
+    )
     assert run.stat("safety/junk_text") == 1, run.stats
     assert len(run.items) + refused(run) == len(pages), (titles, run.stats)
 
