@@ -24,6 +24,8 @@ from typing import Any
 import pytest
 
 from crawler.cli_run import EXIT_OK
+from crawler.items import article_id
+from crawler.seen import SCHEMA_VERSION, PendingArticle, SqliteSeenStore, fingerprint
 from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import Page, SiteServer
 
@@ -292,3 +294,67 @@ def test_newer_lastmod_with_the_same_text_is_checked_once(tmp_path: Path) -> Non
             "an article found unchanged under this lastmod is not fetched again on "
             f"every run: {third.fetched}")
         assert third.records == []
+
+
+# --- the store's part -----------------------------------------------------------------
+
+
+def pending(
+    url: str, text: str, version: int, run: int, lastmod: str | None = None,
+    aliases: tuple[str, ...] = (),
+) -> PendingArticle:
+    return PendingArticle(url=url, id=article_id(url), site="harbour", version=version,
+                          fingerprint=fingerprint(text), run=run, aliases=aliases,
+                          lastmod=lastmod)
+
+
+def test_a_new_version_keeps_the_aliases_of_the_first(tmp_path: Path) -> None:
+    store = SqliteSeenStore.open(tmp_path / "seen.sqlite3")
+    url, alias = "http://news.test/news/one", "http://news.test/n/1"
+    run = store.start_run()
+    store.add_pending(pending(url, "first text", 1, run, aliases=(alias,)))
+    store.mark_exported(url)
+    store.add_pending(pending(url, "second text", 2, run, "2024-05-02T00:00:00+00:00"))
+    record = store.mark_exported(url)
+    assert record is not None and record.version == 2
+    found = store.lookup(alias)
+    assert found is not None and found.version == 2, (
+        "the alias known from version 1 still finds the article after version 2")
+    assert found.lastmod == "2024-05-02T00:00:00+00:00"
+    store.close()
+
+
+def test_mark_checked_moves_the_lastmod_of_an_exported_article(tmp_path: Path) -> None:
+    store = SqliteSeenStore.open(tmp_path / "seen.sqlite3")
+    url = "http://news.test/news/one"
+    store.add_pending(pending(url, "text", 1, store.start_run(), "2024-05-01T00:00Z"))
+    store.mark_exported(url)
+    assert store.mark_checked(url, "2024-06-01T00:00:00+00:00")
+    record = store.get(url)
+    assert record is not None and record.lastmod == "2024-06-01T00:00:00+00:00"
+    assert record.version == 1, "a check is not a new version"
+    assert not store.mark_checked("http://news.test/news/unknown", "2024-06-01")
+    store.close()
+
+
+def test_a_schema_1_store_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "seen.sqlite3"
+    store = SqliteSeenStore.open(path)
+    url = "http://news.test/news/one"
+    store.add_pending(pending(url, "text", 1, store.start_run()))
+    store.mark_exported(url, when="2024-05-01T09:00:00+00:00")
+    store.close()
+    conn = sqlite3.connect(path, isolation_level=None)  # back to schema 1
+    conn.executescript("ALTER TABLE articles DROP COLUMN lastmod;"
+                       "ALTER TABLE pending DROP COLUMN lastmod;"
+                       "PRAGMA user_version = 1;")
+    conn.close()
+
+    store = SqliteSeenStore.open(path)
+    record = store.get(url)
+    assert record is not None and record.lastmod is None, "kept, without a lastmod"
+    assert record.exported_at == "2024-05-01T09:00:00+00:00"
+    store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()
