@@ -76,12 +76,19 @@ def latest(*dates: str | None) -> str | None:
     return max(known)[1] if known else None
 
 
+#: Link dates kept for pages whose item has not reached the pipeline yet. A page that
+#: yields no item (not an article) leaves its date behind: the oldest are forgotten
+#: beyond this many (an article's item arrives within seconds of its page).
+MAX_PENDING_HINTS = 10_000
+
+
 class SeenSkip(IgnoreRequest):
     """An article request not sent: the article was exported by an earlier run."""
 
 
 class SeenFilterMiddleware:
-    """Drop requests for article pages already exported; remember redirect aliases."""
+    """Drop requests for article pages already exported (unless updated, with
+    SEEN_RECRAWL_UPDATED); remember redirect aliases and the dates links gave."""
 
     def __init__(self, crawler: Crawler, marker: SeenMarker) -> None:
         self.crawler = crawler
@@ -144,7 +151,11 @@ class SeenFilterMiddleware:
                 normalize_url(u) for u in redirects
             )
         if hint := utc_date(request.meta.get("date_hint")):
+            self.hints.pop(fetched, None)  # a refetch moves to the end: newest
             self.hints[fetched] = hint
+            if len(self.hints) > MAX_PENDING_HINTS:
+                del self.hints[next(iter(self.hints))]  # the oldest
+                self.stats.inc_value("seen/hint_forgotten")
         return response
 
 

@@ -22,10 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy import Request, Spider
+from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
 
+from crawler import seenfilter
 from crawler.cli_run import EXIT_OK
+from crawler.extensions.seen_marker import SeenMarker
 from crawler.items import article_id
 from crawler.seen import SCHEMA_VERSION, PendingArticle, SqliteSeenStore, fingerprint
+from crawler.seenfilter import SeenFilterMiddleware
 from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import Page, SiteServer
 
@@ -358,3 +364,22 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
     conn.close()
+
+
+def test_link_dates_of_pages_without_an_item_are_forgotten_beyond_a_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(seenfilter, "MAX_PENDING_HINTS", 2)
+    crawler = get_crawler(Spider, {"SEEN_ENABLED": True})
+    store = SqliteSeenStore.open(tmp_path / "seen.sqlite3")
+    mw = SeenFilterMiddleware(crawler, SeenMarker(crawler, store))
+    for i in range(3):
+        url = f"http://news.test/news/{i}"
+        request = Request(url, meta={"article": True,
+                                     "date_hint": f"2024-05-0{i + 1}T10:00:00+02:00"})
+        mw.process_response(request, HtmlResponse(url, body=b"", request=request))
+    assert mw.take_hint("http://news.test/news/0") is None, "the oldest is forgotten"
+    assert mw.take_hint("http://news.test/news/2") == "2024-05-03T08:00:00+00:00"
+    assert crawler.stats is not None
+    assert crawler.stats.get_value("seen/hint_forgotten") == 1
+    store.close()
