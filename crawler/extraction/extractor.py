@@ -194,6 +194,8 @@ def detect_language(text: str, declared: str | None) -> str | None:
 
         lang, _ = py3langid.classify(text[:1500])
         return str(lang)
+    except MemoryError:
+        raise  # the worker's memory cap must end the page, not be hidden
     except Exception:  # noqa: BLE001 - language is optional; never fail the page
         return None
 

@@ -526,6 +526,8 @@ def _trafilatura_title(tree: HtmlElement) -> str | None:
 
     try:
         return extract_title(tree)
+    except MemoryError:
+        raise  # the worker's memory cap must end the page, not be hidden
     except Exception:  # noqa: BLE001 - trafilatura internals; the title has fallbacks
         return None
 
@@ -552,6 +554,8 @@ def _htmldate(tree: HtmlElement, url: str) -> str | None:
             outputformat="%Y-%m-%d",
             url=url or None,
         )
+    except MemoryError:
+        raise  # the worker's memory cap must end the page, not be hidden
     except Exception:  # noqa: BLE001 - a third-party heuristic; the date is optional
         return None
     return str(found) if found else None

@@ -9,9 +9,9 @@ The steps, each measured on the extraction dev set (figures in docs/extraction.m
    that merely equals the description sits with the paragraphs after it, and stays.
 3. Lines that are links (link density >= 0.7, four words or more, not headings) are
    teasers, "related" lists and promos, not the article.
-4. Second opinion, only when an edge of the body looks unsure (a line that is not a
-   sentence among the first or last lines): readability (trafilatura's fork, a few
-   milliseconds). When readability's text is nearly all inside trafilatura's, the
+4. Second opinion, only when an edge of the body looks unsure (a run of ten words or
+   more at either end that is mostly not sentences): readability (trafilatura's fork,
+   a few milliseconds). When readability's text is nearly all inside trafilatura's, the
    lines before the first and after the last line both agree on are dropped if they
    are mostly not prose: the shared part is the article, the rest is page furniture.
    Prose or quoted runs are kept (a second section, embedded posts).
@@ -159,12 +159,20 @@ def readability_text(tree: HtmlElement) -> str:
     The fork is used rather than readability-lxml itself: same algorithm, a fifth of
     the time (it runs on the parsed tree), and it is what trafilatura itself consults.
     """
-    from trafilatura.external import try_readability
+    from trafilatura.readability_lxml import Document
+    from trafilatura.utils import fromstring_bytes
 
     try:
-        summary = try_readability(copy.deepcopy(tree))
+        # As trafilatura.external.try_readability, which would hide a MemoryError.
+        summary = fromstring_bytes(
+            Document(copy.deepcopy(tree), min_text_length=25).summary()
+        )
+    except MemoryError:
+        raise  # the worker's memory cap must end the page, not be hidden
     except Exception:  # noqa: BLE001 - a second opinion must never fail the page
         logger.debug("readability failed", exc_info=True)
+        return ""
+    if summary is None:
         return ""
     return "\n".join(_element_lines(summary))
 
