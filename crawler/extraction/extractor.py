@@ -93,15 +93,6 @@ def _to_xpath(selector: str) -> str:
     return selector if is_xpath(selector) else HTMLTranslator().css_to_xpath(selector)
 
 
-def decode_html(html: bytes | str) -> str:
-    """Decode bytes as trafilatura does (it guesses from BOM, meta and content)."""
-    if isinstance(html, str):
-        return html
-    from trafilatura.utils import decode_file
-
-    return str(decode_file(html[:MAX_HTML_BYTES]))
-
-
 def _load_overrides(sel: Selector, site: SiteConfig | None) -> dict[str, Any]:
     if site is None:
         return {}
