@@ -1,4 +1,4 @@
-"""Feed exporters: JSON lines written whole and flushed, so readers never see half a line."""
+"""Feed exporters: JSON lines flushed one by one, so readers never see half a line."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The article record: the contract every output line follows, each field documented once."""
+"""The article record: the contract of every output line, each field documented."""
 
 from __future__ import annotations
 

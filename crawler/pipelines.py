@@ -1,4 +1,4 @@
-"""Item pipelines: normalize -> validate -> drop in-run duplicates (then FEEDS writes)."""
+"""Item pipelines: normalize -> validate -> drop in-run duplicates (FEEDS writes)."""
 
 from __future__ import annotations
 
@@ -41,14 +41,20 @@ class NormalizePipeline(_Component):
         for name in ("title", "description", "date_raw"):
             value = adapter.get(name)
             if isinstance(value, str):
-                adapter[name] = normalize_space(value) or None if name != "title" else normalize_space(value)
+                adapter[name] = (
+                    normalize_space(value) or None
+                    if name != "title"
+                    else normalize_space(value)
+                )
         adapter["text"] = _normalize_text(adapter.get("text") or "")
         for name in ("date", "date_modified"):
             value = adapter.get(name)
             if value:
                 adapter[name] = parse_any_date(str(value))
         authors = adapter.get("authors") or []
-        adapter["authors"] = [a for a in dict.fromkeys(normalize_space(a) for a in authors) if a]
+        adapter["authors"] = [
+            a for a in dict.fromkeys(normalize_space(a) for a in authors) if a
+        ]
         adapter["word_count"] = len(adapter["text"].split())
         return item
 
@@ -58,7 +64,9 @@ class ValidatePipeline(_Component):
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
-        if not adapter.get("url") or not re.fullmatch(r"[0-9a-f]{16}", adapter.get("id") or ""):
+        if not adapter.get("url") or not re.fullmatch(
+            r"[0-9a-f]{16}", adapter.get("id") or ""
+        ):
             raise self.drop("no_id", item)
         if not adapter.get("title"):
             raise self.drop("no_title", item)
@@ -75,7 +83,7 @@ class DuplicateUrlPipeline(_Component):
         self.seen: set[str] = set()
 
     def process_item(self, item: Any) -> Any:
-        url = ItemAdapter(item).get("url")
+        url = str(ItemAdapter(item).get("url") or "")
         if url in self.seen:
             raise self.drop("duplicate_url", item)
         self.seen.add(url)

@@ -50,7 +50,7 @@ def fixture_key(url: str) -> str:
 
 
 def configure_fixtures(settings: BaseSettings) -> None:
-    """Turn FIXTURES_MODE into HTTP-cache settings (called from the spider's update_settings)."""
+    """Turn FIXTURES_MODE into HTTP-cache settings (from update_settings)."""
     mode = (settings.get("FIXTURES_MODE") or "").strip().lower()
     if mode not in MODES:
         raise ValueError(
@@ -59,8 +59,12 @@ def configure_fixtures(settings: BaseSettings) -> None:
     if not mode:
         return
     settings.set("HTTPCACHE_ENABLED", True, priority="spider")
-    settings.set("HTTPCACHE_STORAGE", "crawler.replay.FixtureStorage", priority="spider")
-    settings.set("HTTPCACHE_POLICY", "scrapy.extensions.httpcache.DummyPolicy", priority="spider")
+    settings.set(
+        "HTTPCACHE_STORAGE", "crawler.replay.FixtureStorage", priority="spider"
+    )
+    settings.set(
+        "HTTPCACHE_POLICY", "scrapy.extensions.httpcache.DummyPolicy", priority="spider"
+    )
     settings.set("HTTPCACHE_EXPIRATION_SECS", 0, priority="spider")
     settings.set("HTTPCACHE_IGNORE_HTTP_CODES", [], priority="spider")
     settings.set("HTTPCACHE_IGNORE_MISSING", mode == "replay", priority="spider")
@@ -103,10 +107,14 @@ class FixtureStorage:
         self.stats.inc_value("fixtures/hit")
         return read_fixture(meta_path, request.url)
 
-    def store_response(self, spider: Spider, request: Request, response: Response) -> None:
+    def store_response(
+        self, spider: Spider, request: Request, response: Response
+    ) -> None:
         if self.mode != "record":
             return
-        folder = self.root / _safe(request.meta.get("site") or urlparse(request.url).hostname or "misc")
+        folder = self.root / _safe(
+            request.meta.get("site") or urlparse(request.url).hostname or "misc"
+        )
         meta_path = write_fixture(folder, request.url, response)
         self.stats.inc_value("fixtures/recorded")
         logger.debug("Recorded %s into %s", request.url, meta_path)
@@ -119,7 +127,9 @@ def load_index(root: Path) -> dict[str, Path]:
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise ValueError(f"{meta_path}: not a readable fixture metadata file: {exc}") from exc
+            raise ValueError(
+                f"{meta_path}: not a readable fixture metadata file: {exc}"
+            ) from exc
         if not isinstance(meta, dict) or "url" not in meta or "body" not in meta:
             continue  # expectations and other JSON files live beside the pages
         index[fixture_key(meta["url"])] = meta_path
@@ -139,8 +149,14 @@ def read_fixture(meta_path: Path, request_url: str) -> Response:
     return cls(url=url, status=int(meta.get("status", 200)), headers=headers, body=body)
 
 
-_EXT_BY_TYPE = {"html": ".html", "xml": ".xml", "rss": ".xml", "atom": ".xml",
-                "json": ".json.body", "plain": ".txt"}
+_EXT_BY_TYPE = {
+    "html": ".html",
+    "xml": ".xml",
+    "rss": ".xml",
+    "atom": ".xml",
+    "json": ".json.body",
+    "plain": ".txt",
+}
 
 
 def _safe(name: str) -> str:
@@ -152,9 +168,12 @@ def write_fixture(folder: Path, url: str, response: Response) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     parts = urlparse(url)
     digest = hashlib.sha1(fixture_key(url).encode()).hexdigest()[:8]
-    slug = _safe((parts.path.strip("/") or "home").replace("/", "_") + ("_" + parts.query if parts.query else ""))
+    slug = _safe(
+        (parts.path.strip("/") or "home").replace("/", "_")
+        + ("_" + parts.query if parts.query else "")
+    )
     name = f"{slug[:50]}-{digest}"
-    ctype = response.headers.get(b"Content-Type", b"").decode("latin-1").lower()
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
     ext = next((e for k, e in _EXT_BY_TYPE.items() if k in ctype), ".bin")
     body_name = name + ext
     (folder / body_name).write_bytes(response.body)
@@ -163,12 +182,19 @@ def write_fixture(folder: Path, url: str, response: Response) -> Path:
         for k, vs in response.headers.items()
         # Content-Encoding stays: the body is saved as received (the cache sits
         # below the decompression middleware) and is decoded again on replay.
-        if k.lower() not in (b"content-length", b"transfer-encoding", b"set-cookie", b"date")
+        if k.lower()
+        not in (b"content-length", b"transfer-encoding", b"set-cookie", b"date")
     }
-    meta: dict[str, Any] = {"url": url, "status": response.status, "headers": headers,
-                            "body": body_name}
+    meta: dict[str, Any] = {
+        "url": url,
+        "status": response.status,
+        "headers": headers,
+        "body": body_name,
+    }
     if response.url != url:
         meta["response_url"] = response.url
     meta_path = folder / f"{name}.json"
-    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    meta_path.write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return meta_path

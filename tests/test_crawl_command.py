@@ -10,13 +10,17 @@ from tests.support.crawl import run_crawl
 def test_unknown_site_id_is_a_clear_error_listing_known_ones(tmp_path: Path) -> None:
     result = run_crawl(tmp_path, args={"sites": "tribune,nosuchsite"})
     assert result.returncode == 2, result.log[-2000:]
-    assert "unknown site id(s): nosuchsite; known: indiadailydigital, tribune" in result.log
+    assert (
+        "unknown site id(s): nosuchsite; known: indiadailydigital, tribune"
+        in result.log
+    )
     assert not result.items
 
 
 def test_sites_argument_restricts_the_crawl(tmp_path: Path) -> None:
-    result = run_crawl(tmp_path, args={"sites": "tribune"},
-                       settings={"FIXTURES_MODE": "replay"})
+    result = run_crawl(
+        tmp_path, args={"sites": "tribune"}, settings={"FIXTURES_MODE": "replay"}
+    )
     assert result.returncode == 0, result.log[-2000:]
     assert result.items, result.log[-2000:]
     assert {item["site"] for item in result.items} == {"tribune"}

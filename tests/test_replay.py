@@ -1,4 +1,4 @@
-"""Fixture record / replay: unit tests of the format and a record -> replay round trip."""
+"""Fixture record / replay: the format, and a record -> replay round trip."""
 
 from __future__ import annotations
 
@@ -27,7 +27,9 @@ def article(base: str, slug: str, title: str, day: int) -> str:
         f"dredging the channel against the income from larger ships docking there.</p>"
         for i in range(4)
     )
-    return ARTICLE.format(base=base, slug=slug, title=title, day=day, paragraphs=paragraphs)
+    return ARTICLE.format(
+        base=base, slug=slug, title=title, day=day, paragraphs=paragraphs
+    )
 
 
 def build_site(server: SiteServer) -> None:
@@ -35,13 +37,21 @@ def build_site(server: SiteServer) -> None:
     items = "".join(
         f"<item><title>{t}</title><link>{base}/news/{s}?utm_source=rss</link>"
         f"<pubDate>Fri, 0{d} May 2024 08:30:00 +0000</pubDate></item>"
-        for s, t, d in (("dredging", "Dredging approved", 1), ("ferries", "Ferries return", 2))
+        for s, t, d in (
+            ("dredging", "Dredging approved", 1),
+            ("ferries", "Ferries return", 2),
+        )
     )
-    server.add("/feed.xml", f'<?xml version="1.0"?><rss version="2.0"><channel>{items}'
-               "</channel></rss>", content_type="application/rss+xml")
+    server.add(
+        "/feed.xml",
+        f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>',
+        content_type="application/rss+xml",
+    )
     server.add("/news/dredging", article(base, "dredging", "Dredging approved", 1))
     server.add("/news/ferries", article(base, "ferries", "Ferries return", 2))
-    server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    server.add(
+        "/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+    )
 
 
 def site_file(folder: Path, base: str) -> Path:
@@ -68,7 +78,9 @@ def test_configure_fixtures_replay_turns_on_cache_that_ignores_misses() -> None:
 def test_write_then_read_fixture_keeps_status_headers_body(tmp_path: Path) -> None:
     url = "https://news.example/a/b?x=1&utm_source=y"
     response = HtmlResponse(
-        url=url, status=203, body=b"<html><p>caf\xc3\xa9</p></html>",
+        url=url,
+        status=203,
+        body=b"<html><p>caf\xc3\xa9</p></html>",
         headers={"Content-Type": "text/html; charset=utf-8", "X-Test": "1"},
         request=Request(url),
     )
@@ -87,7 +99,9 @@ def test_write_then_read_fixture_keeps_status_headers_body(tmp_path: Path) -> No
 
 
 def test_index_skips_json_files_that_are_not_pages(tmp_path: Path) -> None:
-    (tmp_path / "expected.json").write_text('{"url": "https://x.example/", "title": "t"}')
+    (tmp_path / "expected.json").write_text(
+        '{"url": "https://x.example/", "title": "t"}'
+    )
     assert load_index(tmp_path) == {}
 
 
@@ -97,9 +111,14 @@ def test_record_then_replay_gives_the_same_items(tmp_path: Path) -> None:
         build_site(server)
         sites = site_file(tmp_path / "sites", server.url)
         recorded = run_crawl(
-            tmp_path, output=tmp_path / "live.jsonl",
-            settings={"SITES_DIR": sites, "FIXTURES_MODE": "record",
-                      "FIXTURES_DIR": fixtures, "EXTRACT_MIN_WORDS": 20},
+            tmp_path,
+            output=tmp_path / "live.jsonl",
+            settings={
+                "SITES_DIR": sites,
+                "FIXTURES_MODE": "record",
+                "FIXTURES_DIR": fixtures,
+                "EXTRACT_MIN_WORDS": 20,
+            },
         )
         live_requests = len(server.log)
     assert recorded.returncode == 0, recorded.log[-3000:]
@@ -109,18 +128,28 @@ def test_record_then_replay_gives_the_same_items(tmp_path: Path) -> None:
 
     # The server is gone: replay must answer everything from the saved files.
     replayed = run_crawl(
-        tmp_path, output=tmp_path / "replay.jsonl",
-        settings={"SITES_DIR": sites, "FIXTURES_MODE": "replay",
-                  "FIXTURES_DIR": fixtures, "EXTRACT_MIN_WORDS": 20},
+        tmp_path,
+        output=tmp_path / "replay.jsonl",
+        settings={
+            "SITES_DIR": sites,
+            "FIXTURES_MODE": "replay",
+            "FIXTURES_DIR": fixtures,
+            "EXTRACT_MIN_WORDS": 20,
+        },
     )
     assert replayed.returncode == 0, replayed.log[-3000:]
 
     def comparable(items: list[dict]) -> list[dict]:
-        return sorted(({k: v for k, v in i.items() if k != "fetched_at"} for i in items),
-                      key=lambda i: i["url"])
+        return sorted(
+            ({k: v for k, v in i.items() if k != "fetched_at"} for i in items),
+            key=lambda i: i["url"],
+        )
 
     assert comparable(replayed.items) == comparable(recorded.items)
-    assert {i["url"].rsplit("/", 1)[1] for i in replayed.items} == {"dredging", "ferries"}
+    assert {i["url"].rsplit("/", 1)[1] for i in replayed.items} == {
+        "dredging",
+        "ferries",
+    }
     assert replayed.stat("downloader/response_count") == recorded.stat(
         "downloader/response_count"
     )
@@ -133,9 +162,14 @@ def test_replay_miss_is_counted_and_never_sent(tmp_path: Path) -> None:
         build_site(server)
         sites = site_file(tmp_path / "sites", server.url)
         recorded = run_crawl(
-            tmp_path, output=tmp_path / "live.jsonl",
-            settings={"SITES_DIR": sites, "FIXTURES_MODE": "record",
-                      "FIXTURES_DIR": fixtures, "EXTRACT_MIN_WORDS": 20},
+            tmp_path,
+            output=tmp_path / "live.jsonl",
+            settings={
+                "SITES_DIR": sites,
+                "FIXTURES_MODE": "record",
+                "FIXTURES_DIR": fixtures,
+                "EXTRACT_MIN_WORDS": 20,
+            },
         )
         assert recorded.returncode == 0
         # Forget one article: replay must skip it, count it, and not ask the server.
@@ -144,9 +178,14 @@ def test_replay_miss_is_counted_and_never_sent(tmp_path: Path) -> None:
                 meta.unlink()
         server.clear_log()
         replayed = run_crawl(
-            tmp_path, output=tmp_path / "replay.jsonl",
-            settings={"SITES_DIR": sites, "FIXTURES_MODE": "replay",
-                      "FIXTURES_DIR": fixtures, "EXTRACT_MIN_WORDS": 20},
+            tmp_path,
+            output=tmp_path / "replay.jsonl",
+            settings={
+                "SITES_DIR": sites,
+                "FIXTURES_MODE": "replay",
+                "FIXTURES_DIR": fixtures,
+                "EXTRACT_MIN_WORDS": 20,
+            },
         )
         assert server.log == [], "replay sent requests to the network"
     assert replayed.returncode == 0

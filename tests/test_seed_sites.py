@@ -1,4 +1,4 @@
-"""Data-driven site cases: a real replayed crawl of the bundled fixtures, checked per field.
+"""Data-driven site cases: a real replayed crawl of the fixtures, checked per field.
 
 Each ``fixtures/<site>/expected/<case>.json`` is reviewed by a person: the article's
 exact paragraphs, title, date, description, comments, and clutter that must never
@@ -127,7 +127,9 @@ COMMENT_CASES = [p for p in CASES if "comments" in expected(p)]
 
 
 @pytest.mark.parametrize("path", COMMENT_CASES, ids=[p.stem for p in COMMENT_CASES])
-def test_comments_when_switched_on(replay_with_comments: CrawlResult, path: Path) -> None:
+def test_comments_when_switched_on(
+    replay_with_comments: CrawlResult, path: Path
+) -> None:
     case = expected(path)
     item = item_for(replay_with_comments, case)
     assert item["comments"] == case["comments"]

@@ -70,20 +70,42 @@ def test_good_site_file_loads_into_frozen_config(tmp_path: Path) -> None:
     ("text", "key", "problem"),
     [
         ('home = "https://a.example/"\ncolour = 1\n', "colour", "unknown key"),
-        ('home = "https://a.example/"\n[discovery]\nfeed = []\n', "discovery.feed", "unknown key"),
-        ('home = "https://a.example/"\n[crawl]\nmax_articles = "ten"\n', "crawl.max_articles",
-         "whole number"),
-        ('home = "https://a.example/"\n[articles]\nallow = ["(unclosed"]\n', "articles.allow",
-         "bad regular expression"),
-        ('home = "https://a.example/"\n[extraction]\ntitle = "h1[["\n', "extraction.title",
-         "bad selector"),
-        ('home = "https://a.example/"\n[discovery]\nfeeds = ["ftp://x/feed"]\n', "discovery.feeds",
-         "http(s) URL"),
+        (
+            'home = "https://a.example/"\n[discovery]\nfeed = []\n',
+            "discovery.feed",
+            "unknown key",
+        ),
+        (
+            'home = "https://a.example/"\n[crawl]\nmax_articles = "ten"\n',
+            "crawl.max_articles",
+            "whole number",
+        ),
+        (
+            'home = "https://a.example/"\n[articles]\nallow = ["(unclosed"]\n',
+            "articles.allow",
+            "bad regular expression",
+        ),
+        (
+            'home = "https://a.example/"\n[extraction]\ntitle = "h1[["\n',
+            "extraction.title",
+            "bad selector",
+        ),
+        (
+            'home = "https://a.example/"\n[discovery]\nfeeds = ["ftp://x/feed"]\n',
+            "discovery.feeds",
+            "http(s) URL",
+        ),
         ('name = "x"\n', "home", "is required"),
-        ('home = "https://a.example/"\n[extraction.comments]\nauthor = ".a"\n',
-         "extraction.comments.item", "is required"),
-        ('home = "https://a.example/"\n[discovery]\nfollow_links = "yes"\n',
-         "discovery.follow_links", "true or false"),
+        (
+            'home = "https://a.example/"\n[extraction.comments]\nauthor = ".a"\n',
+            "extraction.comments.item",
+            "is required",
+        ),
+        (
+            'home = "https://a.example/"\n[discovery]\nfollow_links = "yes"\n',
+            "discovery.follow_links",
+            "true or false",
+        ),
     ],
 )
 def test_invalid_site_file_names_file_and_key(
@@ -117,7 +139,9 @@ def test_select_sites_unknown_id_lists_known_ones(tmp_path: Path) -> None:
     sites = load_sites(tmp_path)
     assert [s.id for s in select_sites(sites, "beta")] == ["beta"]
     assert [s.id for s in select_sites(sites, None)] == ["alpha", "beta"]
-    with pytest.raises(SiteConfigError, match="unknown site id.*gamma.*known: alpha, beta"):
+    with pytest.raises(
+        SiteConfigError, match="unknown site id.*gamma.*known: alpha, beta"
+    ):
         select_sites(sites, "beta,gamma")
 
 
@@ -131,4 +155,6 @@ def test_shipped_site_files_are_valid() -> None:
     assert {"indiadailydigital", "tribune"} <= set(sites)
     for site in sites.values():
         assert site.home.startswith("https://")
-        assert site.discovery.feeds or site.discovery.sitemaps or site.discovery.sections
+        assert (
+            site.discovery.feeds or site.discovery.sitemaps or site.discovery.sections
+        )

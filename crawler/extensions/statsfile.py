@@ -1,4 +1,4 @@
-"""Write the run's final Scrapy stats as JSON (STATS_FILE), for cron checks and tests."""
+"""Write the run's final Scrapy stats as JSON (STATS_FILE), for cron and tests."""
 
 from __future__ import annotations
 
@@ -44,7 +44,9 @@ class StatsFile:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(json.dumps(stats, indent=1, sort_keys=True, default=str) + "\n")
+            tmp.write_text(
+                json.dumps(stats, indent=1, sort_keys=True, default=str) + "\n"
+            )
             os.replace(tmp, self.path)
         except OSError:
             logger.error("Cannot write stats file %s", self.path, exc_info=True)

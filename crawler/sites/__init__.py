@@ -68,7 +68,7 @@ class DiscoveryConfig:
 
 @dataclass(frozen=True)
 class ArticleRules:
-    """Which URLs are articles: ``allow`` (any matches) and not ``deny`` (none matches)."""
+    """Article URLs: ``allow`` (any matches) and not ``deny`` (none matches)."""
 
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
@@ -133,8 +133,17 @@ class SiteConfig:
 
 # --- validation ---------------------------------------------------------------
 
-_TOP_KEYS = {"id", "name", "home", "domains", "language", "discovery", "articles",
-             "extraction", "crawl"}
+_TOP_KEYS = {
+    "id",
+    "name",
+    "home",
+    "domains",
+    "language",
+    "discovery",
+    "articles",
+    "extraction",
+    "crawl",
+}
 _SECTION_TYPES: dict[str, type] = {
     "discovery": DiscoveryConfig,
     "articles": ArticleRules,
@@ -149,7 +158,9 @@ def _check_type(path: Path, key: str, value: Any, expected: Any) -> Any:
     """Coerce ``value`` to ``expected`` (a field annotation string) or raise."""
     if expected in ("str",):
         if not isinstance(value, str):
-            raise SiteConfigError(path, key, f"must be a string, not {type(value).__name__}")
+            raise SiteConfigError(
+                path, key, f"must be a string, not {type(value).__name__}"
+            )
         return value
     if expected == "bool":
         if not isinstance(value, bool):
@@ -157,7 +168,9 @@ def _check_type(path: Path, key: str, value: Any, expected: Any) -> Any:
         return value
     if expected == "int":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise SiteConfigError(path, key, f"must be a whole number >= 0, not {value!r}")
+            raise SiteConfigError(
+                path, key, f"must be a whole number >= 0, not {value!r}"
+            )
         return value
     if expected == "float":
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -176,7 +189,9 @@ def _check_regex(path: Path, key: str, pattern: str) -> None:
     try:
         re.compile(pattern)
     except re.error as exc:
-        raise SiteConfigError(path, key, f"bad regular expression {pattern!r}: {exc}") from exc
+        raise SiteConfigError(
+            path, key, f"bad regular expression {pattern!r}: {exc}"
+        ) from exc
 
 
 def _check_selector(path: Path, key: str, selector: str) -> None:
@@ -197,7 +212,7 @@ def _check_url(path: Path, key: str, url: str) -> None:
 def _build_section(path: Path, name: str, raw: Any) -> Any:
     cls = _SECTION_TYPES[name]
     if not isinstance(raw, dict):
-        raise SiteConfigError(path, name, "must be a table ([%s])" % name)
+        raise SiteConfigError(path, name, f"must be a table ([{name}])")
     known = {f.name: f for f in fields(cls)}
     values: dict[str, Any] = {}
     for key, value in raw.items():
@@ -220,19 +235,25 @@ def _build_section(path: Path, name: str, raw: Any) -> Any:
             for url in value:
                 _check_url(path, dotted, url)
         if name == "discovery" and key == "page_url" and "{page}" not in value:
-            raise SiteConfigError(path, dotted, "must contain {page}, e.g. '?page={page}'")
+            raise SiteConfigError(
+                path, dotted, "must contain {page}, e.g. '?page={page}'"
+            )
         values[key] = value
     return cls(**values)
 
 
 def _build_comments(path: Path, key: str, raw: Any) -> CommentSelectors:
     if not isinstance(raw, dict):
-        raise SiteConfigError(path, key, "must be a table with item, author, date, text")
+        raise SiteConfigError(
+            path, key, "must be a table with item, author, date, text"
+        )
     known = {f.name for f in fields(CommentSelectors)}
     for sub, value in raw.items():
         if sub not in known:
             raise SiteConfigError(
-                path, f"{key}.{sub}", f"unknown key; known keys: {', '.join(sorted(known))}"
+                path,
+                f"{key}.{sub}",
+                f"unknown key; known keys: {', '.join(sorted(known))}",
             )
         if not isinstance(value, str):
             raise SiteConfigError(path, f"{key}.{sub}", "must be a string")
@@ -250,8 +271,12 @@ def parse_site(path: Path, raw: dict[str, Any]) -> SiteConfig:
                 path, key, f"unknown key; known keys: {', '.join(sorted(_TOP_KEYS))}"
             )
     site_id = raw.get("id", path.stem)
-    if not isinstance(site_id, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", site_id):
-        raise SiteConfigError(path, "id", f"must be lowercase letters, digits, - or _: {site_id!r}")
+    if not isinstance(site_id, str) or not re.fullmatch(
+        r"[a-z0-9][a-z0-9_-]*", site_id
+    ):
+        raise SiteConfigError(
+            path, "id", f"must be lowercase letters, digits, - or _: {site_id!r}"
+        )
     if "home" not in raw:
         raise SiteConfigError(path, "home", "is required (the site's home page URL)")
     home = _check_type(path, "home", raw["home"], "str")
@@ -260,17 +285,29 @@ def parse_site(path: Path, raw: dict[str, Any]) -> SiteConfig:
     language = _check_type(path, "language", raw.get("language", ""), "str")
     domains_raw = raw.get("domains")
     if domains_raw is None:
-        domains: tuple[str, ...] = ((urlparse(home).hostname or "").removeprefix("www."),)
+        domains: tuple[str, ...] = (
+            (urlparse(home).hostname or "").removeprefix("www."),
+        )
     else:
-        domains = tuple(d.lower() for d in _check_type(path, "domains", domains_raw, "tuple[str, ...]"))
+        domains = tuple(
+            d.lower()
+            for d in _check_type(path, "domains", domains_raw, "tuple[str, ...]")
+        )
         if not domains:
             raise SiteConfigError(path, "domains", "must list at least one domain")
     sections = {
-        name: _build_section(path, name, raw[name]) for name in _SECTION_TYPES if name in raw
+        name: _build_section(path, name, raw[name])
+        for name in _SECTION_TYPES
+        if name in raw
     }
     return SiteConfig(
-        id=site_id, name=name, home=home, domains=domains, path=str(path),
-        language=language, **sections,
+        id=site_id,
+        name=name,
+        home=home,
+        domains=domains,
+        path=str(path),
+        language=language,
+        **sections,
     )
 
 
@@ -298,14 +335,20 @@ def load_sites(directory: Path | str | None = None) -> dict[str, SiteConfig]:
     for path in sorted(folder.glob("*.toml")):
         site = load_site_file(path)
         if site.id in sites:
-            raise SiteConfigError(path, "id", f"duplicate site id {site.id!r} (also in {sites[site.id].path})")
+            raise SiteConfigError(
+                path,
+                "id",
+                f"duplicate site id {site.id!r} (also in {sites[site.id].path})",
+            )
         sites[site.id] = site
     if not sites:
         raise SiteConfigError(folder, "", "no site files (*.toml) found")
     return sites
 
 
-def select_sites(all_sites: dict[str, SiteConfig], wanted: str | None) -> list[SiteConfig]:
+def select_sites(
+    all_sites: dict[str, SiteConfig], wanted: str | None
+) -> list[SiteConfig]:
     """Pick the sites named in a comma-separated list (all when empty)."""
     if not wanted:
         return list(all_sites.values())
@@ -313,6 +356,9 @@ def select_sites(all_sites: dict[str, SiteConfig], wanted: str | None) -> list[S
     unknown = [s for s in ids if s not in all_sites]
     if unknown:
         raise SiteConfigError(
-            "sites", "", f"unknown site id(s): {', '.join(unknown)}; known: {', '.join(sorted(all_sites))}"
+            "sites",
+            "",
+            f"unknown site id(s): {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(all_sites))}",
         )
     return [all_sites[s] for s in ids]

@@ -125,7 +125,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         self.site._record(
-            LoggedRequest(time.time(), self.command, self.path, dict(self.headers.items()))
+            LoggedRequest(
+                time.time(), self.command, self.path, dict(self.headers.items())
+            )
         )
         for handler in self.site.handlers:
             if handler(self):
