@@ -41,9 +41,15 @@ def build_article(
     site_id: str = "",
     domains: tuple[str, ...] = (),
     fetched_at: datetime | None = None,
+    url: str | None = None,
 ) -> Article:
-    """The ``Article`` for ``page`` fetched from ``fetched_url`` (now, by default)."""
-    url, _ = canonical_url(page, fetched_url, domains)
+    """The ``Article`` for ``page`` fetched from ``fetched_url`` (now, by default).
+
+    ``url`` is the canonical URL when the caller already decided it (the spider
+    applies its site's article-URL rules to the canonical); else ``canonical_url``.
+    """
+    if url is None:
+        url, _ = canonical_url(page, fetched_url, domains)
     when = (fetched_at or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     text = page.text
     return Article(

@@ -40,8 +40,9 @@ from crawler.discovery import (
     parse_sitemap,
 )
 from crawler.extraction import ExtractionError
+from crawler.extraction.record import build_article
 from crawler.extraction.service import ExtractionService
-from crawler.items import Article, article_id
+from crawler.items import Article
 from crawler.replay import configure_fixtures
 from crawler.sites import SiteConfig, SiteConfigError, load_sites, select, select_sites
 from crawler.urls import normalize_url, same_site
@@ -641,26 +642,15 @@ class NewsitesSpider(scrapy.Spider):
         self.article_counts[site_id] += 1
         stats.inc_value("extract/ok")
         stats.inc_value(f"extract/ok/{site_id}")
-        text = page.text
-        yield Article(
-            id=article_id(canonical),
+        for rule, count in page.cleanup.items():
+            stats.inc_value(f"extract/cleanup/{rule}", count)
+        stats.inc_value(f"extract/body/{page.body_source}")
+        yield build_article(
+            page,
+            fetched_url=response.url,
+            site_id=site_id,
+            domains=site.domains,
             url=canonical,
-            site=site_id,
-            title=page.title,
-            date=page.date,
-            authors=page.authors,
-            description=page.description,
-            text=text,
-            language=page.language,
-            fetched_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
-            date_raw=page.date_raw,
-            date_modified=page.date_modified,
-            tags=page.tags,
-            images=page.images,
-            comments=page.comments,
-            source_url=response.url,
-            paywalled=page.paywalled,
-            word_count=len(text.split()),
         )
 
     def on_error(self, failure: Any) -> None:
