@@ -64,6 +64,27 @@ TEMPLATE_MIN_ARTICLES = 5
 # Paragraphs seen in a single article are forgotten after this many days (0: never).
 TEMPLATE_FORGET_DAYS = 30
 
+# --- Extraction workers (docs/performance.md) ------------------------------
+# Worker processes that run extraction off the reactor; -1: one per CPU this process
+# may use; 0: extract in the spider's callback (no pool).
+EXTRACT_WORKERS = -1
+# Seconds one page may take in a worker; past it the worker is killed and replaced
+# and the page is counted `extract/timeout` (0: no limit).
+EXTRACT_TIMEOUT = 30.0
+# Pages handed to the pool and not yet answered; when full the callback waits, which
+# makes Scrapy stop taking new requests (0: twice EXTRACT_WORKERS).
+EXTRACT_MAX_PENDING = 0
+# Memory one page may take: a worker's address space is capped (RLIMIT_AS) at its
+# size after start-up plus this many MiB; a page that needs more ends its worker and
+# is counted `extract/crashed` (the biggest page kept, 3 MB, needs ~500). 0: no cap.
+EXTRACT_WORKER_MEMORY_MB = 1024
+# Replace a worker after this many pages, so slow leaks in C libraries stay bounded
+# (0: never).
+EXTRACT_WORKER_MAX_TASKS = 2000
+# "forkserver" (workers fork from a warm server process: fast replacement) or
+# "spawn". Never a plain fork of the process that runs the reactor.
+EXTRACT_START_METHOD = "forkserver"
+
 # --- Output --------------------------------------------------------------
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORTERS = {

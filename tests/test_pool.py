@@ -1,0 +1,356 @@
+"""Extraction pool: a crash, a hang or a memory blow-up costs one page, in a crawl too.
+
+Unit tests drive ``WorkerPool`` with ``run_action`` (below), a module-level function the
+workers import, so each test provokes a real failure in a real worker process: a
+segfault, ``os._exit``, a sleep past the time limit, an allocation past the memory cap.
+The crawl test serves pages that really break trafilatura (a page of tag soup that
+takes minutes; one that needs more memory than the cap) and checks that only those
+pages are lost, counted, while every other article is written.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import pickle
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.extraction.extractor import ExtractedPage, ExtractionError
+from crawler.extraction.pool import (
+    EXIT_OUT_OF_MEMORY,
+    PoolBroken,
+    PoolConfig,
+    RemoteTraceback,
+    WorkerCrashed,
+    WorkerError,
+    WorkerPool,
+    WorkerTimeout,
+    describe_exit,
+)
+from tests.support.crawl import run_crawl
+from tests.support.server import SiteServer
+
+RESULT_WAIT = 60  # seconds a test waits for one future (a worker start on a busy box)
+
+
+def run_action(action: str, value: Any = None) -> Any:
+    """What a test worker does with one task (module level: workers import it)."""
+    if action == "echo":
+        return value
+    if action == "pid":
+        return os.getpid()
+    if action == "exit":
+        os._exit(int(value))
+    if action == "segfault":
+        ctypes.string_at(0)  # reads address 0: SIGSEGV
+    if action == "sleep":
+        time.sleep(float(value))
+        return value
+    if action == "allocate_mb":
+        block = bytearray(int(value) * 1024 * 1024)
+        return len(block)
+    if action == "not_an_article":
+        raise ExtractionError("too_short", "12 words < 40")
+    if action == "bug":
+        raise KeyError(value)
+    if action == "unpicklable":
+        return lambda: None
+    raise AssertionError(f"unknown action {action!r}")
+
+
+def failing_warmup() -> None:
+    """A warm-up that kills every new worker: the pool cannot start any."""
+    os._exit(3)
+
+
+@pytest.fixture
+def make_pool() -> Iterator[Any]:
+    pools: list[WorkerPool] = []
+
+    def make(**config: Any) -> WorkerPool:
+        warmup = config.pop("warmup", None)
+        events = config.pop("events", None)
+        pool = WorkerPool(
+            run_action,
+            PoolConfig(**config),
+            warmup=warmup,
+            on_event=events.append if events is not None else None,
+        )
+        pool.start()
+        pools.append(pool)
+        return pool
+
+    yield make
+    for pool in pools:
+        pool.close()
+
+
+def outcome(future: Future[Any]) -> Any:
+    """The future's result, or its exception (not raised)."""
+    try:
+        return future.result(timeout=RESULT_WAIT)
+    except Exception as exc:  # noqa: BLE001 - the test looks at which exception
+        return exc
+
+
+# --- results and errors cross the process boundary intact -----------------------------
+def test_results_come_back_in_order_from_worker_processes(make_pool: Any) -> None:
+    pool = make_pool(workers=2)
+    futures = [pool.submit("echo", n) for n in range(20)]
+    assert [f.result(timeout=RESULT_WAIT) for f in futures] == list(range(20))
+    pids = {pool.submit("pid").result(timeout=RESULT_WAIT) for _ in range(6)}
+    assert os.getpid() not in pids, "tasks must run in worker processes, not the caller"
+
+
+def test_extraction_error_keeps_reason_and_detail_across_processes(
+    make_pool: Any,
+) -> None:
+    pool = make_pool(workers=1)
+    error = outcome(pool.submit("not_an_article"))
+    assert isinstance(error, ExtractionError), f"got {error!r}"
+    assert (error.reason, error.detail) == ("too_short", "12 words < 40")
+    assert isinstance(error.__cause__, RemoteTraceback)
+    assert "run_action" in error.__cause__.text, "the worker-side traceback is kept"
+
+
+def test_a_bug_in_the_task_is_raised_in_the_caller_and_the_worker_lives_on(
+    make_pool: Any,
+) -> None:
+    pool = make_pool(workers=1)
+    pid = pool.submit("pid").result(timeout=RESULT_WAIT)
+    assert isinstance(outcome(pool.submit("bug", "missing")), KeyError)
+    unpicklable = outcome(pool.submit("unpicklable"))
+    assert isinstance(unpicklable, RuntimeError) and "pickle" in str(unpicklable)
+    assert pool.submit("pid").result(timeout=RESULT_WAIT) == pid, "same worker goes on"
+
+
+def test_unpicklable_arguments_fail_that_task_only(make_pool: Any) -> None:
+    pool = make_pool(workers=1)
+    bad = pool.submit("echo", lambda: None)
+    assert isinstance(outcome(bad), (pickle.PicklingError, AttributeError, TypeError))
+    assert pool.submit("echo", 5).result(timeout=RESULT_WAIT) == 5
+
+
+def test_extracted_page_and_extraction_error_pickle() -> None:
+    page = ExtractedPage(
+        title="T",
+        paragraphs=["a", "b"],
+        authors=["A"],
+        images=[{"url": "u", "caption": None}],
+        comments=[],
+    )
+    assert pickle.loads(pickle.dumps(page)) == page
+    error = pickle.loads(pickle.dumps(ExtractionError("no_body", "why")))
+    assert (error.reason, error.detail, str(error)) == (
+        "no_body",
+        "why",
+        "no_body: why",
+    )
+
+
+# --- a dying or hanging worker costs its task only ------------------------------------
+def test_a_worker_that_exits_fails_its_task_only_and_is_replaced(
+    make_pool: Any,
+) -> None:
+    events: list[str] = []
+    pool = make_pool(workers=2, events=events)
+    before = [pool.submit("echo", n) for n in range(6)]
+    crash = pool.submit("exit", 3)
+    after = [pool.submit("echo", n) for n in range(6, 12)]
+    error = outcome(crash)
+    assert isinstance(error, WorkerCrashed), f"got {error!r}"
+    assert "exit status 3" in str(error)
+    assert [f.result(timeout=RESULT_WAIT) for f in before + after] == list(range(12))
+    assert pool.submit("echo", "still").result(timeout=RESULT_WAIT) == "still"
+    assert events.count("replaced") == 1, events
+
+
+def test_a_segfault_is_a_crash_of_that_task(make_pool: Any) -> None:
+    pool = make_pool(workers=1)
+    error = outcome(pool.submit("segfault"))
+    assert isinstance(error, WorkerCrashed) and "SIGSEGV" in str(error), (
+        f"got {error!r}"
+    )
+    assert pool.submit("echo", 1).result(timeout=RESULT_WAIT) == 1
+
+
+def test_tasks_queued_behind_a_crash_in_the_same_worker_are_not_lost(
+    make_pool: Any,
+) -> None:
+    # One worker holds two tasks at a time: the crash takes its worker down while the
+    # next task waits inside it. That task must be sent again, not failed.
+    pool = make_pool(workers=1)
+    futures = [pool.submit("exit", 5)] + [pool.submit("echo", n) for n in range(5)]
+    assert isinstance(outcome(futures[0]), WorkerCrashed)
+    assert [f.result(timeout=RESULT_WAIT) for f in futures[1:]] == list(range(5))
+
+
+def test_a_task_past_the_time_limit_is_killed_and_the_rest_run(make_pool: Any) -> None:
+    events: list[str] = []
+    pool = make_pool(workers=1, timeout=1.0, events=events)
+    old_pid = pool.submit("pid").result(timeout=RESULT_WAIT)
+    hang = pool.submit("sleep", 600)
+    rest = [pool.submit("echo", n) for n in range(4)]
+    error = outcome(hang)
+    assert isinstance(error, WorkerTimeout), f"got {error!r}"
+    assert [f.result(timeout=RESULT_WAIT) for f in rest] == list(range(4))
+    assert not _alive(old_pid), "the hung worker must be killed"
+    assert events.count("replaced") == 1, events
+
+
+def test_a_task_over_the_memory_cap_crashes_its_worker_only(make_pool: Any) -> None:
+    pool = make_pool(workers=1, memory_mb=64)
+    assert pool.submit("allocate_mb", 8).result(timeout=RESULT_WAIT) == 8 * 1024 * 1024
+    error = outcome(pool.submit("allocate_mb", 512))
+    assert isinstance(error, WorkerCrashed) and "out of memory" in str(error), repr(
+        error
+    )
+    assert pool.submit("allocate_mb", 8).result(timeout=RESULT_WAIT) == 8 * 1024 * 1024
+
+
+def test_workers_that_cannot_start_break_the_pool_explicitly(make_pool: Any) -> None:
+    events: list[str] = []
+    pool = make_pool(workers=1, warmup=failing_warmup, events=events)
+    errors = [outcome(pool.submit("echo", n)) for n in range(2)]
+    assert all(isinstance(e, WorkerError) for e in errors), errors
+    assert isinstance(errors[-1], PoolBroken), errors  # the 3rd failed start in a row
+    assert pool.broken and "broken" in events, events
+    with pytest.raises(PoolBroken):
+        pool.submit("echo", 1)
+
+
+def test_workers_are_recycled_after_max_tasks(make_pool: Any) -> None:
+    events: list[str] = []
+    pool = make_pool(workers=1, max_tasks=3, events=events)
+    pids = [pool.submit("pid").result(timeout=RESULT_WAIT) for _ in range(7)]
+    assert len(set(pids)) == 3, pids  # 3 + 3 + 1
+    assert events.count("recycled") == 2, events
+
+
+def test_close_stops_every_worker(make_pool: Any) -> None:
+    pool = make_pool(workers=2)
+    assert [pool.submit("echo", n).result(timeout=RESULT_WAIT) for n in range(4)]
+    deadline = time.monotonic() + RESULT_WAIT
+    while len(pool.worker_pids()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)  # the second worker may still be starting
+    pids = pool.worker_pids()
+    assert len(pids) == 2
+    pool.close()
+    assert not any(_alive(pid) for pid in pids)
+    with pytest.raises(RuntimeError):
+        pool.submit("echo", 1)
+
+
+def test_config_is_checked() -> None:
+    with pytest.raises(ValueError, match="workers"):
+        PoolConfig(workers=0)
+    with pytest.raises(ValueError, match="start method"):
+        PoolConfig(start_method="fork")
+    assert describe_exit(-11) == "killed by SIGSEGV"
+    assert describe_exit(EXIT_OUT_OF_MEMORY) == "out of memory"
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        if state == "Z":
+            return False
+        time.sleep(0.1)
+    return True
+
+
+# --- a real crawl ---------------------------------------------------------------------
+ARTICLE = """<html lang="en"><head><title>{title} - Pool Gazette</title>
+<meta property="article:published_time" content="2024-05-0{day}T08:30:00+00:00">
+</head><body><nav><a href="/">Home</a></nav><article><h1>{title}</h1>
+<p class="byline">By Grace Hopper</p>{paragraphs}</article>
+<footer>Copyright Pool Gazette</footer></body></html>"""
+
+# Real failures, no test hook: trafilatura needs minutes for this tag soup (its
+# cost grows with the cube of the spans)...
+HANG_PAGE = (
+    "<html><head><title>Endless spans story - Pool Gazette</title></head><body>"
+    "<article><p>" + "<span>w</span> " * 20_000 + "</p></article></body></html>"
+)
+# ...and far more than the 100 MiB cap of the crawl below for this one.
+MEMORY_PAGE = (
+    "<html><head><title>Heavy links story - Pool Gazette</title></head><body>"
+    "<article>"
+    + '<a href="/x/y/z" class="a b c" data-x="1">t</a>' * 60_000
+    + "</article></body></html>"
+)
+
+
+def _article(slug: str, n: int) -> str:
+    paragraphs = "\n".join(
+        f"<p>Story {n}, paragraph {i}: the harbour board weighed the cost of dredging "
+        f"the channel against the income from larger ships docking at the quay.</p>"
+        for i in range(5)
+    )
+    return ARTICLE.format(
+        title=f"Harbour story number {n}", day=1 + n % 9, paragraphs=paragraphs
+    )
+
+
+def test_crawl_counts_a_crashing_and_a_hanging_page_and_writes_the_rest(
+    tmp_path: Path,
+) -> None:
+    with SiteServer() as server:
+        slugs = [f"story-{n}" for n in range(12)]
+        for n, slug in enumerate(slugs):
+            server.add(f"/news/{slug}", _article(slug, n))
+        server.add("/news/endless-spans", HANG_PAGE)
+        server.add("/news/heavy-links", MEMORY_PAGE)
+        links = slugs[:6] + ["endless-spans", "heavy-links"] + slugs[6:]
+        items = "".join(
+            f"<item><title>{s}</title><link>{server.url}/news/{s}</link></item>"
+            for s in links
+        )
+        server.add(
+            "/feed.xml",
+            f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>',
+            content_type="application/rss+xml",
+        )
+        sites = tmp_path / "sites"
+        sites.mkdir()
+        (sites / "gazette.toml").write_text(
+            f'name = "Pool Gazette"\nhome = "{server.url}/"\ndomains = ["127.0.0.1"]\n'
+            f'[discovery]\nfeeds = ["{server.url}/feed.xml"]\n'
+            '[articles]\nallow = ["/news/"]\n',
+            encoding="utf-8",
+        )
+        result = run_crawl(
+            tmp_path,
+            settings={
+                "SITES_DIR": sites,
+                "EXTRACT_WORKERS": 2,
+                "EXTRACT_MIN_WORDS": 20,
+                # Normal pages take milliseconds; the hanging one minutes.
+                "EXTRACT_TIMEOUT": 10,
+                "EXTRACT_WORKER_MEMORY_MB": 100,
+                "DOWNLOAD_DELAY": 0,
+                "AUTOTHROTTLE_ENABLED": False,
+            },
+        )
+    assert result.returncode == 0, result.log[-3000:]
+    written = sorted(item["url"].rsplit("/", 1)[1] for item in result.items)
+    assert written == sorted(slugs), (
+        f"every normal article must be written, not only {written}\n"
+        f"{result.log[-3000:]}"
+    )
+    assert result.stat("extract/timeout") == 1, result.stats
+    assert result.stat("extract/crashed") == 1, result.stats
+    assert result.stat("extract_pool/workers") == 2
+    assert result.stat("extract_pool/workers_replaced") == 2, result.stats
+    assert "out of memory" in result.log and "endless-spans" in result.log
