@@ -5,12 +5,17 @@ of every run reads and writes the same one (SEEN_BACKEND = "redis"). It keeps th
 SQLite store's rules (crawler/seen.py): canonical URL, aliases and query variants
 for lookups; exact text hash or SimHash within ``max_bits`` (found through the four
 16-bit bands) for near duplicates; two-step writes (pending, then exported once
-the line is flushed) and recovery of what a killed crawl left pending.
+the line is flushed) and recovery of what a killed crawl left pending; for
+re-crawls (SEEN_RECRAWL_UPDATED), the link date (``lastmod``) each article's text
+was fetched under, moved forward by ``mark_checked`` when a later fetch finds the
+text unchanged.
 
 Layout under SEEN_REDIS_PREFIX (P), one store per prefix, shared by all runs:
 
-- ``P:articles`` hash canonical URL -> JSON record; ``P:pending`` the same for
-  articles about to be written; ``P:aliases`` hash URL -> canonical URL;
+- ``P:articles`` hash canonical URL -> JSON record (id, site, version, run,
+  text_hash, simhash, words, exported_at, lastmod); ``P:pending`` the same for
+  articles about to be written (with aliases, without exported_at);
+  ``P:aliases`` hash URL -> canonical URL;
 - ``P:text:<site>:<sha256>`` and ``P:band:<site>:<n>:<value>`` sets of URLs;
 - ``P:runs`` hash run id -> JSON (started, finished, status, outputs, host, pid),
   ``P:run_seq`` the last run id.
@@ -158,6 +163,9 @@ class RedisSeenStore:
             data["text_hash"],
             int(data["simhash"]),
             int(data["words"]),
+            # Records written before the store kept link dates have none, like the
+            # rows SQLite's schema-2 migration keeps (``lastmod`` NULL).
+            data.get("lastmod"),
         )
 
     def get(self, url: str) -> SeenRecord | None:
@@ -220,6 +228,7 @@ class RedisSeenStore:
             "simhash": fp.simhash,
             "words": fp.words,
             "aliases": list(article.aliases),
+            "lastmod": article.lastmod,
         }
         pipe = self.server.pipeline(transaction=True)
         pipe.hset(self._key("pending"), article.url, json.dumps(record))
@@ -285,6 +294,9 @@ class RedisSeenStore:
                             "words",
                         )
                     }
+                    # The new text's link date replaces the old one's, as in SQLite
+                    # (absent from a pending record written before lastmod was kept).
+                    record["lastmod"] = data.get("lastmod")
                     record["exported_at"] = stamp
                     pipe.multi()
                     if previous is not None:
@@ -299,6 +311,29 @@ class RedisSeenStore:
                     pipe.hdel(pending, url)
                     pipe.execute()
                     return self._record(url, json.dumps(record), "exported")
+                except _watch_error():
+                    continue
+
+    def mark_checked(self, url: str, lastmod: str) -> bool:
+        """The exported article ``url`` was fetched again under link date
+        ``lastmod`` and its text had not changed: a link no later than ``lastmod``
+        will not fetch it again. False if ``url`` is not exported."""
+        articles = self._key("articles")
+        with self.server.pipeline() as pipe:
+            while True:
+                try:
+                    # Read-modify-write of a JSON record: a worker exporting a new
+                    # version meanwhile must not be overwritten with the old one.
+                    pipe.watch(articles)
+                    raw = pipe.hget(articles, url)
+                    if raw is None:
+                        pipe.unwatch()
+                        return False
+                    record = {**json.loads(raw), "lastmod": lastmod}
+                    pipe.multi()
+                    pipe.hset(articles, url, json.dumps(record))
+                    pipe.execute()
+                    return True
                 except _watch_error():
                     continue
 
