@@ -447,6 +447,9 @@ def _locked_run(settings: Settings, label: str, site_ids: list[str],
         }
         if settings.getbool("RUN_JOBDIR"):
             overrides["JOBDIR"] = str(jobdir)
+        if not settings.get("TEMPLATE_DB"):
+            # cron runs learn each site's template across runs, beside the store
+            overrides["TEMPLATE_DB"] = str(db.with_name("templates.sqlite3"))
         settings.setdict(overrides, priority="cmdline")
         return _crawl(settings, store, run_id, site_ids, spider_args, output, part,
                       stats_path, jobdir, clock)

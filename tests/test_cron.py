@@ -210,6 +210,8 @@ def test_second_run_exports_only_new_articles_and_fetches_no_exported_page(
     # Defaults: dated output under out/all/, store in state/, all beside the cwd.
     assert out1.parent.parent == tmp_path / "out" / "all"
     assert (tmp_path / "state" / "seen.sqlite3").is_file()
+    # cron runs learn each site's template across runs, beside the store
+    assert (tmp_path / "state" / "templates.sqlite3").is_file()
     stats = json.loads(out2[0].with_suffix(".stats.json").read_text())
     assert stats["seen/skipped"] == 6 and stats["run/exit_code"] == EXIT_OK
     assert out2[0].with_suffix(".log").stat().st_size > 0
