@@ -1,4 +1,4 @@
-"""Default settings of the newsites Scrapy project, grouped by prefix, one comment each."""
+"""Default settings of the newsites project, grouped by prefix, one comment each."""
 
 from __future__ import annotations
 

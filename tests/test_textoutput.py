@@ -54,8 +54,8 @@ def test_exporter_writes_one_file_per_article_and_an_index(tmp_path: Path) -> No
     assert files == ["000_0000000000000000.txt", f"001_{'1' * 16}.txt",
                      f"002_{'2' * 16}.txt"]
     assert (tmp_path / f"002_{'2' * 16}.txt").read_text().startswith("Story 2\n\n")
-    index = (tmp_path / "index.tsv").read_text()
-    rows = [line.split("\t") for line in index.splitlines()]
+    index_text = (tmp_path / "index.tsv").read_text()
+    rows = [line.split("\t") for line in index_text.splitlines()]
     assert rows == [[f"001_{'1' * 16}.txt", "1" * 16, f"http://news.test/{'1' * 16}",
                      "Story 1"],
                     [f"002_{'2' * 16}.txt", "2" * 16, f"http://news.test/{'2' * 16}",
