@@ -23,12 +23,13 @@ import argparse
 import html
 import json
 import random
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 #: Bump when the page format changes: cached sites of an older format are not reused.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 SITE_NAME = "The Harbour Ledger"
 SECTIONS = (
@@ -56,14 +57,17 @@ _WORDS = (
     "officials promised a public meeting next month the minister told reporters that "
     "funding had been agreed in principle but details remained under discussion with "
     "local business owners who fear a long closure of the waterfront market analysts "
-    "noted that similar projects in other coastal towns had taken two years longer than "
-    "planned and warned of rising prices for steel concrete and labour across the region "
+    "noted that similar projects in other coastal towns had taken two years longer "
+    "than "
+    "planned and warned of rising prices for steel concrete and labour across the "
+    "region "
     "a spokesperson for the port authority said shipping schedules would be adjusted "
     "fishermen described the situation as difficult but said they supported repairs "
     "students from the university collected water samples to measure pollution levels "
     "hospital managers reported fewer visits during the holiday period than last year "
     "voters will decide in spring whether to approve a tax to pay for flood defences "
-    "the company reported quarterly profit above forecasts as demand for electric boats "
+    "the company reported quarterly profit above forecasts as demand for electric "
+    "boats "
     "grew across northern markets while exports of timber fell for the third quarter "
     "scientists published new findings on the migration of seabirds along the coast "
     "the team won its fourth match in a row after a late goal from the young striker "
@@ -237,7 +241,8 @@ def _teaser(meta: ArticleMeta, rng: random.Random, klass: str) -> str:
         f'<img src="/img/{meta.index}-320.jpg" alt="" loading="lazy" width="320" '
         f'height="180"></picture></a><div class="card-body"><span class="kicker">'
         f"{meta.section.title()}</span>"
-        f'<h3 class="card-title"><a href="{meta.path}">{html.escape(meta.title)}</a></h3>'
+        f'<h3 class="card-title"><a href="{meta.path}">{html.escape(meta.title)}</a>'
+        "</h3>"
         f'<p class="card-dek">{dek}</p><time datetime="{meta.date.isoformat()}">'
         f"{meta.date:%d %b %Y}</time></div></div>"
     )
@@ -264,7 +269,8 @@ def _head(title: str, description: str, canonical: str, extra: str = "") -> str:
         f"<title>{html.escape(title)} | {SITE_NAME}</title>"
         f'<meta name="description" content="{html.escape(description)}">'
         f'<link rel="canonical" href="{canonical}">'
-        '<link rel="alternate" type="application/rss+xml" title="Latest" href="/feed.xml">'
+        '<link rel="alternate" type="application/rss+xml" title="Latest" '
+        'href="/feed.xml">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"{extra}<style>{CSS}</style>"
         "<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push("
@@ -274,7 +280,8 @@ def _head(title: str, description: str, canonical: str, extra: str = "") -> str:
 
 def _header() -> str:
     return (
-        f'<body class="c3">{SPRITE}<header class="site-header"><a class="logo" href="/">'
+        f'<body class="c3">{SPRITE}<header class="site-header"><a class="logo" '
+        'href="/">'
         f'{SITE_NAME}</a><form action="/search/"><input name="q"></form>'
         f'<a href="/subscribe/">Subscribe</a></header>{MENU}'
     )
@@ -318,9 +325,10 @@ def render_article(meta: ArticleMeta, seed: int) -> str:
     comments = "".join(
         f'<li class="comment" id="comment-{meta.index}-{c}"><div class="comment-meta">'
         f'<span class="comment-author">{_NAMES[rng.randrange(len(_NAMES))]}</span> '
-        f'<time class="comment-date">{(meta.date + timedelta(hours=c + 1)):%d %b %Y %H:%M}'
+        '<time class="comment-date">'
+        f"{(meta.date + timedelta(hours=c + 1)):%d %b %Y %H:%M}"
         f'</time></div><div class="comment-content"><p>{_sentence(rng)}</p></div>'
-        f'<a class="reply" href="{meta.path}?replytocom={c}#respond">Reply</a></li>'
+        f'<a class="reply" href="#respond">Reply</a></li>'
         for c in range(rng.randint(0, 30))
     )
     json_ld = json.dumps(
@@ -346,16 +354,22 @@ def render_article(meta: ArticleMeta, seed: int) -> str:
     )
     article = (
         f'<main class="c5"><article class="post"><header><span class="kicker"><a href='
-        f'"/section/{meta.section}/">{meta.section.title()}</a></span><h1 class="entry-title">'
+        f'"/section/{meta.section}/">{meta.section.title()}</a></span><h1 '
+        'class="entry-title">'
         f'{html.escape(meta.title)}</h1><p class="standfirst">{description}</p>'
-        f'<p class="byline">By <a rel="author" href="/author/{_author_slug(meta.author)}/">'
-        f'{meta.author}</a> <time datetime="{meta.date.isoformat()}">{meta.date:%B %d, %Y}'
-        f'</time></p><div class="share">Share: <a href="#">Facebook</a> <a href="#">X</a> '
+        '<p class="byline">By <a rel="author" '
+        f'href="/author/{_author_slug(meta.author)}/">'
+        f'{meta.author}</a> <time datetime="{meta.date.isoformat()}">'
+        f"{meta.date:%B %d, %Y}"
+        '</time></p><div class="share">Share: <a href="#">Facebook</a> <a href="#">'
+        "X</a> "
         f'<a href="#">WhatsApp</a></div></header><div class="entry-content">'
         f'{"".join(paragraphs)}</div><ul class="tags">{tags}</ul></article>'
         f'<section class="related"><h2>Related</h2>{related}</section>'
-        f'<section id="comments"><h2>Reader Comments</h2><ol class="comment-list">{comments}'
-        f'</ol></section></main><aside class="sidebar"><h2>Most read</h2><ol>{most_read}</ol>'
+        '<section id="comments"><h2>Reader Comments</h2><ol class="comment-list">'
+        f"{comments}"
+        '</ol></section></main><aside class="sidebar"><h2>Most read</h2><ol>'
+        f"{most_read}</ol>"
         "</aside>"
     )
     page = head + _header() + article
@@ -369,7 +383,10 @@ def render_article(meta: ArticleMeta, seed: int) -> str:
         card = _teaser(article_meta(idx, seed), rng, "more")
         more.append(card)
         budget_cards -= len(card)
-    page += f'<section class="more"><h2>More from {meta.section.title()}</h2>{"".join(more)}</section>'
+    page += (
+        f'<section class="more"><h2>More from {meta.section.title()}</h2>'
+        f"{''.join(more)}</section>"
+    )
     # A markets ticker and ad slots: markup without links, as on real front ends.
     ticker: list[str] = []
     budget_ticker = (target - len(page)) // 3
@@ -451,8 +468,14 @@ def generate_site(root: Path, n: int, base_url: str, *, seed: int = 7) -> SiteSu
     fronts, tag and author pages, feeds, sitemaps and robots.txt are rewritten.
     """
     base = base_url.rstrip("/")
+    marker = root / ".sitegen-format"
+    if root.exists() and (
+        not marker.exists() or marker.read_text() != str(FORMAT_VERSION)
+    ):
+        shutil.rmtree(root)  # pages of another format: start over
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)
+    marker.write_text(str(FORMAT_VERSION))
     metas = [article_meta(i, seed) for i in range(n)]
     pages = 0
     article_bytes = 0
@@ -535,7 +558,8 @@ def _write_feeds_and_sitemaps(root: Path, base: str, metas: list[ArticleMeta]) -
         )
         _write(
             root / f"sitemap-posts-{k}.xml",
-            '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org'
+            '<?xml version="1.0" encoding="UTF-8"?><urlset '
+            'xmlns="http://www.sitemaps.org'
             f'/schemas/sitemap/0.9">{urls}</urlset>',
         )
         entries.append(
@@ -555,11 +579,13 @@ def _write_feeds_and_sitemaps(root: Path, base: str, metas: list[ArticleMeta]) -
 
 
 def site_file(base_url: str, site_id: str = "ledger") -> str:
-    """A site file for ``newsites`` that discovers the site through its sitemaps and feed."""
+    """A site file for ``newsites`` that discovers the site through its sitemaps and "
+    "feed."""
     base = base_url.rstrip("/")
     host = base.split("://", 1)[1].split(":")[0]
     return (
-        f'id = "{site_id}"\nname = "{SITE_NAME}"\nhome = "{base}/"\ndomains = ["{host}"]\n'
+        f'id = "{site_id}"\nname = "{SITE_NAME}"\nhome = "{base}/"\ndomains = '
+        f'["{host}"]\n'
         'language = "en"\n\n[discovery]\n'
         f'feeds = ["{base}/feed.xml"]\nsitemaps = ["{base}/sitemap.xml"]\n'
         "robots_sitemaps = false\n\n[articles]\n"

@@ -1,0 +1,661 @@
+"""Crawl benchmark: a generated news site on nginx, crawled naively and by ``newsites``.
+
+    .venv/bin/python bench/crawl.py [--articles 5000] [--workdir /tmp/newsites-bench]
+        [--only a,b] [--incremental] [--jobdir] [--concurrency 16] [--json FILE]
+
+Needs nginx (Debian: ``apt-get install nginx-light``): the site must be served by a
+server that is never the limit, and the bench first measures it alone to show that.
+
+1. ``bench/sitegen.py`` writes (or completes) a site of N articles of 30-200 KB with
+   fronts, tag and author pages, a feed, a news sitemap and a sitemap index.
+2. nginx serves it on 127.0.0.1; a concurrent keep-alive fetcher measures it alone.
+3. (a) a naive spider written here: extraction in the callback (the same
+   ``extract_page`` as the project, so both do the same work per article) and every
+   link followed. (b) ``scrapy crawl newsites`` with a site file pointing at the site
+   (feed + sitemaps), extraction in the worker pool.
+4. Both write JSON lines; the bench checks they wrote the same articles.
+5. ``--incremental``: (b) runs with the seen store, then 1% new articles are added
+   and (b) runs again: feeds and sitemaps re-read, old articles not fetched.
+
+For each crawl it prints wall seconds, pages fetched, pages/s, articles written,
+articles/s, CPU seconds and CPU/wall of the whole process tree (the crawler and its
+workers, sampled from /proc every 0.25 s), and the peak over the run of the summed
+RSS and of the summed PSS of that tree (PSS splits pages shared between processes,
+e.g. a worker and the fork server it came from, so its sum is the memory really
+used; the RSS sum counts shared pages once per process). Both crawlers use 16
+concurrent requests, no delay, no AutoThrottle, robots.txt obeyed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = BENCH_DIR.parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import sitegen  # noqa: E402  (bench/ is not a package)
+
+SAMPLE_SECONDS = 0.25
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --- the naive baseline ---------------------------------------------------------------
+def run_baseline_child(args: argparse.Namespace) -> None:
+    """(a) in this process: a plain Scrapy spider, extraction in its callback."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.http import Response
+    from scrapy.linkextractors import LinkExtractor
+
+    from crawler.extraction import ExtractionError, extract_page
+    from crawler.sites import load_sites
+    from crawler.urls import normalize_url
+
+    class BaselineSpider(scrapy.Spider):
+        """Follow every link; extract every article page in the callback."""
+
+        name = "baseline"
+
+        def __init__(self, start: str, sites_dir: str, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.start_urls = [start]
+            self.site = next(iter(load_sites(sites_dir).values()))
+            # Every link (the site's host only: LinkExtractor's allow_domains would
+            # compare against host:port, so the offsite middleware does it).
+            self.allowed_domains = list(self.site.domains)
+            self.links = LinkExtractor()
+
+        def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+            if self.site.articles.is_article_url(response.url):
+                try:
+                    page = extract_page(
+                        response.body, response.url, self.site, min_words=40
+                    )
+                except ExtractionError as exc:
+                    self.crawler.stats.inc_value(f"extract/{exc.reason}")
+                else:
+                    yield {
+                        "url": normalize_url(response.url),
+                        "title": page.title,
+                        "date": page.date,
+                        "authors": page.authors,
+                        "text": page.text,
+                    }
+            for link in self.links.extract_links(response):
+                yield response.follow(link.url, callback=self.parse)
+
+    process = CrawlerProcess(
+        {
+            "CONCURRENT_REQUESTS": args.concurrency,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": args.concurrency,
+            "DOWNLOAD_DELAY": 0,
+            "AUTOTHROTTLE_ENABLED": False,
+            "ROBOTSTXT_OBEY": True,
+            "TELNETCONSOLE_ENABLED": False,
+            "LOG_LEVEL": "INFO",
+            "FEEDS": {args.out: {"format": "jsonlines", "overwrite": True}},
+        }
+    )
+    crawler = process.create_crawler(BaselineSpider)
+
+    def write_stats() -> None:
+        Path(args.stats).write_text(json.dumps(crawler.stats.get_stats(), default=str))
+
+    from scrapy import signals
+
+    crawler.signals.connect(write_stats, signal=signals.engine_stopped, weak=False)
+    process.crawl(crawler, start=args.start, sites_dir=args.sites)
+    process.start()
+
+
+# --- measuring a process tree ---------------------------------------------------------
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            kids.setdefault(ppid, []).append(int(entry))
+    return kids
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and all its descendants."""
+    kids = _children()
+    tree, i = [root], 0
+    while i < len(tree):
+        tree.extend(kids.get(tree[i], []))
+        i += 1
+    return tree
+
+
+def _cpu_rss(pid: int) -> tuple[float, int]:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS, int(
+        fields[21]
+    ) * PAGE_SIZE
+
+
+def _pss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+@dataclass
+class TreeUsage:
+    """CPU and memory of a process tree, sampled from /proc."""
+
+    cpu_by_pid: dict[int, float] = field(default_factory=dict)
+    peak_rss: int = 0
+    peak_pss: int = 0
+    processes: int = 0
+
+    @property
+    def cpu(self) -> float:
+        return sum(self.cpu_by_pid.values())
+
+
+class TreeSampler(threading.Thread):
+    """Sample a process tree every ``SAMPLE_SECONDS`` until ``stop()``."""
+
+    def __init__(self, root: int) -> None:
+        super().__init__(daemon=True)
+        self.root = root
+        self.usage = TreeUsage()
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(SAMPLE_SECONDS)
+
+    def sample(self) -> None:
+        rss = pss = 0
+        for pid in process_tree(self.root):
+            try:
+                cpu, resident = _cpu_rss(pid)
+                proportional = _pss(pid)
+            except (OSError, IndexError, ValueError):
+                continue
+            self.usage.cpu_by_pid[pid] = cpu  # a process's last sample counts
+            rss += resident
+            pss += proportional
+        self.usage.peak_rss = max(self.usage.peak_rss, rss)
+        self.usage.peak_pss = max(self.usage.peak_pss, pss)
+        self.usage.processes = max(self.usage.processes, len(self.usage.cpu_by_pid))
+
+    def stop(self) -> TreeUsage:
+        self._stop_event.set()
+        self.join()
+        return self.usage
+
+
+# --- the server -----------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Nginx:
+    """nginx serving ``root`` on 127.0.0.1:``port``, config and logs under "
+    "``workdir``."""
+
+    def __init__(self, root: Path, port: int, workdir: Path) -> None:
+        self.root, self.port, self.workdir = root, port, workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("nginx") or "/usr/sbin/nginx"
+        if not Path(binary).exists():
+            raise SystemExit("nginx is required: apt-get install nginx-light")
+        conf_dir = self.workdir / "nginx"
+        (conf_dir / "tmp").mkdir(parents=True, exist_ok=True)
+        user = "user root;" if os.geteuid() == 0 else ""
+        conf = conf_dir / "nginx.conf"
+        conf.write_text(f"""
+worker_processes 1; daemon off; {user}
+pid {conf_dir}/nginx.pid; error_log {conf_dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off; sendfile on; tcp_nopush on; keepalive_requests 1000000;
+  types {{ text/html html; application/xml xml; application/rss+xml rss;
+          text/plain txt; }}
+  default_type application/octet-stream;
+  client_body_temp_path {conf_dir}/tmp; proxy_temp_path {conf_dir}/tmp;
+  fastcgi_temp_path {conf_dir}/tmp; uwsgi_temp_path {conf_dir}/tmp;
+  scgi_temp_path {conf_dir}/tmp;
+  server {{ listen 127.0.0.1:{self.port}; root {self.root}; index index.html; }}
+}}
+""")
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "-e",
+                str(conf_dir / "error.log"),
+                "-p",
+                str(conf_dir),
+                "-c",
+                str(conf),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                if self.process.poll() is not None:
+                    err = (
+                        self.process.stderr.read().decode()
+                        if self.process.stderr
+                        else ""
+                    )
+                    raise SystemExit(f"nginx did not start: {err}") from None
+                time.sleep(0.1)
+        raise SystemExit("nginx did not start listening in 10 s")
+
+    def cpu(self) -> float:
+        if self.process is None:
+            return 0.0
+        total = 0.0
+        for pid in process_tree(self.process.pid):
+            try:
+                total += _cpu_rss(pid)[0]
+            except OSError:
+                pass
+        return total
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGQUIT)  # graceful shutdown
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+
+async def _fetch_all(port: int, paths: list[str], concurrency: int) -> tuple[int, int]:
+    """GET every path over ``concurrency`` keep-alive connections: (responses, "
+    "bytes)."""
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for path in paths:
+        queue.put_nowait(path)
+    totals = [0, 0]
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while not queue.empty():
+            path = queue.get_nowait()
+            writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            totals[0] += 1
+            totals[1] += length
+        writer.close()
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return totals[0], totals[1]
+
+
+def measure_server(port: int, paths: list[str], concurrency: int) -> dict[str, float]:
+    """The server alone, with a simple Python fetcher (itself the likelier limit)."""
+    start = time.perf_counter()
+    count, size = asyncio.run(_fetch_all(port, paths, concurrency))
+    wall = time.perf_counter() - start
+    return {
+        "requests": count,
+        "req_per_s": count / wall,
+        "mb_per_s": size / wall / 2**20,
+    }
+
+
+# --- crawls ---------------------------------------------------------------------------
+@dataclass
+class CrawlFigures:
+    """One crawl's outcome."""
+
+    name: str
+    wall: float
+    pages: int
+    articles: int
+    cpu: float
+    peak_rss_mb: float
+    peak_pss_mb: float
+    processes: int
+    server_cpu: float
+    returncode: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pages_per_s(self) -> float:
+        return self.pages / self.wall
+
+    @property
+    def articles_per_s(self) -> float:
+        return self.articles / self.wall
+
+    @property
+    def cpu_per_wall(self) -> float:
+        return self.cpu / self.wall
+
+
+def run_measured(
+    name: str, cmd: list[str], out: Path, stats_file: Path, log: Path, server: Nginx
+) -> tuple[CrawlFigures, set[str]]:
+    """Run one crawl command, sampling its process tree; read its items and stats."""
+    out.unlink(missing_ok=True)
+    stats_file.unlink(missing_ok=True)
+    server_cpu = server.cpu()
+    start = time.perf_counter()
+    with log.open("w") as log_file:
+        proc = subprocess.Popen(
+            cmd, cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT
+        )
+        sampler = TreeSampler(proc.pid)
+        sampler.start()
+        _, status, rusage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    usage = sampler.stop()
+    # The crawler's own CPU exactly (wait4), its descendants as last sampled.
+    usage.cpu_by_pid[proc.pid] = rusage.ru_utime + rusage.ru_stime
+    urls = set()
+    if out.exists():
+        for line in out.read_text(encoding="utf-8").splitlines():
+            urls.add(json.loads(line)["url"])
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    figures = CrawlFigures(
+        name=name,
+        wall=wall,
+        pages=int(stats.get("downloader/response_count", 0)),
+        articles=len(urls),
+        cpu=usage.cpu,
+        peak_rss_mb=usage.peak_rss / 2**20,
+        peak_pss_mb=usage.peak_pss / 2**20,
+        processes=usage.processes,
+        server_cpu=server.cpu() - server_cpu,
+        returncode=proc.returncode,
+        extra={
+            k: v
+            for k, v in stats.items()
+            if k.startswith(
+                (
+                    "extract/crashed",
+                    "extract/timeout",
+                    "extract_pool/",
+                    "seen/",
+                    "scheduler/enqueued/disk",
+                )
+            )
+        },
+    )
+    return figures, urls
+
+
+def crawl_commands(
+    args: argparse.Namespace, work: Path, base: str, sites: Path, tag: str, seen: bool
+) -> dict[str, list[str]]:
+    common = [
+        "-s",
+        f"CONCURRENT_REQUESTS={args.concurrency}",
+        "-s",
+        f"CONCURRENT_REQUESTS_PER_DOMAIN={args.concurrency}",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=False",
+    ]
+    baseline = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "baseline-child",
+        "--start",
+        f"{base}/",
+        "--sites",
+        str(sites),
+        "--out",
+        str(work / f"a-{tag}.jsonl"),
+        "--stats",
+        str(work / f"a-{tag}.json"),
+        "--concurrency",
+        str(args.concurrency),
+    ]
+    newsites = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "newsites",
+        "-O",
+        str(work / f"b-{tag}.jsonl"),
+        "-s",
+        f"SITES_DIR={sites}",
+        "-s",
+        f"STATS_FILE={work / f'b-{tag}.json'}",
+        "-s",
+        "LOG_LEVEL=INFO",
+        *common,
+        *args.setting,
+    ]
+    if seen:
+        newsites += [
+            "-s",
+            "SEEN_ENABLED=True",
+            "-s",
+            f"SEEN_DB={work / 'seen.sqlite3'}",
+        ]
+    if args.jobdir:
+        jobdir = work / f"jobdir-{tag}"
+        shutil.rmtree(jobdir, ignore_errors=True)
+        newsites += ["-s", f"JOBDIR={jobdir}"]
+    return {"a": baseline, "b": newsites}
+
+
+def print_table(rows: list[CrawlFigures]) -> None:
+    head = (
+        "crawl",
+        "wall s",
+        "pages",
+        "pages/s",
+        "articles",
+        "art/s",
+        "CPU s",
+        "CPU/wall",
+        "peak RSS MB",
+        "peak PSS MB",
+        "procs",
+        "nginx CPU s",
+    )
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("---" for _ in head) + "|")
+    for r in rows:
+        print(
+            f"| {r.name} | {r.wall:.1f} | {r.pages} | {r.pages_per_s:.1f} | "
+            f"{r.articles}"
+            f" | {r.articles_per_s:.1f} | {r.cpu:.1f} | {r.cpu_per_wall:.2f}"
+            f" | {r.peak_rss_mb:.0f} | {r.peak_pss_mb:.0f} | {r.processes}"
+            f" | {r.server_cpu:.1f} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command")
+    child = sub.add_parser("baseline-child", help="(internal) run crawl (a)")
+    for name in ("--start", "--sites", "--out", "--stats"):
+        child.add_argument(name, required=True)
+    child.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/newsites-bench"))
+    parser.add_argument("--only", default="a,b", help="crawls to run: a, b or a,b")
+    parser.add_argument(
+        "--incremental",
+        action="store_true",
+        help="(b) with the seen store, then a re-run after 1%% new articles",
+    )
+    parser.add_argument(
+        "--jobdir",
+        action="store_true",
+        help="(b) with a fresh JOBDIR: request queues on disk",
+    )
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--setting",
+        "-s",
+        action="append",
+        default=[],
+        type=lambda v: f"-s{v}",
+        help="extra -s NAME=VALUE for (b)",
+    )
+    parser.add_argument("--json", type=Path, help="append the figures to this file")
+    args = parser.parse_args()
+    if args.command == "baseline-child":
+        run_baseline_child(args)
+        return
+
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    site_root = work / "site"
+    t0 = time.perf_counter()
+    summary = sitegen.generate_site(site_root, args.articles, base)
+    print(
+        f"site: {summary.articles} articles, {summary.pages} files, mean article "
+        f"{summary.article_bytes / summary.articles / 1024:.0f} KB, "
+        f"generated in {time.perf_counter() - t0:.0f} s"
+    )
+    sites = work / "sites"
+    sites.mkdir(exist_ok=True)
+    (sites / "ledger.toml").write_text(sitegen.site_file(base), encoding="utf-8")
+
+    server = Nginx(site_root, port, work)
+    server.start()
+    results: dict[str, Any] = {
+        "articles": args.articles,
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg()[0],
+    }
+    try:
+        sample = list(summary.article_paths[: min(len(summary.article_paths), 3000)])
+        alone = measure_server(port, sample, args.concurrency)
+        results["server"] = alone
+        print(
+            f"server alone: {alone['req_per_s']:.0f} article pages/s "
+            f"({alone['mb_per_s']:.0f} MB/s) fetched by a Python client over "
+            f"{args.concurrency} connections"
+        )
+
+        tag = str(args.articles)
+        commands = crawl_commands(args, work, base, sites, tag, seen=args.incremental)
+        rows: list[CrawlFigures] = []
+        written: dict[str, set[str]] = {}
+        for name in args.only.split(","):
+            label = {"a": "(a) naive", "b": "(b) newsites"}[name]
+            print(f"running {label} ...", flush=True)
+            figures, urls = run_measured(
+                label,
+                commands[name],
+                work / f"{name}-{tag}.jsonl",
+                work / f"{name}-{tag}.json",
+                work / f"{name}-{tag}.log",
+                server,
+            )
+            rows.append(figures)
+            written[name] = urls
+        if args.incremental:
+            grown = int(args.articles * 1.01)
+            sitegen.generate_site(site_root, grown, base)
+            again = crawl_commands(args, work, base, sites, f"{tag}-rerun", seen=True)
+            print(
+                f"running (b) again after {grown - args.articles} new articles ...",
+                flush=True,
+            )
+            figures, urls = run_measured(
+                "(b) re-run, +1%",
+                again["b"],
+                work / f"b-{tag}-rerun.jsonl",
+                work / f"b-{tag}-rerun.json",
+                work / f"b-{tag}-rerun.log",
+                server,
+            )
+            rows.append(figures)
+            results["rerun_new_articles"] = grown - args.articles
+    finally:
+        server.stop()
+
+    print()
+    print_table(rows)
+    by = {r.name[:3]: r for r in rows}
+    if "(a)" in by and "(b)" in by:
+        a, b = by["(a)"], by["(b)"]
+        same = written["a"] == written["b"]
+        print(
+            f"\n(b)/(a): {b.articles_per_s / a.articles_per_s:.2f} x articles/s "
+            f"({b.pages_per_s / a.pages_per_s:.2f} x pages/s); same articles written: "
+            f"{same} (a: {len(written['a'])}, b: {len(written['b'])}, "
+            f"only a: {len(written['a'] - written['b'])}, "
+            f"only b: {len(written['b'] - written['a'])})"
+        )
+        results["ratio_articles_per_s"] = b.articles_per_s / a.articles_per_s
+        results["same_articles"] = same
+    if args.incremental:
+        first, rerun = rows[-2], rows[-1]
+        print(
+            f"re-run: {rerun.wall:.1f} s = {rerun.wall / first.wall:.1%} of the first "
+            f"run, {rerun.pages} pages fetched, {rerun.articles} articles written"
+        )
+    for r in rows:
+        if r.extra:
+            print(f"{r.name}: {r.extra}")
+    results["crawls"] = [
+        asdict(r)
+        | {
+            "pages_per_s": r.pages_per_s,
+            "articles_per_s": r.articles_per_s,
+            "cpu_per_wall": r.cpu_per_wall,
+        }
+        for r in rows
+    ]
+    results["load_after"] = os.getloadavg()[0]
+    print(
+        f"load average (1 min) before: {results['load_before']:.2f}, "
+        f"after: {results['load_after']:.2f} (other work on the machine skews figures)"
+    )
+    if args.json:
+        with args.json.open("a") as fh:
+            fh.write(json.dumps(results) + "\n")
+
+
+if __name__ == "__main__":
+    main()
