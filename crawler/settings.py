@@ -72,7 +72,7 @@ EXTRACT_WORKERS = -1
 # and the page is counted `extract/timeout` (0: no limit).
 EXTRACT_TIMEOUT = 30.0
 # Pages handed to the pool and not yet answered; when full the callback waits, which
-# makes Scrapy stop taking new requests (0: twice EXTRACT_WORKERS).
+# makes Scrapy stop taking new requests (0: three per worker).
 EXTRACT_MAX_PENDING = 0
 # Memory one page may take: a worker's address space is capped (RLIMIT_AS) at its
 # size after start-up plus this many MiB; a page that needs more ends its worker and

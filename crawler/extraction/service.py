@@ -99,7 +99,9 @@ class ExtractionService:
         self.pool = WorkerPool(
             extract_page, config, warmup=warm_up_worker, on_event=self._on_event
         )
-        pending = settings.getint("EXTRACT_MAX_PENDING") or 2 * config.workers
+        # Two tasks sit in each worker (one running, one next); one more per worker
+        # waits in the queue, so a worker never waits for the reactor to send more.
+        pending = settings.getint("EXTRACT_MAX_PENDING") or 3 * config.workers
         self.slots = DeferredSemaphore(max(pending, config.workers))
         # Start now (the spider may build this service in its spider_opened handler,
         # too late to hear that signal); workers start in the feeder threads.
