@@ -146,8 +146,9 @@ DOWNLOADER_MIDDLEWARES.update(SAFETY_DOWNLOADER_MIDDLEWARES)  # type: ignore[arg
 # Wait before retrying 429/503 as the server's Retry-After says (off: retry at once,
 # as Scrapy does).
 RETRY_AFTER_ENABLED = True
-# The answers that get a wait before their retry (and pause their host meanwhile).
-RETRY_AFTER_HTTP_CODES = [429, 503]
+# The answers that get a wait before their retry (and pause their host meanwhile):
+# rate limits and server errors alike, so a failing server is not hammered.
+RETRY_AFTER_HTTP_CODES = [429, 500, 502, 503, 504]
 # A Retry-After longer than this (seconds) is not retried: the request is given up.
 RETRY_AFTER_MAX_DELAY = 120.0
 # Without Retry-After: wait this many seconds, doubled at each retry...

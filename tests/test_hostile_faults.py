@@ -70,8 +70,8 @@ def request_times(server: SiteServer, path: str) -> list[float]:
 def test_failures_are_retried_boundedly_and_waits_are_honoured(
     tmp_path: Path,
 ) -> None:
-    """Case 8: 500 forever is tried 1 + RETRY_TIMES times and not marked seen (the
-    next run asks again); a page failing twice then recovering gives exactly one
+    """Case 8: 500 forever is tried 1 + RETRY_TIMES times, backing off, and not
+    marked seen (the next run asks again); a page failing twice then recovering gives exactly one
     item; 503 and 429 with Retry-After are retried after the wait; a Retry-After
     over RETRY_AFTER_MAX_DELAY is not retried."""
     seen_db = tmp_path / "seen.sqlite3"
@@ -99,13 +99,15 @@ def test_failures_are_retried_boundedly_and_waits_are_honoured(
         settings = {
             "RETRY_TIMES": 2,
             "RETRY_AFTER_MAX_DELAY": 1.5,
+            "RETRY_AFTER_BACKOFF_BASE": 0.5,
             "SEEN_ENABLED": True,
             "SEEN_DB": str(seen_db),
         }
         first = crawl(tmp_path, sites, settings=settings)
         log_first = Counter(server.paths())
-        busy, limited = (
-            request_times(server, p) for p in ("/news/busy", "/news/limited")
+        busy, limited, failing = (
+            request_times(server, p)
+            for p in ("/news/busy", "/news/limited", "/news/always-500")
         )
         server.clear_log()
         second = crawl(tmp_path, sites, settings=settings)
@@ -122,6 +124,9 @@ def test_failures_are_retried_boundedly_and_waits_are_honoured(
     assert busy[1] - busy[0] >= 0.9, f"retried {busy[1] - busy[0]:.2f} s after 503"
     assert limited[1] - limited[0] >= 0.9, f"retried {limited[1] - limited[0]:.2f} s"
     assert first.stat("retry_after/too_long") == 1, first.stats
+    # 5xx without Retry-After: exponential back-off (0.5 s, then 1 s), not hammered
+    gaps = [b - a for a, b in zip(failing, failing[1:], strict=False)]
+    assert gaps[0] >= 0.45 and gaps[1] >= 0.9, f"500 retried after {gaps} s"
     # The second run skips what the first wrote, and tries the failures again.
     assert second.titles() == [], second.titles()
     for path in ("/news/good", "/news/flaky", "/news/busy", "/news/limited"):
