@@ -9,7 +9,7 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.settings import Settings
 
 from crawler.replay import configure_fixtures, load_index, read_fixture, write_fixture
-from tests.support.crawl import run_crawl
+from tests.support.crawl import CrawlResult, run_crawl
 from tests.support.server import SiteServer
 
 ARTICLE = """<html lang="en"><head><title>{title} - Harbour Times</title>
@@ -64,6 +64,20 @@ def site_file(folder: Path, base: str) -> Path:
     return folder
 
 
+def crawl_mode(tmp_path: Path, mode: str, sites: Path, fixtures: Path) -> CrawlResult:
+    """A crawl of the test site in ``mode`` ("record" or "replay") into ``<mode>.jsonl``."""
+    return run_crawl(
+        tmp_path,
+        output=tmp_path / f"{mode}.jsonl",
+        settings={
+            "SITES_DIR": sites,
+            "FIXTURES_MODE": mode,
+            "FIXTURES_DIR": fixtures,
+            "EXTRACT_MIN_WORDS": 20,
+        },
+    )
+
+
 def test_configure_fixtures_replay_turns_on_cache_that_ignores_misses() -> None:
     settings = Settings({"FIXTURES_MODE": "replay"})
     configure_fixtures(settings)
@@ -110,16 +124,7 @@ def test_record_then_replay_gives_the_same_items(tmp_path: Path) -> None:
     with SiteServer() as server:
         build_site(server)
         sites = site_file(tmp_path / "sites", server.url)
-        recorded = run_crawl(
-            tmp_path,
-            output=tmp_path / "live.jsonl",
-            settings={
-                "SITES_DIR": sites,
-                "FIXTURES_MODE": "record",
-                "FIXTURES_DIR": fixtures,
-                "EXTRACT_MIN_WORDS": 20,
-            },
-        )
+        recorded = crawl_mode(tmp_path, "record", sites, fixtures)
         live_requests = len(server.log)
     assert recorded.returncode == 0, recorded.log[-3000:]
     assert len(recorded.items) == 2, recorded.log[-3000:]
@@ -127,16 +132,7 @@ def test_record_then_replay_gives_the_same_items(tmp_path: Path) -> None:
     assert live_requests >= 3
 
     # The server is gone: replay must answer everything from the saved files.
-    replayed = run_crawl(
-        tmp_path,
-        output=tmp_path / "replay.jsonl",
-        settings={
-            "SITES_DIR": sites,
-            "FIXTURES_MODE": "replay",
-            "FIXTURES_DIR": fixtures,
-            "EXTRACT_MIN_WORDS": 20,
-        },
-    )
+    replayed = crawl_mode(tmp_path, "replay", sites, fixtures)
     assert replayed.returncode == 0, replayed.log[-3000:]
 
     def comparable(items: list[dict]) -> list[dict]:
@@ -161,32 +157,14 @@ def test_replay_miss_is_counted_and_never_sent(tmp_path: Path) -> None:
     with SiteServer() as server:
         build_site(server)
         sites = site_file(tmp_path / "sites", server.url)
-        recorded = run_crawl(
-            tmp_path,
-            output=tmp_path / "live.jsonl",
-            settings={
-                "SITES_DIR": sites,
-                "FIXTURES_MODE": "record",
-                "FIXTURES_DIR": fixtures,
-                "EXTRACT_MIN_WORDS": 20,
-            },
-        )
+        recorded = crawl_mode(tmp_path, "record", sites, fixtures)
         assert recorded.returncode == 0
         # Forget one article: replay must skip it, count it, and not ask the server.
         for meta in fixtures.rglob("*.json"):
             if json.loads(meta.read_text())["url"].endswith("/news/ferries"):
                 meta.unlink()
         server.clear_log()
-        replayed = run_crawl(
-            tmp_path,
-            output=tmp_path / "replay.jsonl",
-            settings={
-                "SITES_DIR": sites,
-                "FIXTURES_MODE": "replay",
-                "FIXTURES_DIR": fixtures,
-                "EXTRACT_MIN_WORDS": 20,
-            },
-        )
+        replayed = crawl_mode(tmp_path, "replay", sites, fixtures)
         assert server.log == [], "replay sent requests to the network"
     assert replayed.returncode == 0
     assert [i["url"].rsplit("/", 1)[1] for i in replayed.items] == ["dredging"]
