@@ -65,7 +65,7 @@ def site_file(folder: Path, base: str) -> Path:
 
 
 def crawl_mode(tmp_path: Path, mode: str, sites: Path, fixtures: Path) -> CrawlResult:
-    """A crawl of the test site in ``mode`` ("record" or "replay") into ``<mode>.jsonl``."""
+    """Crawl the test site in ``mode`` ("record" or "replay") into ``<mode>.jsonl``."""
     return run_crawl(
         tmp_path,
         output=tmp_path / f"{mode}.jsonl",
