@@ -13,6 +13,8 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -33,7 +35,7 @@ from crawler.extraction.pool import (
     WorkerTimeout,
     describe_exit,
 )
-from tests.support.crawl import run_crawl
+from tests.support.crawl import PROJECT_ROOT, run_crawl
 from tests.support.server import SiteServer
 
 RESULT_WAIT = 60  # seconds a test waits for one future (a worker start on a busy box)
@@ -200,7 +202,7 @@ def test_a_task_past_the_time_limit_is_killed_and_the_rest_run(make_pool: Any) -
     error = outcome(hang)
     assert isinstance(error, WorkerTimeout), f"got {error!r}"
     assert [f.result(timeout=RESULT_WAIT) for f in rest] == list(range(4))
-    assert not _alive(old_pid), "the hung worker must be killed"
+    assert _exits(old_pid), "the hung worker must be killed"
     assert events.count("replaced") == 1, events
 
 
@@ -242,7 +244,7 @@ def test_close_stops_every_worker(make_pool: Any) -> None:
     pids = pool.worker_pids()
     assert len(pids) == 2
     pool.close()
-    assert not any(_alive(pid) for pid in pids)
+    assert all(_exits(pid) for pid in pids)
     with pytest.raises(RuntimeError):
         pool.submit("echo", 1)
 
@@ -256,17 +258,22 @@ def test_config_is_checked() -> None:
     assert describe_exit(EXIT_OUT_OF_MEMORY) == "out of memory"
 
 
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone)."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
+def _running(pid: int) -> bool:
+    """True when ``pid`` runs now (a zombie counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _exits(pid: int, within: float = 10.0) -> bool:
+    """True when ``pid`` is gone within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while _running(pid):
+        if time.monotonic() > deadline:
             return False
-        if state == "Z":
-            return False
-        time.sleep(0.1)
+        time.sleep(0.05)
     return True
 
 
@@ -354,3 +361,33 @@ def test_crawl_counts_a_crashing_and_a_hanging_page_and_writes_the_rest(
     assert result.stat("extract_pool/workers") == 2
     assert result.stat("extract_pool/workers_replaced") == 2, result.stats
     assert "out of memory" in result.log and "endless-spans" in result.log
+
+
+PARENT_SCRIPT = """
+import sys, time
+from crawler.extraction.pool import PoolConfig, WorkerPool
+from tests.test_pool import run_action
+if __name__ == "__main__":
+    pool = WorkerPool(run_action, PoolConfig(workers=1))
+    print(pool.submit("pid").result(timeout=60), flush=True)
+    pool.submit("sleep", 600)
+    time.sleep(600)
+"""
+
+
+def test_workers_exit_when_their_parent_is_killed_even_mid_task(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT_SCRIPT],
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        worker = int(parent.stdout.readline())
+        time.sleep(0.5)  # the worker is now inside its 600 s task
+        assert _running(worker)
+    finally:
+        parent.kill()
+        parent.wait()
+    assert _exits(worker), "an orphaned worker must not finish a hanging page"

@@ -311,7 +311,7 @@ class _Feeder(threading.Thread):
             self.worker = None
 
     def _replace_now(self) -> None:
-        """Start a lost worker's replacement at once, so it is warm for the next task."""
+        """Start a lost worker's replacement now, so it is warm for the next task."""
         if not self.lost or self.pool.broken:
             return
         try:
@@ -557,12 +557,10 @@ def worker_main(
     conn.send(("ready", warm_error))
     # A reader thread takes tasks off the pipe as they come, so the parent's sends of
     # the next task never wait for this one to finish.
-    inbox: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    inbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
     threading.Thread(target=_read_tasks, args=(conn, inbox), daemon=True).start()
     while True:
         data = inbox.get()
-        if data is None:
-            return  # told to stop, or the parent is gone
         try:
             message = pickle.loads(data)
             if message is None:
@@ -594,14 +592,15 @@ def _address_space() -> int:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _read_tasks(conn: Connection, inbox: queue.SimpleQueue[bytes | None]) -> None:
-    """Worker-side reader: raw task payloads into ``inbox``; ``None`` at the end."""
+def _read_tasks(conn: Connection, inbox: queue.SimpleQueue[bytes]) -> None:
+    """Worker-side reader: task payloads into ``inbox``; exit when the parent goes."""
     while True:
         try:
             data = conn.recv_bytes()
         except MemoryError:
             os._exit(EXIT_OUT_OF_MEMORY)
         except (EOFError, OSError):
-            inbox.put(None)
-            return
+            # The parent is gone (killed, or closed the pipe): nobody will read an
+            # answer, so do not finish the page at hand (it may be one that hangs).
+            os._exit(0)
         inbox.put(data)
