@@ -170,6 +170,8 @@ class TreeUsage:
     peak_rss: int = 0
     peak_pss: int = 0
     processes: int = 0
+    #: Peak RSS of one process of each role (main, fork server, worker, tracker).
+    peak_rss_by_role: dict[str, int] = field(default_factory=dict)
 
     @property
     def cpu(self) -> float:
@@ -196,14 +198,28 @@ class TreeSampler(threading.Thread):
             try:
                 cpu, resident = _cpu_rss(pid)
                 proportional = _pss(pid)
+                role = self._role(pid)
             except (OSError, IndexError, ValueError):
                 continue
             self.usage.cpu_by_pid[pid] = cpu  # a process's last sample counts
             rss += resident
             pss += proportional
+            peaks = self.usage.peak_rss_by_role
+            peaks[role] = max(peaks.get(role, 0), resident)
         self.usage.peak_rss = max(self.usage.peak_rss, rss)
         self.usage.peak_pss = max(self.usage.peak_pss, pss)
         self.usage.processes = max(self.usage.processes, len(self.usage.cpu_by_pid))
+
+    def _role(self, pid: int) -> str:
+        if pid == self.root:
+            return "main"
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"resource_tracker" in cmdline:
+            return "tracker"
+        parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        if b"forkserver" in cmdline and parent == self.root:
+            return "fork server"
+        return "worker"
 
     def stop(self) -> TreeUsage:
         self._stop_event.set()
@@ -219,8 +235,7 @@ def free_port() -> int:
 
 
 class Nginx:
-    """nginx serving ``root`` on 127.0.0.1:``port``, config and logs under "
-    "``workdir``."""
+    """nginx serving ``root`` on 127.0.0.1:``port``; config and logs in ``workdir``."""
 
     def __init__(self, root: Path, port: int, workdir: Path) -> None:
         self.root, self.port, self.workdir = root, port, workdir
@@ -301,8 +316,7 @@ http {{
 
 
 async def _fetch_all(port: int, paths: list[str], concurrency: int) -> tuple[int, int]:
-    """GET every path over ``concurrency`` keep-alive connections: (responses, "
-    "bytes)."""
+    """GET every path over ``concurrency`` keep-alive connections: (count, bytes)."""
     queue: asyncio.Queue[str] = asyncio.Queue()
     for path in paths:
         queue.put_nowait(path)
@@ -349,6 +363,7 @@ class CrawlFigures:
     pages: int
     articles: int
     cpu: float
+    main_cpu: float
     peak_rss_mb: float
     peak_pss_mb: float
     processes: int
@@ -383,12 +398,17 @@ def run_measured(
         )
         sampler = TreeSampler(proc.pid)
         sampler.start()
-        _, status, rusage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    usage = sampler.stop()
-    # The crawler's own CPU exactly (wait4), its descendants as last sampled.
-    usage.cpu_by_pid[proc.pid] = rusage.ru_utime + rusage.ru_stime
+        # Wait for the exit without reaping: the zombie's /proc/<pid>/stat still
+        # holds its final CPU time (its own only: wait4's rusage would add the
+        # workers it reaped, already counted from their own samples).
+        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        wall = time.perf_counter() - start
+        usage = sampler.stop()
+        try:
+            usage.cpu_by_pid[proc.pid] = _cpu_rss(proc.pid)[0]
+        except OSError:
+            pass
+        proc.wait()
     urls = set()
     if out.exists():
         for line in out.read_text(encoding="utf-8").splitlines():
@@ -400,6 +420,7 @@ def run_measured(
         pages=int(stats.get("downloader/response_count", 0)),
         articles=len(urls),
         cpu=usage.cpu,
+        main_cpu=usage.cpu_by_pid[proc.pid],
         peak_rss_mb=usage.peak_rss / 2**20,
         peak_pss_mb=usage.peak_pss / 2**20,
         processes=usage.processes,
@@ -419,6 +440,9 @@ def run_measured(
             )
         },
     )
+    figures.extra["peak RSS MB by process"] = {
+        role: round(size / 2**20) for role, size in usage.peak_rss_by_role.items()
+    }
     return figures, urls
 
 
@@ -450,10 +474,18 @@ def crawl_commands(
         "--concurrency",
         str(args.concurrency),
     ]
+    # --prelude: run a file in the crawler process first (to try a change, e.g. a
+    # patched spider method, without editing the project).
+    runner = ["-m", "scrapy"]
+    if args.prelude:
+        runner = [
+            "-c",
+            f"exec(open({str(args.prelude)!r}).read())\n"
+            "from scrapy.cmdline import execute\nexecute()",
+        ]
     newsites = [
         sys.executable,
-        "-m",
-        "scrapy",
+        *runner,
         "crawl",
         "newsites",
         "-O",
@@ -490,6 +522,7 @@ def print_table(rows: list[CrawlFigures]) -> None:
         "articles",
         "art/s",
         "CPU s",
+        "of which main",
         "CPU/wall",
         "peak RSS MB",
         "peak PSS MB",
@@ -502,7 +535,8 @@ def print_table(rows: list[CrawlFigures]) -> None:
         print(
             f"| {r.name} | {r.wall:.1f} | {r.pages} | {r.pages_per_s:.1f} | "
             f"{r.articles}"
-            f" | {r.articles_per_s:.1f} | {r.cpu:.1f} | {r.cpu_per_wall:.2f}"
+            f" | {r.articles_per_s:.1f} | {r.cpu:.1f} | {r.main_cpu:.1f}"
+            f" | {r.cpu_per_wall:.2f}"
             f" | {r.peak_rss_mb:.0f} | {r.peak_pss_mb:.0f} | {r.processes}"
             f" | {r.server_cpu:.1f} |"
         )
@@ -538,6 +572,11 @@ def main() -> None:
         help="extra -s NAME=VALUE for (b)",
     )
     parser.add_argument("--json", type=Path, help="append the figures to this file")
+    parser.add_argument(
+        "--prelude",
+        type=Path,
+        help="(experiments) Python file run in crawler (b) before Scrapy starts",
+    )
     args = parser.parse_args()
     if args.command == "baseline-child":
         run_baseline_child(args)

@@ -579,8 +579,7 @@ def _write_feeds_and_sitemaps(root: Path, base: str, metas: list[ArticleMeta]) -
 
 
 def site_file(base_url: str, site_id: str = "ledger") -> str:
-    """A site file for ``newsites`` that discovers the site through its sitemaps and "
-    "feed."""
+    """A site file for ``newsites``: the site found through its sitemaps and feed."""
     base = base_url.rstrip("/")
     host = base.split("://", 1)[1].split(":")[0]
     return (
