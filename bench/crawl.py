@@ -616,6 +616,9 @@ def main() -> None:
         )
 
         tag = str(args.articles)
+        if args.incremental:  # a fresh seen store: the URLs carry this run's port
+            for old in work.glob("seen.sqlite3*"):
+                old.unlink()
         commands = crawl_commands(args, work, base, sites, tag, seen=args.incremental)
         rows: list[CrawlFigures] = []
         written: dict[str, set[str]] = {}
@@ -655,9 +658,9 @@ def main() -> None:
 
     print()
     print_table(rows)
-    by = {r.name[:3]: r for r in rows}
-    if "(a)" in by and "(b)" in by:
-        a, b = by["(a)"], by["(b)"]
+    by = {r.name: r for r in rows}
+    if "(a) naive" in by and "(b) newsites" in by:
+        a, b = by["(a) naive"], by["(b) newsites"]
         same = written["a"] == written["b"]
         print(
             f"\n(b)/(a): {b.articles_per_s / a.articles_per_s:.2f} x articles/s "
