@@ -395,3 +395,35 @@ def test_offsite_canonical_is_refused() -> None:
     page = extract(page_html(head=head))
     url, refused = canonical_url(page, URL, ("example.org",))
     assert (url, refused) == (URL, True)
+
+
+def _listing_page() -> str:
+    teasers = "".join(
+        f'<p><a href="/news/story-{i}">Council weighs harbour plan number {i}</a> '
+        f"The council met again on Tuesday to weigh the harbour plan, item {i} of the "
+        "agenda, and deferred a decision.</p>"
+        for i in range(8)
+    )
+    return (
+        '<html lang="en"><head><title>Harbour news: all stories</title></head><body>'
+        f"<main><h1>Harbour news</h1>{teasers}</main></body></html>"
+    )
+
+
+def test_a_page_of_teasers_is_refused_as_listing_like() -> None:
+    from crawler.sites import ArticleRules, SiteConfig
+
+    site = SiteConfig(
+        id="harbour",
+        name="Harbour",
+        home="https://harbour.example/",
+        domains=("harbour.example",),
+        path="harbour.toml",
+        articles=ArticleRules(allow=("/news/",)),
+    )
+    with pytest.raises(ExtractionError) as info:
+        extract_page(_listing_page(), "https://harbour.example/news/", site)
+    assert info.value.reason == "listing_like"
+    # Without a site's article rules nothing says the links are articles: kept.
+    page = extract_page(_listing_page(), "https://harbour.example/news/")
+    assert len(page.paragraphs) >= 5

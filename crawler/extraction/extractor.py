@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
 from itemloaders import ItemLoader
 from itemloaders.processors import Identity, MapCompose, TakeFirst
@@ -17,6 +18,7 @@ from lxml.html import HtmlElement
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
+from crawler.discovery import looks_like_listing
 from crawler.extraction.cleanup import clean_paragraphs, normalize_space
 from crawler.extraction.metadata import (
     figures_and_captions,
@@ -33,6 +35,7 @@ from crawler.extraction.pagetype import (
 )
 from crawler.extraction.selector import choose_body
 from crawler.sites import CommentSelectors, SiteConfig, is_xpath, select
+from crawler.urls import normalize_url
 
 # trafilatura has no input cap: a 60 MB page takes minutes. Pages above this are cut.
 MAX_HTML_BYTES = 3 * 1024 * 1024
@@ -207,6 +210,28 @@ def parse_html(html: bytes | str) -> tuple[HtmlElement, str]:
     return tree, text
 
 
+def article_link_texts(
+    tree: HtmlElement, url: str, site: SiteConfig, canonical: str | None
+) -> list[str]:
+    """Texts of the page's links to *other* article URLs of the site.
+
+    Computed here, in the extraction worker, rather than in the spider: walking a
+    page's ~150 links costs milliseconds the reactor thread should not spend.
+    """
+    own = {normalize_url(url)}
+    if canonical:
+        own.add(normalize_url(urljoin(url, canonical)))
+    texts = []
+    for anchor in tree.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
+            continue
+        target = normalize_url(urljoin(url, href))
+        if target not in own and site.articles.is_article_url(target):
+            texts.append(" ".join(anchor.text_content().split()))
+    return texts
+
+
 def extract_page(
     html: bytes | str,
     url: str,
@@ -271,6 +296,10 @@ def extract_page(
         raise ExtractionError("no_body")
     if words < min_words:
         raise ExtractionError("too_short", f"{words} words < {min_words}")
+    if site is not None and looks_like_listing(
+        paragraphs, article_link_texts(tree, url, site, meta.canonical_url)
+    ):
+        raise ExtractionError("listing_like", "mostly teasers of other articles")
 
     date_raw = overrides.get("date") or meta.date_raw
     date = parse_any_date(date_raw or "")

@@ -465,12 +465,14 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
     meta.titles = titles
     lang = tree.get("lang") or metas.get("content-language") or ""
     meta.language = lang.strip() or None
-    canonical = tree.xpath('//link[@rel="canonical"]/@href') or [
-        metas.get("og:url", "")
-    ]
+    canonical = tree.xpath(_CANONICAL_LINK) or [metas.get("og:url", "")]
     meta.canonical_url = canonical[0].strip() or None
     return meta
 
+
+_CANONICAL_LINK = (
+    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
+)
 
 # Tag links (rel="tag", the microformat WordPress and others use).
 _TAG_LINKS = '//a[contains(concat(" ", normalize-space(@rel), " "), " tag ")]'

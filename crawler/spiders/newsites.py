@@ -32,7 +32,6 @@ from crawler.discovery import (
     date_from_url,
     is_feed,
     listing_dates,
-    looks_like_listing,
     parse_date,
     parse_date_hint,
     parse_feed,
@@ -59,10 +58,6 @@ PARKED = "parked"  # waiting for the spider to go idle (undated, or over the cap
 _FEED_LINKS = (
     "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
     "[contains(@type, 'rss') or contains(@type, 'atom')]"
-)
-_CANONICAL = (
-    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href",
-    "//meta[@property='og:url']/@content",
 )
 _NEXT_LINK = (
     "//a[contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
@@ -542,34 +537,27 @@ class NewsitesSpider(scrapy.Spider):
             return None
         return url
 
-    def _canonical(self, response: TextResponse, site: SiteConfig, fetched: str) -> str:
-        """``rel=canonical`` / ``og:url`` when on the site and an article URL, else the
-        fetched URL (a canonical pointing at the home page must not merge articles)."""
-        stats = self.crawler.stats
-        for xpath in _CANONICAL:
-            href = (response.xpath(xpath).get() or "").strip()
-            if not href:
-                continue
-            candidate = normalize_url(response.urljoin(href))
-            if not same_site(candidate, site.domains):
-                stats.inc_value("extract/canonical_offsite")
-            elif not site.articles.is_article_url(candidate):
-                stats.inc_value("extract/canonical_not_article")
-            else:
-                return candidate
-            break
+    def _canonical(
+        self,
+        page_canonical: str | None,
+        response: TextResponse,
+        site: SiteConfig,
+        fetched: str,
+    ) -> str:
+        """The page's ``rel=canonical`` / ``og:url`` (read by the extraction worker)
+        when on the site and an article URL, else the fetched URL (a canonical
+        pointing at the home page must not merge articles)."""
+        href = (page_canonical or "").strip()
+        if not href:
+            return fetched
+        candidate = normalize_url(response.urljoin(href))
+        if not same_site(candidate, site.domains):
+            self.crawler.stats.inc_value("extract/canonical_offsite")
+        elif not site.articles.is_article_url(candidate):
+            self.crawler.stats.inc_value("extract/canonical_not_article")
+        else:
+            return candidate
         return fetched
-
-    def _teaser_texts(
-        self, response: TextResponse, site: SiteConfig, own: set[str]
-    ) -> list[str]:
-        """Texts of the page's links to other article URLs (``looks_like_listing``)."""
-        texts = []
-        for anchor in response.xpath("//a[@href]"):
-            url = normalize_url(response.urljoin(anchor.attrib["href"]))
-            if url not in own and site.articles.is_article_url(url):
-                texts.append(" ".join(anchor.xpath("normalize-space(.)").getall()))
-        return texts
 
     # --- articles ------------------------------------------------------------
     async def parse_article(
@@ -597,10 +585,6 @@ class NewsitesSpider(scrapy.Spider):
             return
         fetched = normalize_url(response.url)
         self.links[fetched] = REQUESTED  # also after a redirect
-        canonical = self._canonical(response, site, fetched)
-        if canonical in self.emitted:
-            stats.inc_value("extract/duplicate_canonical")  # known before extracting
-            return
         assert self.extraction is not None, "built on spider_opened"
         try:
             page = await self.extraction.extract(
@@ -614,13 +598,9 @@ class NewsitesSpider(scrapy.Spider):
             stats.inc_value(f"extract/{exc.reason}")
             logger.info("Not an article (%s): %s", exc, response.url)
             return
-        if looks_like_listing(
-            page.paragraphs, self._teaser_texts(response, site, {fetched, canonical})
-        ):
-            stats.inc_value("extract/listing_like")
-            logger.info("Not an article (listing-like): %s", response.url)
-            return
-        if canonical in self.emitted:  # another URL of it finished extracting first
+        # listing-like pages are refused by the worker (extract/listing_like)
+        canonical = self._canonical(page.canonical_url, response, site, fetched)
+        if canonical in self.emitted:  # another URL of it was written already
             stats.inc_value("extract/duplicate_canonical")
             return
         if cap and self.article_counts[site_id] >= cap:  # others finished first
