@@ -401,7 +401,12 @@ def run_measured(
         # Wait for the exit without reaping: the zombie's /proc/<pid>/stat still
         # holds its final CPU time (its own only: wait4's rusage would add the
         # workers it reaped, already counted from their own samples).
-        os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        try:
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        except KeyboardInterrupt:  # Ctrl-C: stop the crawl too, then give up
+            proc.send_signal(signal.SIGINT)
+            proc.wait()
+            raise
         wall = time.perf_counter() - start
         usage = sampler.stop()
         try:

@@ -6,12 +6,14 @@ segfault in a C extension, ``os._exit``, the kernel's OOM killer) the executor i
 say which task killed the worker. A crawl must lose only the page that did it.
 
 So each worker here has its own pipe and, in the parent, its own feeder thread that
-takes one task at a time from a shared queue, sends it, and waits for the answer with
-the task's time limit. The task a worker was running when it died or hung is therefore
-known exactly: that task alone fails (``WorkerCrashed`` / ``WorkerTimeout``), the worker
-is replaced, and the queued tasks go on. Results are ``concurrent.futures.Future``s; the
-feeder threads only wait on pipes (which releases the GIL), so the caller's thread, the
-Twisted reactor for the spider, never blocks on extraction.
+takes tasks from a shared queue, sends them (two at a time: the one the worker runs
+and the next), and waits for the answers with the time limit. A worker answers in
+order, so the task it was running when it died or hung is known exactly: that task
+alone fails (``WorkerCrashed`` / ``WorkerTimeout``), the worker is replaced, the task
+that waited behind it goes to the replacement, and the queued tasks go on. Results are
+``concurrent.futures.Future``s; the feeder threads only wait on pipes (which releases
+the GIL), so the caller's thread, the Twisted reactor for the spider, never blocks on
+extraction.
 
 Workers start with the ``forkserver`` (default) or ``spawn`` method, never by forking a
 process that runs a reactor and threads. With ``forkserver`` the target's module is
@@ -329,28 +331,29 @@ class _Feeder(threading.Thread):
         """The next task to send: one to resend first, else one from the queue."""
         if self.resend:
             return self.resend.popleft()
-        if self.stopping:
-            return None
-        try:
-            task = self.pool._queue.get(block=block)
-        except queue.Empty:
-            return None
-        if task is _STOP:
-            self.stopping = True
-            return None
-        if not task.future.set_running_or_notify_cancel():
-            return self._next(block)
-        if self.pool.broken:
-            task.future.set_exception(PoolBroken("worker processes cannot be started"))
-            return self._next(block)
-        try:
-            payload = pickle.dumps(
-                (task.args, task.kwargs), protocol=pickle.HIGHEST_PROTOCOL
-            )
-        except Exception as exc:  # noqa: BLE001 - any pickling error belongs to the caller
-            task.future.set_exception(exc)
-            return self._next(block)
-        return _InFlight(task, payload, 0.0)
+        while not self.stopping:
+            try:
+                task = self.pool._queue.get(block=block)
+            except queue.Empty:
+                return None
+            if task is _STOP:
+                self.stopping = True
+                return None
+            if not task.future.set_running_or_notify_cancel():
+                continue  # cancelled by the caller
+            if self.pool.broken:
+                error = PoolBroken("worker processes cannot be started")
+                task.future.set_exception(error)
+                continue
+            try:
+                payload = pickle.dumps(
+                    (task.args, task.kwargs), protocol=pickle.HIGHEST_PROTOCOL
+                )
+            except Exception as exc:  # noqa: BLE001 - pickling errors are the caller's
+                task.future.set_exception(exc)
+                continue
+            return _InFlight(task, payload, 0.0)
+        return None
 
     def _fill(self) -> None:
         """Send until the worker holds ``PREFETCH`` tasks (block only if it has 0)."""
@@ -547,18 +550,23 @@ def worker_main(
             warmup()
         except Exception:  # noqa: BLE001 - reported to the parent, which logs it
             warm_error = traceback.format_exc(limit=3)
+    # A reader thread takes tasks off the pipe as they come, so the parent's sends of
+    # the next task never wait for this one to finish.
+    inbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
+    reader_ready = threading.Event()
+    threading.Thread(
+        target=_read_tasks, args=(conn, inbox, reader_ready), daemon=True
+    ).start()
+    reader_ready.wait()
     if memory_mb:
-        # Headroom above the warmed-up size: the cap is for what a page does, so it
-        # means the same whatever the libraries map at start-up on this machine.
+        # Headroom above the size after warm-up (reader thread included): the cap is
+        # for what a page does, so it means the same whatever the libraries map at
+        # start-up on this machine.
         import resource
 
         cap = _address_space() + memory_mb * _MB
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     conn.send(("ready", warm_error))
-    # A reader thread takes tasks off the pipe as they come, so the parent's sends of
-    # the next task never wait for this one to finish.
-    inbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-    threading.Thread(target=_read_tasks, args=(conn, inbox), daemon=True).start()
     while True:
         data = inbox.get()
         try:
@@ -592,8 +600,14 @@ def _address_space() -> int:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _read_tasks(conn: Connection, inbox: queue.SimpleQueue[bytes]) -> None:
+def _read_tasks(
+    conn: Connection, inbox: queue.SimpleQueue[bytes], ready: threading.Event
+) -> None:
     """Worker-side reader: task payloads into ``inbox``; exit when the parent goes."""
+    # Allocate once before the memory cap is set, so that this thread's malloc arena
+    # (reserved address space) counts in the worker's size, not in a page's headroom.
+    bytearray(64 * 1024)
+    ready.set()
     while True:
         try:
             data = conn.recv_bytes()
