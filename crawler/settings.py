@@ -81,9 +81,16 @@ EXTRACT_WORKER_MEMORY_MB = 1024
 # Replace a worker after this many pages, so slow leaks in C libraries stay bounded
 # (0: never).
 EXTRACT_WORKER_MAX_TASKS = 2000
-# "forkserver" (workers fork from a warm server process: fast replacement) or
-# "spawn". Never a plain fork of the process that runs the reactor.
-EXTRACT_START_METHOD = "forkserver"
+# "spawn" (each worker a fresh interpreter: the smallest summed RSS) or "forkserver"
+# (workers fork from a warm server process: ~20 MB less real memory, as pages are
+# shared, and a replacement in milliseconds instead of ~0.5 s of CPU); see
+# docs/performance.md. Never a plain fork of the process that runs the reactor.
+EXTRACT_START_METHOD = "spawn"
+# Scrapy 2.19 starts this many asyncio tasks for every callback's output, even an
+# empty one (scrapy/utils/asyncio.py, _parallel_asyncio): 100 cost ~1.5 ms of reactor
+# CPU per article, and made half the time of an incremental run whose articles are
+# mostly skipped (bench/crawl.py). Our pipelines are synchronous: nothing to overlap.
+CONCURRENT_ITEMS = 8
 
 # --- Output --------------------------------------------------------------
 FEED_EXPORT_ENCODING = "utf-8"

@@ -26,6 +26,7 @@ import pytest
 from crawler.extraction.extractor import ExtractedPage, ExtractionError
 from crawler.extraction.pool import (
     EXIT_OUT_OF_MEMORY,
+    START_METHODS,
     PoolBroken,
     PoolConfig,
     RemoteTraceback,
@@ -157,11 +158,12 @@ def test_extracted_page_and_extraction_error_pickle() -> None:
 
 
 # --- a dying or hanging worker costs its task only ------------------------------------
+@pytest.mark.parametrize("method", START_METHODS)
 def test_a_worker_that_exits_fails_its_task_only_and_is_replaced(
-    make_pool: Any,
+    make_pool: Any, method: str
 ) -> None:
     events: list[str] = []
-    pool = make_pool(workers=2, events=events)
+    pool = make_pool(workers=2, events=events, start_method=method)
     before = [pool.submit("echo", n) for n in range(6)]
     crash = pool.submit("exit", 3)
     after = [pool.submit("echo", n) for n in range(6, 12)]
@@ -173,8 +175,9 @@ def test_a_worker_that_exits_fails_its_task_only_and_is_replaced(
     assert events.count("replaced") == 1, events
 
 
-def test_a_segfault_is_a_crash_of_that_task(make_pool: Any) -> None:
-    pool = make_pool(workers=1)
+@pytest.mark.parametrize("method", START_METHODS)
+def test_a_segfault_is_a_crash_of_that_task(make_pool: Any, method: str) -> None:
+    pool = make_pool(workers=1, start_method=method)
     error = outcome(pool.submit("segfault"))
     assert isinstance(error, WorkerCrashed) and "SIGSEGV" in str(error), (
         f"got {error!r}"
@@ -193,9 +196,12 @@ def test_tasks_queued_behind_a_crash_in_the_same_worker_are_not_lost(
     assert [f.result(timeout=RESULT_WAIT) for f in futures[1:]] == list(range(5))
 
 
-def test_a_task_past_the_time_limit_is_killed_and_the_rest_run(make_pool: Any) -> None:
+@pytest.mark.parametrize("method", START_METHODS)
+def test_a_task_past_the_time_limit_is_killed_and_the_rest_run(
+    make_pool: Any, method: str
+) -> None:
     events: list[str] = []
-    pool = make_pool(workers=1, timeout=1.0, events=events)
+    pool = make_pool(workers=1, timeout=1.0, events=events, start_method=method)
     old_pid = pool.submit("pid").result(timeout=RESULT_WAIT)
     hang = pool.submit("sleep", 600)
     rest = [pool.submit("echo", n) for n in range(4)]
@@ -206,8 +212,11 @@ def test_a_task_past_the_time_limit_is_killed_and_the_rest_run(make_pool: Any) -
     assert events.count("replaced") == 1, events
 
 
-def test_a_task_over_the_memory_cap_crashes_its_worker_only(make_pool: Any) -> None:
-    pool = make_pool(workers=1, memory_mb=64)
+@pytest.mark.parametrize("method", START_METHODS)
+def test_a_task_over_the_memory_cap_crashes_its_worker_only(
+    make_pool: Any, method: str
+) -> None:
+    pool = make_pool(workers=1, memory_mb=64, start_method=method)
     assert pool.submit("allocate_mb", 8).result(timeout=RESULT_WAIT) == 8 * 1024 * 1024
     error = outcome(pool.submit("allocate_mb", 512))
     assert isinstance(error, WorkerCrashed) and "out of memory" in str(error), repr(

@@ -15,7 +15,7 @@ that waited behind it goes to the replacement, and the queued tasks go on. Resul
 the GIL), so the caller's thread, the Twisted reactor for the spider, never blocks on
 extraction.
 
-Workers start with the ``forkserver`` (default) or ``spawn`` method, never by forking a
+Workers start with the ``spawn`` (default) or ``forkserver`` method, never by forking a
 process that runs a reactor and threads. With ``forkserver`` the target's module is
 preloaded once in the fork server, so a replacement worker starts in milliseconds.
 In each worker an address-space cap (``RLIMIT_AS``) turns a memory blow-up into a
@@ -44,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 #: Exit status of a worker that ran out of memory (a ``MemoryError`` under its cap).
 EXIT_OUT_OF_MEMORY = 75
-START_METHODS = ("forkserver", "spawn")
+START_METHODS = ("spawn", "forkserver")
 _MB = 1024 * 1024
 # What multiprocessing reports for a forkserver child when the fork server is gone.
 _FORKSERVER_LOST = 255
@@ -90,8 +90,8 @@ class PoolConfig:
     memory_mb: int = 0
     #: Replace a worker after this many tasks (bounds slow leaks); 0: never.
     max_tasks: int = 0
-    #: ``forkserver`` or ``spawn``.
-    start_method: str = "forkserver"
+    #: ``spawn`` or ``forkserver``.
+    start_method: str = "spawn"
     #: Seconds a new worker may take to import and warm up.
     start_timeout: float = 120.0
 
