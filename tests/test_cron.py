@@ -403,7 +403,10 @@ def test_errors_above_the_threshold_exit_with_their_code(tmp_path: Path) -> None
 
 def test_interrupted_run_keeps_its_output_and_says_so(tmp_path: Path) -> None:
     with SiteServer() as server:
-        NewsSite(server, 8, delay=0.4)
+        # 40 pages at 0.4 s each, one at a time: downloads go on for 16 s, well past
+        # the first article even when the extraction workers are slow to start (the
+        # signal must land while the crawl still has pages to fetch).
+        NewsSite(server, 40, delay=0.4)
         sites = site_file(tmp_path / "sites", "harbour", server.url)
         run = start_run(tmp_path, sites, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
 
@@ -416,7 +419,7 @@ def test_interrupted_run_keeps_its_output_and_says_so(tmp_path: Path) -> None:
         _, err = run.communicate(timeout=60)
     assert run.returncode == EXIT_INTERRUPTED, err[-3000:]
     [output] = outputs(tmp_path)
-    assert 1 <= len(records(output)) <= 8  # in-flight pages finish on SIGTERM
+    assert 1 <= len(records(output)) < 40  # in-flight pages finish on SIGTERM
 
 
 def test_bad_option_is_a_configuration_error(tmp_path: Path) -> None:
