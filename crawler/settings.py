@@ -35,6 +35,12 @@ DOWNLOAD_DELAY = 0.25
 DEPTH_PRIORITY = 1
 SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+# Scheduled requests wait on disk even without JOBDIR, in a private folder removed at
+# the end, so a 20,000-article sitemap does not keep 20,000 Requests in memory
+# (crawler/scheduler.py). SCHEDULER_SPILL_DIR: where ("" = the system temp folder).
+SCHEDULER = "crawler.scheduler.SpillingScheduler"
+SCHEDULER_SPILL = True
+SCHEDULER_SPILL_DIR = ""
 
 # --- Download limits -----------------------------------------------------
 # Scrapy's 180 s timeout and 1 GiB size limit are far too generous for news pages.

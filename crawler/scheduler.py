@@ -1,0 +1,100 @@
+"""Scrapy's scheduler, with its request queue on disk even when no JOBDIR is set.
+
+Discovery can schedule a whole site at once (a sitemap index of 20,000 articles is
+20,000 ``Request`` objects, about 2.5 KB each in memory). Scrapy keeps them on disk
+only when ``JOBDIR`` is set, so without it the crawler's memory grows with the site.
+This scheduler gives a run without ``JOBDIR`` a private spill folder instead
+(``SCHEDULER_SPILL_DIR``, default the system's temporary folder), uses Scrapy's own
+disk queues in it, and removes it when the spider closes. Nothing is resumed from it:
+a run that needs resuming sets ``JOBDIR`` (``RUN_JOBDIR`` for ``newsites run``), and
+then this class behaves exactly like Scrapy's.
+
+Failures are explicit and never lose a request: when the folder cannot be made the
+queue stays in memory (``scheduler/spill/unavailable``, a warning), and a request the
+disk refuses (full disk, I/O error), and every later one, goes to the memory queue
+(``scheduler/spill/failed``, one warning).
+
+Settings: ``SCHEDULER_SPILL`` (default ``True``), ``SCHEDULER_SPILL_DIR``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+from scrapy.core.scheduler import Scheduler
+from scrapy.utils.job import job_dir
+from scrapy.utils.misc import build_from_crawler, load_object
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from twisted.internet.defer import Deferred
+
+logger = logging.getLogger(__name__)
+
+
+class SpillingScheduler(Scheduler):
+    """``Scheduler`` whose queue lives in a temporary folder when there is no JOBDIR."""
+
+    spill_dir: str | None = None  # the private folder, removed on close
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> SpillingScheduler:
+        settings = crawler.settings
+        jobdir = job_dir(settings)
+        spill_dir = None
+        if not jobdir and settings.getbool("SCHEDULER_SPILL", True):
+            parent = settings.get("SCHEDULER_SPILL_DIR") or None
+            try:
+                spill_dir = tempfile.mkdtemp(prefix="newsites-queue-", dir=parent)
+            except OSError as exc:
+                crawler.stats.inc_value("scheduler/spill/unavailable")
+                logger.warning(
+                    "SCHEDULER_SPILL_DIR: cannot make a queue folder in %s (%s); "
+                    "requests stay in memory for this run",
+                    parent or tempfile.gettempdir(), exc,
+                )
+        dupefilter_cls = load_object(settings["DUPEFILTER_CLASS"])
+        scheduler = cls(
+            dupefilter=build_from_crawler(dupefilter_cls, crawler),
+            jobdir=jobdir or spill_dir,
+            dqclass=load_object(settings["SCHEDULER_DISK_QUEUE"]),
+            mqclass=load_object(settings["SCHEDULER_MEMORY_QUEUE"]),
+            logunser=settings.getbool("SCHEDULER_DEBUG"),
+            stats=crawler.stats,
+            pqclass=load_object(settings["SCHEDULER_PRIORITY_QUEUE"]),
+            crawler=crawler,
+        )
+        scheduler.spill_dir = spill_dir
+        return scheduler
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._disk_failed = False
+
+    def _dqpush(self, request: Request) -> bool:
+        if self._disk_failed:  # a queue file may end in a torn record: append no more
+            assert self.stats is not None
+            self.stats.inc_value("scheduler/spill/failed")
+            return False
+        try:
+            return super()._dqpush(request)
+        except OSError as exc:  # full disk, I/O error: keep the request in memory
+            assert self.stats is not None
+            self.stats.inc_value("scheduler/spill/failed")
+            self._disk_failed = True
+            logger.warning(
+                "request queue: cannot write to %s (%s); from now on requests are "
+                "kept in memory (scheduler/spill/failed)",
+                self.dqdir, exc,
+            )
+            return False
+
+    def close(self, reason: str) -> Deferred[None] | None:
+        result = super().close(reason)
+        if self.spill_dir is not None:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
+        return result
