@@ -75,8 +75,22 @@ def words_of(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text or "").casefold())
 
 
+#: Bit-sliced SimHash counting: ``_SPREAD[b]`` puts the 8 bits of byte ``b`` in 8
+#: lanes of ``_LANE`` bits, so summing spreads counts the ones of every bit position
+#: at once (a lane holds counts up to 2**32 grams).
+_LANE = 32
+_LANE_MASK = (1 << _LANE) - 1
+_SPREAD = [sum(((b >> j) & 1) << (_LANE * j) for j in range(8)) for b in range(256)]
+
+
 def simhash64(tokens: list[str], shingle: int = 3) -> int:
-    """64-bit SimHash of the word ``shingle``-grams of ``tokens`` (unsigned)."""
+    """64-bit SimHash of the word ``shingle``-grams of ``tokens`` (unsigned).
+
+    Each gram's 8-byte BLAKE2b digest (read big-endian) votes +1 for its set bits and
+    -1 for the others; a bit is set when its votes are positive. The votes are counted
+    bit-sliced (``_SPREAD``, one column of digest bytes at a time) instead of one bit
+    at a time: the same result, about 20x less Python work a page.
+    """
     if not tokens:
         return 0
     grams = (
@@ -84,14 +98,19 @@ def simhash64(tokens: list[str], shingle: int = 3) -> int:
         if len(tokens) >= shingle
         else [" ".join(tokens)]
     )
-    weights = [0] * 64
-    for gram in grams:
-        value = int.from_bytes(
-            hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest(), "big"
-        )
-        for bit in range(64):
-            weights[bit] += 1 if value >> bit & 1 else -1
-    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+    blake2b = hashlib.blake2b
+    digests = b"".join(
+        [blake2b(gram.encode("utf-8"), digest_size=8).digest() for gram in grams]
+    )
+    count = len(grams)
+    result = 0
+    for byte in range(8):  # digest byte 0 holds the value's bits 56..63
+        ones = sum(map(_SPREAD.__getitem__, digests[byte::8]))
+        base = 8 * (7 - byte)
+        for j in range(8):
+            if 2 * ((ones >> (_LANE * j)) & _LANE_MASK) > count:
+                result |= 1 << (base + j)
+    return result
 
 
 def fingerprint(text: str) -> Fingerprint:
@@ -440,18 +459,22 @@ class SqliteSeenStore:
     ) -> SeenRecord | None:
         b = bands(fp.simhash)
         near = max_bits > 0 and fp.words >= min_words
-        where = "site = ? AND url != ? AND (text_hash = ?"
-        params: list[object] = [site, exclude_url, fp.text_hash]
+        # One indexed lookup per key, joined by UNION: an OR of the keys made SQLite
+        # scan every article of the site (O(n) a page, 11 ms at 10,000 articles).
+        keys: list[tuple[str, object]] = [("text_hash", fp.text_hash)]
         if near:
-            where += " OR band0 = ? OR band1 = ? OR band2 = ? OR band3 = ?"
-            params += list(b)
-        where += ")"
+            keys += [(f"band{i}", band) for i, band in enumerate(b)]
         for table, state, stamp in (("articles", "exported", "exported_at"),
                                     ("pending", "pending", "NULL")):
             cols = _ARTICLE_COLS.replace("exported_at", stamp)
-            for row in self._conn.execute(
-                f"SELECT {cols} FROM {table} WHERE {where}", params
-            ):
+            sql = " UNION ".join(
+                f"SELECT {cols} FROM {table} WHERE site = ? AND {key} = ? AND url != ?"
+                for key, _ in keys
+            )
+            params: list[object] = []
+            for _, value in keys:
+                params += [site, value, exclude_url]
+            for row in self._conn.execute(sql, params):
                 record = self._record(row, state)
                 if record.text_hash == fp.text_hash:
                     return record

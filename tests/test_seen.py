@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import sqlite3
@@ -20,6 +21,7 @@ from crawler.seen import (
     fingerprint,
     hamming,
     resolve_path,
+    simhash64,
 )
 
 WORDS = ("harbour council ferry budget dredging vote mayor school river bridge market "
@@ -124,6 +126,49 @@ def test_same_text_on_new_url_same_site_is_a_duplicate(tmp_path: Path) -> None:
                                 "http://news.test/b/again", 0, 50) is None
     assert store.find_duplicate("harbour", fingerprint(text.upper()),
                                 "http://news.test/b/again", 0, 50) is not None
+
+
+def reference_simhash64(tokens: list[str], shingle: int = 3) -> int:
+    """SimHash by its definition, one bit at a time (what stores hold since v1)."""
+    if not tokens:
+        return 0
+    grams = ([" ".join(tokens[i:i + shingle]) for i in range(len(tokens) - shingle + 1)]
+             if len(tokens) >= shingle else [" ".join(tokens)])
+    weights = [0] * 64
+    for gram in grams:
+        value = int.from_bytes(
+            hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest(), "big")
+        for bit in range(64):
+            weights[bit] += 1 if value >> bit & 1 else -1
+    return sum(1 << bit for bit in range(64) if weights[bit] > 0)
+
+
+@pytest.mark.parametrize("length", [0, 1, 2, 3, 4, 7, 64, 301, 2500])
+def test_simhash_is_the_bit_by_bit_definition(length: int) -> None:
+    # Stores written earlier hold these values: a faster count must not change them.
+    for seed in range(8):
+        tokens = story(seed, length).split() if length else []
+        assert simhash64(tokens) == reference_simhash64(tokens)
+
+
+def test_duplicate_lookup_searches_indexes_not_the_whole_site(tmp_path: Path) -> None:
+    store = store_at(tmp_path)
+    for i in range(30):
+        export(store, f"http://news.test/a/{i}", story(100 + i))
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    store.find_duplicate("harbour", fingerprint(story(5)), "http://news.test/x", 3, 50)
+    store._conn.set_trace_callback(None)
+    lookups = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert lookups
+    for sql in lookups:
+        plan = " | ".join(row[3] for row in store._conn.execute(
+            "EXPLAIN QUERY PLAN " + sql))
+        if " FROM articles " not in sql:
+            continue
+        assert "SCAN" not in plan, plan
+        for key in ("text_hash", "band0", "band1", "band2", "band3"):
+            assert f"(site=? AND {key}=?)" in plan, plan
 
 
 def test_short_texts_are_compared_exactly(tmp_path: Path) -> None:
