@@ -117,12 +117,20 @@ class SeenFilterMiddleware:
         """The date the link to ``source_url`` gave (UTC ISO), once."""
         return self.hints.pop(normalize_url(source_url), None)
 
-    def process_request(self, request: Request) -> None:
-        if not request.meta.get("article") or request.meta.get("entry"):
-            return
+    def exported_earlier(self, url: str, date_hint: str | None,
+                         site: str) -> SeenRecord | None:
+        """The stored article that makes fetching ``url`` (normalized) pointless, or
+        None to fetch it: new, or updated after its export (SEEN_RECRAWL_UPDATED and
+        ``date_hint``, the link's date, is later). Counted: ``seen/new_url``,
+        ``seen/recrawl_updated``, ``seen/skipped``. A store that fails stops the crawl
+        and raises ``IgnoreRequest``.
+
+        The spider asks this as it finds a link (so a re-run does not even build the
+        requests of the articles it has), and marks the request ``seen_checked``;
+        ``process_request`` asks it for every other article request.
+        """
         if self.marker.stopped:
             raise IgnoreRequest("the crawl is stopping (output or seen store failed)")
-        url = normalize_url(request.url)
         try:
             record = self.marker.store.lookup(url, self.match_query_variants)
         except Exception as exc:  # noqa: BLE001 - the store's I/O
@@ -130,16 +138,29 @@ class SeenFilterMiddleware:
             raise IgnoreRequest("the seen store failed") from exc
         if record is None:
             self.stats.inc_value("seen/new_url")
-            return
-        if self.recrawl_updated and is_updated(request.meta.get("date_hint"), record):
+            return None
+        if self.recrawl_updated and is_updated(date_hint, record):
             self.stats.inc_value("seen/recrawl_updated")
-            return
-        site = request.meta.get("site", "?")
+            return None
         self.stats.inc_value("seen/skipped")
         self.stats.inc_value(f"seen/skipped/{site}")
         logger.debug("Exported earlier, not fetched: %s (as %s)", url, record.url)
-        # The spider's errback sees an IgnoreRequest: refused, not a failed page.
-        raise SeenSkip(f"exported earlier as {record.url}")
+        return record
+
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get("article") or request.meta.get("entry"):
+            return
+        if self.marker.stopped:
+            raise IgnoreRequest("the crawl is stopping (output or seen store failed)")
+        if request.meta.get("seen_checked"):
+            return  # the spider asked exported_earlier when it found the link
+        record = self.exported_earlier(
+            normalize_url(request.url), request.meta.get("date_hint"),
+            request.meta.get("site", "?"),
+        )
+        if record is not None:
+            # The spider's errback sees an IgnoreRequest: refused, not a failed page.
+            raise SeenSkip(f"exported earlier as {record.url}")
 
     def process_response(self, request: Request, response: Response) -> Response:
         if not request.meta.get("article"):

@@ -214,6 +214,9 @@ def test_second_run_exports_only_new_articles_and_fetches_no_exported_page(
     assert (tmp_path / "state" / "templates.sqlite3").is_file()
     stats = json.loads(out2[0].with_suffix(".stats.json").read_text())
     assert stats["seen/skipped"] == 6 and stats["run/exit_code"] == EXIT_OK
+    # Dropped as the feed was read: no request even built and queued for them.
+    assert stats.get("discovery/refused/article", 0) == 0
+    assert stats["discovery/article_links/feed"] == 3
     assert out2[0].with_suffix(".log").stat().st_size > 0
 
 

@@ -43,6 +43,7 @@ from crawler.extraction.record import build_article
 from crawler.extraction.service import ExtractionService
 from crawler.items import Article
 from crawler.replay import configure_fixtures
+from crawler.seenfilter import SeenFilterMiddleware
 from crawler.sites import SiteConfig, SiteConfigError, load_sites, select, select_sites
 from crawler.urls import normalize_url, same_site
 
@@ -54,6 +55,7 @@ ARTICLE_PRIORITY = 10  # articles before more navigation: bounded frontier, earl
 REQUESTED = "requested"  # scheduled (or fetched, or emitted through an alias)
 OLD = "old"  # an entry point or the page dated it before `since`: never requested
 PARKED = "parked"  # waiting for the spider to go idle (undated, or over the cap)
+SEEN = "seen"  # exported by an earlier run (the seen store): never requested
 
 _FEED_LINKS = (
     "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
@@ -111,6 +113,7 @@ class NewsitesSpider(scrapy.Spider):
         self.entries: set[str] = set()  # entry URLs requested
         self.emitted: set[str] = set()  # canonical URLs emitted
         self.extraction: ExtractionService | None = None  # built on spider_opened
+        self.seen_filter: SeenFilterMiddleware | None = None  # with SEEN_ENABLED
         self.include_comments = False
         self.min_words = 0
 
@@ -139,6 +142,9 @@ class NewsitesSpider(scrapy.Spider):
 
     def _build_extraction(self) -> None:
         self.extraction = ExtractionService.from_crawler(self.crawler)
+        # With the seen store, links to articles earlier runs exported are dropped
+        # as they are found (no Request built, queued and refused for each).
+        self.seen_filter = self.crawler.get_downloader_middleware(SeenFilterMiddleware)
 
     # --- policy --------------------------------------------------------------
     def _site(self, site_id: str) -> SiteConfig:
@@ -217,7 +223,7 @@ class NewsitesSpider(scrapy.Spider):
             "undated" if hint is None else "old" if since and hint < since else "fresh"
         )
         state = self.links.get(url)
-        if state in (REQUESTED, OLD):
+        if state in (REQUESTED, OLD, SEEN):
             stats.inc_value("discovery/duplicate_url")
             return None, age
         if age == "old":
@@ -226,6 +232,16 @@ class NewsitesSpider(scrapy.Spider):
             stats.inc_value("discovery/skipped_old")
             stats.inc_value(f"discovery/skipped_old/{source}")
             return None, age
+        if state is None and self.seen_filter is not None:
+            try:
+                seen = self.seen_filter.exported_earlier(
+                    url, hint.isoformat() if hint else None, site.id
+                )
+            except IgnoreRequest:  # the store failed: the crawl is stopping
+                return None, age
+            if seen is not None:
+                self.links[url] = SEEN
+                return None, age
         if state == PARKED:
             if age == "undated" or self._capacity(site) <= 0:
                 stats.inc_value("discovery/duplicate_url")
@@ -260,7 +276,11 @@ class NewsitesSpider(scrapy.Spider):
             # the entry point's date (lastmod, pubDate, ...): SEEN_RECRAWL_UPDATED
             # compares it with the export time to fetch updated articles again
             meta=self._meta(
-                site, article=True, date_hint=hint.isoformat() if hint else None
+                site,
+                article=True,
+                date_hint=hint.isoformat() if hint else None,
+                # asked of the seen store when the link was first found
+                seen_checked=self.seen_filter is not None,
             ),
             cb_kwargs={"site_id": site.id},
         )
