@@ -516,7 +516,7 @@ def test_without_a_redis_url_the_addon_stays_off() -> None:
     addon = ClusterAddon(SimpleNamespace())  # type: ignore[arg-type]
     with pytest.raises(NotConfigured):
         addon.update_settings(settings)
-    assert settings.get("SCHEDULER") == "scrapy.core.scheduler.Scheduler"
+    assert settings.get("SCHEDULER") == "crawler.scheduler.SpillingScheduler"
     assert "crawler.cluster.addon.ClusterAddon" in settings.getdict("ADDONS")
 
 
