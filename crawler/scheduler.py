@@ -14,14 +14,21 @@ queue stays in memory (``scheduler/spill/unavailable``, a warning), and a reques
 disk refuses (full disk, I/O error), and every later one, goes to the memory queue
 (``scheduler/spill/failed``, one warning).
 
+A run killed with SIGKILL cannot remove its folder: the folder's name carries the
+process id, and the next run removes the folders of processes that are gone
+(``scheduler/spill/stale_removed``).
+
 Settings: ``SCHEDULER_SPILL`` (default ``True``), ``SCHEDULER_SPILL_DIR``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
 import shutil
 import tempfile
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy.core.scheduler import Scheduler
@@ -34,6 +41,37 @@ if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
+
+PREFIX = "newsites-queue-"
+_NAME = re.compile(re.escape(PREFIX) + r"(\d+)-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # somebody else's process
+        return True
+    return True
+
+
+def remove_stale(parent: Path) -> int:
+    """Remove queue folders in ``parent`` left by killed runs (their process is
+    gone); returns how many. A folder of a live process is left alone."""
+    removed = 0
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        match = _NAME.match(entry.name)
+        if not match or not entry.is_dir() or _alive(int(match.group(1))):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        if not entry.exists():
+            removed += 1
+    return removed
 
 
 class SpillingScheduler(Scheduler):
@@ -48,8 +86,13 @@ class SpillingScheduler(Scheduler):
         spill_dir = None
         if not jobdir and settings.getbool("SCHEDULER_SPILL", True):
             parent = settings.get("SCHEDULER_SPILL_DIR") or None
+            stale = remove_stale(Path(parent or tempfile.gettempdir()))
+            if stale:
+                crawler.stats.inc_value("scheduler/spill/stale_removed", stale)
+                logger.info("Removed %d request queue folder(s) of killed runs", stale)
             try:
-                spill_dir = tempfile.mkdtemp(prefix="newsites-queue-", dir=parent)
+                spill_dir = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-",
+                                             dir=parent)
             except OSError as exc:
                 crawler.stats.inc_value("scheduler/spill/unavailable")
                 logger.warning(

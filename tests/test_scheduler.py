@@ -7,6 +7,9 @@ in memory, counted, and the crawl still writes every article.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +96,22 @@ def test_with_jobdir_the_queue_is_the_jobdirs_and_stays(tmp_path: Path) -> None:
     assert urls(result) == expected
     assert result.stat("scheduler/enqueued/disk") == result.stat("scheduler/enqueued")
     assert (jobdir / "requests.queue" / "active.json").exists()
+
+
+def test_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    stale = spill / f"newsites-queue-{gone.stdout.strip()}-abc123"
+    (stale / "requests.queue").mkdir(parents=True)
+    (stale / "requests.queue" / "p10").write_bytes(b"x" * 100)
+    live = spill / f"newsites-queue-{os.getpid()}-def456"  # this test: alive
+    live.mkdir()
+    other = spill / "unrelated"
+    other.mkdir()
+    result, expected = crawl(tmp_path, {"SCHEDULER_SPILL_DIR": spill})
+    assert urls(result) == expected
+    assert result.stat("scheduler/spill/stale_removed") == 1
+    assert not stale.exists()
+    assert live.exists() and other.exists()
