@@ -400,3 +400,33 @@ def test_workers_exit_when_their_parent_is_killed_even_mid_task(tmp_path: Path) 
         parent.kill()
         parent.wait()
     assert _exits(worker), "an orphaned worker must not finish a hanging page"
+
+
+LOADS_EVERY_COMPONENT = """
+import sys
+from scrapy.utils.misc import load_object
+from scrapy.utils.project import get_project_settings
+
+settings = get_project_settings()
+for name in ("ITEM_PIPELINES", "DOWNLOADER_MIDDLEWARES", "SPIDER_MIDDLEWARES",
+             "EXTENSIONS"):
+    for path, order in settings.getdict(name).items():
+        if order is not None:
+            load_object(path)
+for name in ("SCHEDULER", "DUPEFILTER_CLASS", "COMMANDS_MODULE"):
+    __import__(settings.get(name).rpartition(".")[0] or settings.get(name))
+import crawler.spiders.newsites  # noqa: E402,F401
+heavy = sorted(m for m in ("trafilatura", "justext", "htmldate", "courlan")
+               if m in sys.modules)
+print("loaded:", heavy)
+"""
+
+
+def test_the_crawler_process_leaves_trafilatura_to_the_workers() -> None:
+    # Every component the crawl builds, and the spider: none may import the
+    # extractor (about 20 MB and a quarter of a second in the crawler process).
+    result = subprocess.run([sys.executable, "-c", LOADS_EVERY_COMPONENT],
+                            cwd=PROJECT_ROOT, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "loaded: []" in result.stdout, result.stdout

@@ -140,7 +140,8 @@ class WorkerPool:
 
     ``target`` must be a module-level function (it is pickled by reference) whose
     arguments and result pickle. ``warmup``, also module-level, runs once in each new
-    worker before its first task (imports, caches). ``on_event(name)`` is called from a
+    worker before its first task (imports, caches); ``preload``: modules the fork server
+    imports (default the target's). ``on_event(name)`` is called from a
     feeder thread for ``started``, ``replaced``, ``recycled`` and ``start_failed``.
     """
 
@@ -151,6 +152,7 @@ class WorkerPool:
         *,
         warmup: Callable[[], Any] | None = None,
         on_event: Callable[[str], None] | None = None,
+        preload: list[str] | None = None,
     ) -> None:
         self.target = target
         self.config = config
@@ -164,9 +166,10 @@ class WorkerPool:
         self.broken = False
         self._context = multiprocessing.get_context(config.start_method)
         if config.start_method == "forkserver":
-            # Import the target's module once in the fork server; workers fork warm.
-            # No effect if this process's fork server already runs (stdlib global).
-            self._context.set_forkserver_preload([target.__module__])
+            # Import the target's module (or ``preload``) once in the fork server;
+            # workers fork warm. No effect if this process's fork server already
+            # runs (stdlib global).
+            self._context.set_forkserver_preload(preload or [target.__module__])
 
     def start(self) -> None:
         """Start the feeder threads; each starts its worker (the caller never waits)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
-from crawler.extraction.extractor import ExtractedPage
+from crawler.extraction.page import ExtractedPage
 from crawler.items import Article, article_id
 from crawler.urls import normalize_url, same_site
 

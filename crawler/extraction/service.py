@@ -30,7 +30,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred, DeferredSemaphore
 from twisted.python.failure import Failure
 
-from crawler.extraction.extractor import ExtractedPage, ExtractionError, extract_page
+from crawler.extraction.page import ExtractedPage, ExtractionError
 from crawler.extraction.pool import (
     PoolBroken,
     PoolConfig,
@@ -52,6 +52,19 @@ _WARMUP_HTML = (
     * 6
     + "</article></body></html>"
 )
+
+
+#: Imported by the workers (and preloaded in the fork server), never by the crawler.
+EXTRACTOR_MODULE = "crawler.extraction.extractor"
+
+
+def extract_page(*args: Any, **kwargs: Any) -> ExtractedPage:
+    """The pool's target: ``extractor.extract_page``, imported where it runs (a
+    worker), so the crawler process that pickles this reference never loads
+    trafilatura."""
+    from crawler.extraction.extractor import extract_page as extract
+
+    return extract(*args, **kwargs)
 
 
 def warm_up_worker() -> None:
@@ -97,7 +110,11 @@ class ExtractionService:
         except NotConfigured:
             return
         self.pool = WorkerPool(
-            extract_page, config, warmup=warm_up_worker, on_event=self._on_event
+            extract_page,
+            config,
+            warmup=warm_up_worker,
+            on_event=self._on_event,
+            preload=[EXTRACTOR_MODULE],
         )
         # Two tasks sit in each worker (one running, one next); one more per worker
         # waits in the queue, so a worker never waits for the reactor to send more.

@@ -1,0 +1,48 @@
+"""What extraction returns: ``ExtractedPage``, or ``ExtractionError`` for no article.
+
+Kept apart from the extractor so that the crawler process (the spider, the
+pipelines) can use them without importing trafilatura: only the extraction workers
+load it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ExtractionError(Exception):
+    """No article here; ``reason`` becomes the ``extract/<reason>`` counter."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+
+
+@dataclass
+class ExtractedPage:
+    """What extraction found on a page (the spider adds id, url, site, fetched_at)."""
+
+    title: str = ""
+    paragraphs: list[str] = field(default_factory=list)
+    description: str | None = None
+    date: str | None = None
+    date_raw: str | None = None
+    date_modified: str | None = None
+    authors: list[str] = field(default_factory=list)
+    language: str | None = None
+    tags: list[str] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    comments: list[dict[str, Any]] | None = None
+    canonical_url: str | None = None
+    paywalled: bool = False
+    #: Lines the generic clean-up dropped, by rule (``title``, ``link``, ``edge_tail``).
+    cleanup: dict[str, int] = field(default_factory=dict)
+    #: Where the body came from: ``trafilatura``, ``trafilatura_fallback``,
+    #: ``readability`` or ``site`` (the site file's body selector).
+    body_source: str = "trafilatura"
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
