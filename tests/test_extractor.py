@@ -427,3 +427,23 @@ def test_a_page_of_teasers_is_refused_as_listing_like() -> None:
     # Without a site's article rules nothing says the links are articles: kept.
     page = extract_page(_listing_page(), "https://harbour.example/news/")
     assert len(page.paragraphs) >= 5
+
+
+def test_a_page_cut_at_the_parsers_depth_limit_says_so() -> None:
+    paragraphs = "".join(f"<p>Paragraph {i} of the story, with enough words to "
+                         "count as prose in any extractor.</p>" for i in range(6))
+    head = ("<html><head><title>Deep story</title></head><body><article>"
+            "<h1>Deep story</h1>")
+    shallow = head + paragraphs + "</article></body></html>"
+    # Text above the cut is still extracted; the page says what was lost.
+    deep = (head + paragraphs + "<div>" * 400 + "<p>Lost below the limit.</p>"
+            + "</div>" * 400 + "</article></body></html>")
+    assert extract_page(shallow, "https://news.test/a").deep_nesting is False
+    page = extract_page(deep, "https://news.test/b")
+    assert page.deep_nesting is True
+    assert "Lost below" not in page.text and "Paragraph 5" in page.text
+    # A page with nothing above the cut: not an article, and still flagged.
+    with pytest.raises(ExtractionError) as caught:
+        extract_page(head + "<div>" * 400 + paragraphs + "</div>" * 400
+                     + "</article></body></html>", "https://news.test/c")
+    assert caught.value.deep_nesting is True

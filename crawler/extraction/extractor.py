@@ -175,6 +175,17 @@ def parse_html(html: bytes | str) -> tuple[HtmlElement, str]:
     return tree, text
 
 
+def cut_too_deep() -> bool:
+    """Whether the last parse stopped at libxml2's depth limit (256 levels without
+    XML_PARSE_HUGE): what lay deeper is not in the tree. Read from the error log of
+    trafilatura's parser (this thread's last run), so it costs nothing."""
+    from trafilatura.utils import HTML_PARSER
+
+    return any(
+        "Excessive depth" in entry.message for entry in HTML_PARSER.error_log
+    )
+
+
 def article_link_texts(
     tree: HtmlElement, url: str, site: SiteConfig, canonical: str | None
 ) -> list[str]:
@@ -209,6 +220,24 @@ def extract_page(
     if not html or not html.strip():
         raise ExtractionError("empty")
     tree, source = parse_html(html)
+    deep = cut_too_deep()  # before anything else parses with the same parser
+    try:
+        page = _extract_tree(tree, source, url, site, include_comments, min_words)
+    except ExtractionError as exc:
+        exc.deep_nesting = deep
+        raise
+    page.deep_nesting = deep
+    return page
+
+
+def _extract_tree(
+    tree: HtmlElement,
+    source: str,
+    url: str,
+    site: SiteConfig | None,
+    include_comments: bool,
+    min_words: int,
+) -> ExtractedPage:
     if site is not None and site.extraction.prune:
         tree = copy.deepcopy(tree)
         for selector in site.extraction.prune:

@@ -17,6 +17,8 @@ class ExtractionError(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         self.reason = reason
         self.detail = detail
+        #: The parser cut the page at its depth limit (``safety/deep_nesting``).
+        self.deep_nesting = False
         super().__init__(f"{reason}: {detail}" if detail else reason)
 
 
@@ -42,6 +44,9 @@ class ExtractedPage:
     #: Where the body came from: ``trafilatura``, ``trafilatura_fallback``,
     #: ``readability`` or ``site`` (the site file's body selector).
     body_source: str = "trafilatura"
+    #: The parser cut the page at its depth limit: text below it is lost
+    #: (``safety/deep_nesting``).
+    deep_nesting: bool = False
 
     @property
     def text(self) -> str:

@@ -7,6 +7,11 @@ depth of each HTML body with a tag scan (void elements and the elements HTML clo
 implicitly, such as ``<p>`` and ``<li>``, do not count) and, past ``MAX_DEPTH``,
 counts ``safety/deep_nesting`` and logs the URL. The page itself goes on: whatever
 lxml can read is still extracted.
+
+Article pages are not scanned here: they are parsed in an extraction worker anyway,
+which reads libxml2's own "Excessive depth" error from its parse (no extra cost, and
+none on the reactor) and the spider counts the same ``safety/deep_nesting``. This
+middleware scans the pages the crawler parses itself: feeds, sitemaps, sections.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ class DeepNestingMiddleware:
     def process_response(self, request: Request, response: Response) -> Response:
         if (
             isinstance(response, HtmlResponse)
+            and not request.meta.get("article")  # the extraction worker checks
             and nesting_depth(response.body) > MAX_DEPTH
         ):
             self.stats.inc_value("safety/deep_nesting")
