@@ -162,6 +162,10 @@ def test_every_kind_of_entry_point_is_read(full: Crawled) -> None:
     assert full.stat("discovery/feeds_autodiscovered") == 2, stats  # RSS and Atom
     assert full.stat("discovery/feeds_parsed") == 2, stats
     assert full.stat("discovery/robots_sitemaps") == 1, stats
+    # The spider's robots.txt (for its Sitemap: lines) is the one the robots
+    # middleware fetched: downloaded once.
+    assert full.requested("/robots.txt") == 1, full.paths
+    assert full.stat("robotstxt/reused") == 1, stats
     assert full.stat("discovery/sitemap_indexes_parsed") == 1, stats
     assert full.stat("discovery/sitemaps_parsed") == 2, stats  # news + gzipped
     assert full.stat("discovery/section_pages") >= 6, stats  # 3 sections x 2 pages

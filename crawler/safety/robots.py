@@ -11,9 +11,14 @@ allows everything when the download fails. RFC 9309 section 2.3.1 says:
   larger than that, or a compressed one inflating past it, counts as unreachable
   (disallow all) instead of costing memory.
 
+The spider reads robots.txt too (``robots_sitemaps``: its ``Sitemap:`` lines). That
+request is answered with the robots.txt this middleware already fetched for the host
+(``robotstxt/reused``), so each host's robots.txt is downloaded once per run.
+
 Counters: ``robotstxt/allow_all/4xx``, ``robotstxt/disallow_all/5xx``,
-``robotstxt/disallow_all/unreachable``, ``robotstxt/truncated`` (besides Scrapy's
-``robotstxt/forbidden`` for each refused request).
+``robotstxt/disallow_all/unreachable``, ``robotstxt/truncated``,
+``robotstxt/reused`` (besides Scrapy's ``robotstxt/forbidden`` for each refused
+request).
 """
 
 from __future__ import annotations
@@ -45,7 +50,24 @@ class SafeRobotsTxtMiddleware(RobotsTxtMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.max_bytes = crawler.settings.getint("ROBOTSTXT_MAX_BYTES")
+        #: (scheme, netloc) -> the robots.txt response fetched for it (2xx/3xx only)
+        self._responses: dict[tuple[str, str], Response] = {}
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
+
+    async def process_request(  # type: ignore[override]
+        self, request: Request, spider: Any = None
+    ) -> Response | None:
+        await super().process_request(request, spider)
+        if request.meta.get("dont_obey_robotstxt"):
+            return None
+        parsed = urlparse_cached(request)
+        if parsed.path != "/robots.txt" or parsed.query:
+            return None
+        fetched = self._responses.get((parsed.scheme, parsed.netloc))
+        if fetched is None:
+            return None
+        self._stats.inc_value("robotstxt/reused")
+        return fetched.replace(url=request.url, request=request)
 
     def _bytes_received(
         self, data: bytes, request: Request, spider: Any = None
@@ -111,6 +133,8 @@ class SafeRobotsTxtMiddleware(RobotsTxtMiddleware):
             body = DISALLOW_ALL
         else:
             body = response.body[: self.max_bytes] if self.max_bytes else response.body
+            key = (urlparse_cached(request).scheme, netloc)
+            self._responses[key] = response.replace(body=body)
         await super()._parse_robots(response.replace(body=body), netloc, request)
 
     def _robots_error(self, exc: Exception, netloc: str) -> None:
