@@ -60,7 +60,7 @@ def run_baseline_child(args: argparse.Namespace) -> None:
     """(a) in this process: a plain Scrapy spider, extraction in its callback."""
     import scrapy
     from scrapy.crawler import CrawlerProcess
-    from scrapy.http import Response
+    from scrapy.http import Response, TextResponse
     from scrapy.linkextractors import LinkExtractor
 
     from crawler.extraction import ExtractionError, extract_page
@@ -97,8 +97,9 @@ def run_baseline_child(args: argparse.Namespace) -> None:
                         "authors": page.authors,
                         "text": page.text,
                     }
-            for link in self.links.extract_links(response):
-                yield response.follow(link.url, callback=self.parse)
+            if isinstance(response, TextResponse):
+                for link in self.links.extract_links(response):
+                    yield response.follow(link.url, callback=self.parse)
 
     process = CrawlerProcess(
         {

@@ -71,9 +71,9 @@ def test_failures_are_retried_boundedly_and_waits_are_honoured(
     tmp_path: Path,
 ) -> None:
     """Case 8: 500 forever is tried 1 + RETRY_TIMES times, backing off, and not
-    marked seen (the next run asks again); a page failing twice then recovering gives exactly one
-    item; 503 and 429 with Retry-After are retried after the wait; a Retry-After
-    over RETRY_AFTER_MAX_DELAY is not retried."""
+    marked seen (the next run asks again); a page failing twice then recovering gives
+    exactly one item; 503 and 429 with Retry-After are retried after the wait; a
+    Retry-After over RETRY_AFTER_MAX_DELAY is not retried."""
     seen_db = tmp_path / "seen.sqlite3"
     with SiteServer() as server:
         server.add("/news/good", article_html("Good story", 1))
