@@ -249,7 +249,13 @@ class _WorkerHandle:
         self.conn.close()
         return describe_exit(self.process.exitcode)
 
-    def kill(self) -> str:
+    def kill(self, wait: float = 0.0) -> str:
+        """Kill the worker (after ``wait`` seconds for one already exiting); its exit
+        as text."""
+        if self.process.exitcode is None and wait:
+            # Its pipe closed as it exits: let it finish, so its own exit status is
+            # reported (not the SIGKILL sent to a process that was dying anyway).
+            self.process.join(wait)
         if self.process.exitcode is None:
             self.process.kill()
         self.process.join(5)
@@ -393,7 +399,7 @@ class _Feeder(threading.Thread):
             try:
                 worker.conn.send_bytes(item.payload)
             except OSError:
-                exit_text = self._lose_worker()
+                exit_text = self._lose_worker(dying=True)
                 logger.warning(
                     "Extraction worker %s died while idle (%s)", worker.pid, exit_text
                 )
@@ -438,7 +444,7 @@ class _Feeder(threading.Thread):
         try:
             data = worker.conn.recv_bytes()
         except (EOFError, OSError):
-            exit_text = self._lose_worker()
+            exit_text = self._lose_worker(dying=True)
             logger.warning(
                 "Extraction worker %s died on a task (%s)", worker.pid, exit_text
             )
@@ -474,11 +480,14 @@ class _Feeder(threading.Thread):
         self.resend.extendleft(reversed(self.inflight))
         self.inflight.clear()
 
-    def _lose_worker(self) -> str:
-        """Kill and forget the worker (the next start counts as a replacement)."""
+    def _lose_worker(self, dying: bool = False) -> str:
+        """Kill and forget the worker (the next start counts as a replacement).
+        ``dying``: its pipe closed, so it is exiting; wait a moment for its status."""
         worker, self.worker = self.worker, None
         self.lost = True
-        return worker.kill() if worker is not None else "gone"
+        if worker is None:
+            return "gone"
+        return worker.kill(wait=1.0 if dying else 0.0)
 
     # --- worker life ------------------------------------------------------------------
     def _ensure_worker(self) -> _WorkerHandle:
