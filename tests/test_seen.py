@@ -303,3 +303,24 @@ def test_relative_path_is_beside_scrapy_cfg(tmp_path: Path,
     monkeypatch.chdir(tmp_path / "sub")
     assert resolve_path("state/seen.sqlite3") == tmp_path / "state" / "seen.sqlite3"
     assert resolve_path("/var/x.db") == Path("/var/x.db")
+
+
+def test_only_the_mark_skips_its_own_fsync(tmp_path: Path) -> None:
+    # The pending row must be on disk before the line is written (FULL); the mark
+    # may wait for the next synced commit (recovery redoes it from the output).
+    store = store_at(tmp_path)
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    store.add_pending(PendingArticle("http://news.test/a", "a" * 16, "harbour", 1,
+                                     fingerprint(story(1)), 1))
+    pending_statements = list(statements)
+    statements.clear()
+    assert store.mark_exported("http://news.test/a") is not None
+    mark_statements = list(statements)
+    store._conn.set_trace_callback(None)
+    assert not any("synchronous" in s for s in pending_statements), pending_statements
+    assert mark_statements[0] == "PRAGMA synchronous = NORMAL", mark_statements
+    assert mark_statements[-1] == "PRAGMA synchronous = FULL", mark_statements
+    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    lazy = SqliteSeenStore.open(tmp_path / "lazy.sqlite3", durable=False)
+    assert lazy._conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
