@@ -383,3 +383,40 @@ def test_link_dates_of_pages_without_an_item_are_forgotten_beyond_a_bound(
     assert crawler.stats is not None
     assert crawler.stats.get_value("seen/hint_forgotten") == 1
     store.close()
+
+
+def test_an_undated_link_read_first_does_not_hide_a_dated_update(
+    tmp_path: Path,
+) -> None:
+    # With `since`, an undated link waits for the dated entry points; a later
+    # sitemap lastmod then decides whether the exported article was updated. The
+    # seen check made as links are read must not settle it from the undated link.
+    with SiteServer() as server:
+        site = SitemapSite(server, 3)
+        sites = site_file(tmp_path / "sites", server.url)
+        first = newsites_run(tmp_path, server, sites, *RECRAWL)
+        assert len(first.records) == 3
+        site.updates[1].append(NEW_PARAGRAPH)
+        site.lastmod[1] = after_export(tmp_path, site.url(1))
+        site.install()
+        # An undated feed, answered at once; the sitemap answers a second later.
+        items = "".join(f"<item><title>Story {i}</title><link>{site.url(i)}</link>"
+                        "</item>" for i in range(3))
+        server.add("/undated.xml", '<?xml version="1.0"?><rss version="2.0">'
+                   f"<channel>{items}</channel></rss>",
+                   content_type="application/rss+xml")
+        sitemap = server.pages["/sitemap.xml"]
+        server.pages["/sitemap.xml"] = Page(
+            sitemap.body, content_type=sitemap.content_type, delay=1.0)
+        (sites / "harbour.toml").write_text(
+            f'home = "{server.url}/"\ndomains = ["127.0.0.1"]\n'
+            f'[discovery]\nfeeds = ["{server.url}/undated.xml"]\n'
+            f'sitemaps = ["{server.url}/sitemap.xml"]\n'
+            '[articles]\nallow = ["/news/"]\n', encoding="utf-8")
+        second = newsites_run(tmp_path, server, sites, *RECRAWL,
+                              "-a", "since=2000-01-01")
+    assert second.fetched == ["/news/s1"], second.fetched
+    assert [r["version"] for r in second.records] == [2]
+    assert second.stat("seen/recrawl_updated") == 1
+    assert second.stat("seen/skipped") == 2
+    assert second.stat("seen/new_url") == 0

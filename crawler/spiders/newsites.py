@@ -110,7 +110,8 @@ class NewsitesSpider(scrapy.Spider):
         self.request_counts: Counter[tuple[str, str]] = Counter()
         self.in_flight: Counter[str] = Counter()  # article requests not yet answered
         self.links: dict[str, str] = {}  # article URL -> REQUESTED | OLD | PARKED
-        self.parked: dict[str, tuple[str, str]] = {}  # article URL -> (site id, source)
+        # article URL -> (site id, source, whether the seen store was asked)
+        self.parked: dict[str, tuple[str, str, bool]] = {}
         self.entries: set[str] = set()  # entry URLs requested
         self.emitted: set[str] = set()  # canonical URLs emitted
         self.extraction: ExtractionService | None = None  # built on spider_opened
@@ -233,7 +234,14 @@ class NewsitesSpider(scrapy.Spider):
             stats.inc_value("discovery/skipped_old")
             stats.inc_value(f"discovery/skipped_old/{source}")
             return None, age
-        if state is None and self.seen_filter is not None:
+        checked = False
+        if (
+            state is None
+            and self.seen_filter is not None
+            # with re-crawls, an undated link cannot say "updated": a later dated
+            # link to it (or the request's own date) decides, in the middleware
+            and (hint is not None or not self.seen_filter.recrawl_updated)
+        ):
             try:
                 seen = self.seen_filter.exported_earlier(
                     url, hint.isoformat() if hint else None, site.id
@@ -243,27 +251,37 @@ class NewsitesSpider(scrapy.Spider):
             if seen is not None:
                 self.links[url] = SEEN
                 return None, age
+            checked = True
         if state == PARKED:
             if age == "undated" or self._capacity(site) <= 0:
                 stats.inc_value("discovery/duplicate_url")
                 return None, age
-            del self.parked[url]  # now dated and fresh: no need to wait
+            checked = self.parked.pop(url)[2]  # now dated and fresh: no need to wait
         elif since is not None and age == "undated":
-            self._park(url, site, source, "undated")
+            self._park(url, site, source, "undated", checked)
             return None, age
         elif self._capacity(site) <= 0:
-            self._park(url, site, source, "over_cap")
+            self._park(url, site, source, "over_cap", checked)
             return None, age
-        return self._article_request(url, site, source, hint), age
+        return self._article_request(url, site, source, hint, checked), age
 
-    def _park(self, url: str, site: SiteConfig, source: str, why: str) -> None:
+    def _park(
+        self, url: str, site: SiteConfig, source: str, why: str, checked: bool
+    ) -> None:
         self.links[url] = PARKED
-        self.parked[url] = (site.id, source)
+        self.parked[url] = (site.id, source, checked)
         self.crawler.stats.inc_value(f"discovery/deferred_{why}")
 
     def _article_request(
-        self, url: str, site: SiteConfig, source: str, hint: datetime | None = None
+        self,
+        url: str,
+        site: SiteConfig,
+        source: str,
+        hint: datetime | None = None,
+        checked: bool = False,
     ) -> Request | None:
+        """The request for an article link; ``checked``: the seen store was asked
+        about this link already (else the seen middleware asks)."""
         if not self._budget_ok(site, "article"):
             return None
         self.links[url] = REQUESTED
@@ -280,8 +298,7 @@ class NewsitesSpider(scrapy.Spider):
                 site,
                 article=True,
                 date_hint=hint.isoformat() if hint else None,
-                # asked of the seen store when the link was first found
-                seen_checked=self.seen_filter is not None,
+                seen_checked=checked,
             ),
             cb_kwargs={"site_id": site.id},
         )
@@ -308,19 +325,19 @@ class NewsitesSpider(scrapy.Spider):
         """
         self.in_flight.clear()
         released = 0
-        for url, (site_id, source) in list(self.parked.items()):
+        for url, (site_id, source, checked) in list(self.parked.items()):
             site = self._site(site_id)
             if self._capacity(site) <= 0:
                 continue
             del self.parked[url]
-            request = self._article_request(url, site, source)
+            request = self._article_request(url, site, source, checked=checked)
             if request is not None:
                 self.crawler.engine.crawl(request)
                 released += 1
         self.crawler.stats.inc_value("discovery/released", released)
         if released:
             raise DontCloseSpider
-        for _url, (site_id, _source) in self.parked.items():
+        for _url, (site_id, _source, _checked) in self.parked.items():
             self.crawler.stats.inc_value(f"discovery/over_max_articles/{site_id}")
         self.parked.clear()
 
