@@ -4,7 +4,7 @@ Discovery can schedule a whole site at once (a sitemap index of 20,000 articles 
 20,000 ``Request`` objects, about 2.5 KB each in memory). Scrapy keeps them on disk
 only when ``JOBDIR`` is set, so without it the crawler's memory grows with the site.
 This scheduler gives a run without ``JOBDIR`` a private spill folder instead
-(``SCHEDULER_SPILL_DIR``, default the system's temporary folder), uses Scrapy's own
+(``SCHEDULER_SPILL_DIR``, default ``$TMPDIR`` or ``/var/tmp``), uses Scrapy's own
 disk queues in it, and removes it when the spider closes. Nothing is resumed from it:
 a run that needs resuming sets ``JOBDIR`` (``RUN_JOBDIR`` for ``newsites run``), and
 then this class behaves exactly like Scrapy's.
@@ -46,6 +46,19 @@ PREFIX = "newsites-queue-"
 _NAME = re.compile(re.escape(PREFIX) + r"(\d+)-")
 
 
+def default_parent() -> Path:
+    """Where queue folders go when ``SCHEDULER_SPILL_DIR`` is empty: ``$TMPDIR`` if
+    set, else ``/var/tmp`` (on disk on every common system, where ``/tmp`` is often
+    a RAM-backed tmpfs that would hold the queue in memory after all), else the
+    system's temporary folder."""
+    if os.environ.get("TMPDIR"):
+        return Path(tempfile.gettempdir())
+    var_tmp = Path("/var/tmp")
+    if var_tmp.is_dir() and os.access(var_tmp, os.W_OK | os.X_OK):
+        return var_tmp
+    return Path(tempfile.gettempdir())
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -85,8 +98,8 @@ class SpillingScheduler(Scheduler):
         jobdir = job_dir(settings)
         spill_dir = None
         if not jobdir and settings.getbool("SCHEDULER_SPILL", True):
-            parent = settings.get("SCHEDULER_SPILL_DIR") or None
-            stale = remove_stale(Path(parent or tempfile.gettempdir()))
+            parent = Path(settings.get("SCHEDULER_SPILL_DIR") or default_parent())
+            stale = remove_stale(parent)
             if stale:
                 crawler.stats.inc_value("scheduler/spill/stale_removed", stale)
                 logger.info("Removed %d request queue folder(s) of killed runs", stale)
@@ -98,7 +111,7 @@ class SpillingScheduler(Scheduler):
                 logger.warning(
                     "SCHEDULER_SPILL_DIR: cannot make a queue folder in %s (%s); "
                     "requests stay in memory for this run",
-                    parent or tempfile.gettempdir(), exc,
+                    parent, exc,
                 )
         dupefilter_cls = load_object(settings["DUPEFILTER_CLASS"])
         scheduler = cls(

@@ -37,7 +37,7 @@ SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 # Scheduled requests wait on disk even without JOBDIR, in a private folder removed at
 # the end, so a 20,000-article sitemap does not keep 20,000 Requests in memory
-# (crawler/scheduler.py). SCHEDULER_SPILL_DIR: where ("" = the system temp folder).
+# (crawler/scheduler.py). SCHEDULER_SPILL_DIR: where ("" = $TMPDIR, else /var/tmp).
 SCHEDULER = "crawler.scheduler.SpillingScheduler"
 SCHEDULER_SPILL = True
 SCHEDULER_SPILL_DIR = ""

@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from crawler.scheduler import default_parent
 from tests.support.crawl import CrawlResult, run_crawl
 from tests.support.newssite import NewsSite
 from tests.support.server import SiteServer
@@ -115,3 +118,28 @@ def test_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path: Path) -
     assert result.stat("scheduler/spill/stale_removed") == 1
     assert not stale.exists()
     assert live.exists() and other.exists()
+
+
+def test_the_default_folder_is_tmpdir_when_set(tmp_path: Path) -> None:
+    # Without SCHEDULER_SPILL_DIR: $TMPDIR if set (else /var/tmp, on disk where /tmp
+    # may be RAM). A killed run's folder left there is found and removed.
+    tmpdir = tmp_path / "tmpdir"
+    tmpdir.mkdir()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    stale = tmpdir / f"newsites-queue-{gone.stdout.strip()}-abc123"
+    stale.mkdir()
+    result, expected = crawl(tmp_path, {}, env={"TMPDIR": str(tmpdir)})
+    assert urls(result) == expected
+    assert result.stat("scheduler/spill/stale_removed") == 1
+    assert result.stat("scheduler/enqueued/disk") == result.stat("scheduler/enqueued")
+    assert list(tmpdir.iterdir()) == []
+
+
+def test_without_tmpdir_the_default_is_on_disk_var_tmp(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("TMPDIR", raising=False)
+    if not (Path("/var/tmp").is_dir() and os.access("/var/tmp", os.W_OK)):
+        pytest.fail("this machine has no writable /var/tmp to test with")
+    assert default_parent() == Path("/var/tmp")
