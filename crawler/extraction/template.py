@@ -136,11 +136,14 @@ class TemplateStore:
 
     def counts(self, site: str, paragraphs: Iterable[str]) -> dict[int, int]:
         """Articles each paragraph (by hash) was seen in for ``site``."""
-        hashes = {h for h in map(line_hash, paragraphs) if h is not None}
-        if not hashes:
+        return self._counts(site, map(line_hash, paragraphs))
+
+    def _counts(self, site: str, hashes: Iterable[int | None]) -> dict[int, int]:
+        """Articles each of ``hashes`` (None: no words, skipped) was seen in."""
+        ordered = sorted({h for h in hashes if h is not None})
+        if not ordered:
             return {}
         found: dict[int, int] = {}
-        ordered = sorted(hashes)
         for start in range(0, len(ordered), 500):
             chunk = ordered[start : start + 500]
             marks = ",".join("?" * len(chunk))
@@ -156,12 +159,9 @@ class TemplateStore:
         self, site: str, paragraphs: list[str], min_articles: int
     ) -> list[bool]:
         """For each paragraph: True when seen in at least ``min_articles`` articles."""
-        counts = self.counts(site, paragraphs)
-        flags = []
-        for paragraph in paragraphs:
-            h = line_hash(paragraph)
-            flags.append(h is not None and counts.get(h, 0) >= min_articles)
-        return flags
+        hashes = [line_hash(p) for p in paragraphs]  # hashed once, looked up once
+        counts = self._counts(site, hashes)
+        return [h is not None and counts.get(h, 0) >= min_articles for h in hashes]
 
     def forget(self, older_than_days: float, now: int | None = None) -> int:
         """Delete one-article paragraphs last seen before the cut-off; how many."""
