@@ -32,12 +32,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy.core.scheduler import Scheduler
-from scrapy.utils.job import job_dir
-from scrapy.utils.misc import build_from_crawler, load_object
 
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.dupefilters import BaseDupeFilter
     from twisted.internet.defer import Deferred
 
 logger = logging.getLogger(__name__)
@@ -87,48 +86,44 @@ def remove_stale(parent: Path) -> int:
     return removed
 
 
-class SpillingScheduler(Scheduler):
-    """``Scheduler`` whose queue lives in a temporary folder when there is no JOBDIR."""
-
-    spill_dir: str | None = None  # the private folder, removed on close
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SpillingScheduler:
-        settings = crawler.settings
-        jobdir = job_dir(settings)
-        spill_dir = None
-        if not jobdir and settings.getbool("SCHEDULER_SPILL", True):
-            parent = Path(settings.get("SCHEDULER_SPILL_DIR") or default_parent())
-            stale = remove_stale(parent)
-            if stale:
-                crawler.stats.inc_value("scheduler/spill/stale_removed", stale)
-                logger.info("Removed %d request queue folder(s) of killed runs", stale)
-            try:
-                spill_dir = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-",
-                                             dir=parent)
-            except OSError as exc:
-                crawler.stats.inc_value("scheduler/spill/unavailable")
-                logger.warning(
-                    "SCHEDULER_SPILL_DIR: cannot make a queue folder in %s (%s); "
-                    "requests stay in memory for this run",
-                    parent, exc,
-                )
-        dupefilter_cls = load_object(settings["DUPEFILTER_CLASS"])
-        scheduler = cls(
-            dupefilter=build_from_crawler(dupefilter_cls, crawler),
-            jobdir=jobdir or spill_dir,
-            dqclass=load_object(settings["SCHEDULER_DISK_QUEUE"]),
-            mqclass=load_object(settings["SCHEDULER_MEMORY_QUEUE"]),
-            logunser=settings.getbool("SCHEDULER_DEBUG"),
-            stats=crawler.stats,
-            pqclass=load_object(settings["SCHEDULER_PRIORITY_QUEUE"]),
-            crawler=crawler,
+def make_spill_dir(crawler: Crawler) -> str | None:
+    """A private queue folder for this run (None: SCHEDULER_SPILL off, or the
+    folder cannot be made), after removing the folders of killed runs."""
+    settings = crawler.settings
+    if not settings.getbool("SCHEDULER_SPILL", True):
+        return None
+    parent = Path(settings.get("SCHEDULER_SPILL_DIR") or default_parent())
+    stale = remove_stale(parent)
+    if stale:
+        crawler.stats.inc_value("scheduler/spill/stale_removed", stale)
+        logger.info("Removed %d request queue folder(s) of killed runs", stale)
+    try:
+        return tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=parent)
+    except OSError as exc:
+        crawler.stats.inc_value("scheduler/spill/unavailable")
+        logger.warning(
+            "SCHEDULER_SPILL_DIR: cannot make a queue folder in %s (%s); "
+            "requests stay in memory for this run",
+            parent, exc,
         )
-        scheduler.spill_dir = spill_dir
-        return scheduler
+        return None
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+
+class SpillingScheduler(Scheduler):
+    """``Scheduler`` whose queue lives in a temporary folder when there is no JOBDIR.
+
+    Built by Scrapy's own ``from_crawler``; only the ``jobdir`` it passes changes.
+    """
+
+    def __init__(
+        self, dupefilter: BaseDupeFilter, jobdir: str | None = None, **kwargs: Any
+    ) -> None:
+        crawler: Crawler | None = kwargs.get("crawler")
+        #: the private queue folder, removed on close (None with JOBDIR)
+        self.spill_dir = (
+            make_spill_dir(crawler) if not jobdir and crawler is not None else None
+        )
+        super().__init__(dupefilter, jobdir or self.spill_dir, **kwargs)
         self._disk_failed = False
 
     def _dqpush(self, request: Request) -> bool:
