@@ -31,7 +31,7 @@ from crawler.seen import (
     SeenStoreError,
     SqliteSeenStore,
     exported_ids,
-    json_line_start,
+    json_line_object,
     resolve_path,
 )
 from crawler.sites import SiteConfigError, load_sites, select_sites
@@ -186,18 +186,18 @@ def truncate_partial_line(path: Path) -> int:
 def repair_output(path: Path) -> str:
     """Make every line of a JSON-lines output whole: cut a last line left without its
     newline; drop a line cut by a failed write, keeping a whole line glued to its end
-    (see ``json_line_start``). Returns what was done ("" when nothing)."""
+    (see ``json_line_object``). Returns what was done ("" when nothing)."""
     cut = truncate_partial_line(path)
     done = [f"cut {cut} bytes of a half-written last line"] if cut else []
     if path.name.endswith((".jsonl", ".jsonl.part")) and path.exists():
         data = path.read_text(encoding="utf-8", errors="replace")
         kept, dropped = [], 0
         for line in data.splitlines(keepends=True):
-            start = json_line_start(line.rstrip("\n"))
-            if start != 0:
+            found = json_line_object(line.rstrip("\n"))
+            if found is None or found[0] != 0:
                 dropped += 1
-            if start is not None:
-                kept.append(line[start:])
+            if found is not None:
+                kept.append(line[found[0]:])
         if dropped:
             tmp = path.with_name(path.name + ".repair")
             with tmp.open("w", encoding="utf-8") as out:

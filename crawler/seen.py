@@ -42,7 +42,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 logger = logging.getLogger(__name__)
@@ -246,13 +246,14 @@ class SeenStore(Protocol):
 # --- output scanning (recovery) -------------------------------------------------------
 
 
-def json_line_start(line: str) -> int | None:
-    """Where the whole JSON object of an output line starts, or None if it has none.
+def json_line_object(line: str) -> tuple[int, dict[str, Any]] | None:
+    """The whole JSON object of an output line and where it starts, or None if the
+    line has none.
 
-    0 for a valid line. When a failed write (a full disk) left the start of one line
-    and a later write appended the next line to it, the later line is whole at the
-    end: its offset is returned (a ``{"`` cannot occur inside a JSON string, where
-    the quote is escaped, so candidates are few).
+    The offset is 0 for a valid line. When a failed write (a full disk) left the start
+    of one line and a later write appended the next line to it, the later line is
+    whole at the end: it is returned with its offset (a ``{"`` cannot occur inside a
+    JSON string, where the quote is escaped, so candidates are few).
     """
     start = 0
     while start >= 0:
@@ -261,14 +262,14 @@ def json_line_start(line: str) -> int | None:
         except ValueError:
             start = line.find('{"', start + 1)
             continue
-        return start if isinstance(value, dict) else None
+        return (start, value) if isinstance(value, dict) else None
     return None
 
 
 def exported_ids(paths: Iterable[str]) -> set[str]:
     """Article ids present as complete lines in output files.
 
-    A JSON line counts by its ``id`` (see ``json_line_start`` for a line glued to a
+    A JSON line counts by its ``id`` (see ``json_line_object`` for a line glued to a
     cut one); a tab-separated line (the text output's ``index.tsv``) by its second
     column. A last line without its newline is not complete and does not count.
     Missing files count as empty.
@@ -286,10 +287,10 @@ def exported_ids(paths: Iterable[str]) -> set[str]:
         complete = data[: data.rfind(b"\n") + 1]
         for line in complete.decode("utf-8", "replace").splitlines():
             if line.startswith("{"):
-                start = json_line_start(line)
-                if start is None:
+                found = json_line_object(line)
+                if found is None:
                     continue
-                value = json.loads(line[start:]).get("id")
+                value = found[1].get("id")
                 if isinstance(value, str):
                     ids.add(value)
             elif "\t" in line:
