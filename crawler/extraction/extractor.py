@@ -15,7 +15,7 @@ from itemloaders.processors import Identity, MapCompose, TakeFirst
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
 from parsel import Selector
-from parsel.csstranslator import HTMLTranslator
+from parsel.csstranslator import css2xpath
 
 from crawler.discovery import looks_like_listing
 from crawler.extraction.cleanup import clean_paragraphs, normalize_space
@@ -41,8 +41,6 @@ from crawler.urls import normalize_url
 MAX_HTML_BYTES = 3 * 1024 * 1024
 
 
-
-
 class ArticleLoader(ItemLoader):
     """Site overrides: fields read with the site file's selectors."""
 
@@ -58,7 +56,7 @@ def _node_text(node: Selector) -> str:
 
 
 def _to_xpath(selector: str) -> str:
-    return selector if is_xpath(selector) else HTMLTranslator().css_to_xpath(selector)
+    return selector if is_xpath(selector) else css2xpath(selector)
 
 
 def _load_overrides(sel: Selector, site: SiteConfig | None) -> dict[str, Any]:
@@ -66,25 +64,16 @@ def _load_overrides(sel: Selector, site: SiteConfig | None) -> dict[str, Any]:
         return {}
     cfg = site.extraction
     loader = ArticleLoader(selector=sel)
-    for name in ("title", "date", "description"):
+    for name in ("title", "date", "description", "authors"):
         selector = getattr(cfg, name)
         if selector:
-            nodes = select(sel, selector)
             loader.add_value(
                 name,
                 [
-                    _node_text(n) if not isinstance(n.root, str) else n.root
-                    for n in nodes
+                    n.root if isinstance(n.root, str) else _node_text(n)
+                    for n in select(sel, selector)
                 ],
             )
-    if cfg.authors:
-        loader.add_value(
-            "authors",
-            [
-                _node_text(n) if not isinstance(n.root, str) else n.root
-                for n in select(sel, cfg.authors)
-            ],
-        )
     if cfg.body:
         loader.add_value("body", [_node_text(n) for n in select(sel, cfg.body)])
     return dict(loader.load_item())
