@@ -149,12 +149,12 @@ class CharsetMiddleware:
         header_charset = content_type.partition("charset=")[2].split(";")[0].strip()
         codec, how = choose_encoding(response.body, header_charset)
         declared = codec_name(header_charset) if header_charset else None
+        if how == "utf8" and (declared in (None, "utf-8") or response.body.isascii()):
+            return response  # the common case: nothing to copy or rewrite
         headers = response.headers.copy()
         mime = content_type.split(";")[0].strip() or "text/html"
         headers["Content-Type"] = f"{mime}; charset=utf-8"
         if how == "utf8":
-            if declared in (None, "utf-8") or response.body.isascii():
-                return response
             # A header lying about a UTF-8 body: response.text would be mojibake.
             self.stats.inc_value("safety/charset_mismatch")
             return response.replace(headers=headers, encoding="utf-8")
