@@ -22,6 +22,7 @@ import re
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import HtmlResponse, Response
+from scrapy.statscollectors import StatsCollector
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,14 @@ def nesting_depth(body: bytes, stop_at: int = MAX_DEPTH + 1) -> int:
     return deepest
 
 
+def report_deep_nesting(stats: StatsCollector, url: str) -> None:
+    """Count ``safety/deep_nesting`` and log the page (here and in the spider)."""
+    stats.inc_value("safety/deep_nesting")
+    logger.warning(
+        "HTML nested deeper than %d levels: text below is lost: %s", MAX_DEPTH, url
+    )
+
+
 class DeepNestingMiddleware:
     """Downloader middleware; counts ``safety/deep_nesting``, changes nothing."""
 
@@ -68,10 +77,5 @@ class DeepNestingMiddleware:
             and not request.meta.get("article")  # the extraction worker checks
             and nesting_depth(response.body) > MAX_DEPTH
         ):
-            self.stats.inc_value("safety/deep_nesting")
-            logger.warning(
-                "HTML nested deeper than %d levels: text below is lost: %s",
-                MAX_DEPTH,
-                response.url,
-            )
+            report_deep_nesting(self.stats, response.url)
         return response

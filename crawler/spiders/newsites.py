@@ -43,7 +43,7 @@ from crawler.extraction.record import build_article
 from crawler.extraction.service import ExtractionService
 from crawler.items import Article
 from crawler.replay import configure_fixtures
-from crawler.safety.nesting import MAX_DEPTH
+from crawler.safety.nesting import report_deep_nesting
 from crawler.seenfilter import SeenFilterMiddleware
 from crawler.sites import SiteConfig, SiteConfigError, load_sites, select, select_sites
 from crawler.urls import normalize_url, same_site
@@ -633,11 +633,13 @@ class NewsitesSpider(scrapy.Spider):
                 min_words=max(self.min_words, site.articles.min_words),
             )
         except ExtractionError as exc:
-            self._deep_nesting(getattr(exc, "deep_nesting", False), response.url)
+            if exc.deep_nesting:  # the worker's parser stopped at its depth limit
+                report_deep_nesting(stats, response.url)
             stats.inc_value(f"extract/{exc.reason}")
             logger.info("Not an article (%s): %s", exc, response.url)
             return
-        self._deep_nesting(page.deep_nesting, response.url)
+        if page.deep_nesting:
+            report_deep_nesting(stats, response.url)
         # listing-like pages are refused by the worker (extract/listing_like)
         canonical = self._canonical(page.canonical_url, response, site, fetched)
         if canonical in self.emitted:  # another URL of it was written already
@@ -672,15 +674,6 @@ class NewsitesSpider(scrapy.Spider):
             domains=site.domains,
             url=canonical,
         )
-
-    def _deep_nesting(self, cut: bool, url: str) -> None:
-        """The worker's parser stopped at its depth limit (see safety/nesting.py)."""
-        if cut:
-            self.crawler.stats.inc_value("safety/deep_nesting")
-            logger.warning(
-                "HTML nested deeper than %d levels: text below is lost: %s",
-                MAX_DEPTH, url,
-            )
 
     def on_error(self, failure: Any) -> None:
         request = failure.request
