@@ -30,10 +30,7 @@ class Command(ScrapyCrawlCommand):
             try:
                 sites = load_sites(self.settings.get("SITES_DIR") or None)
                 select_sites(sites, opts.spargs.get("sites"))
-            except SiteConfigError as exc:
-                raise UsageError(str(exc), print_help=False) from exc
-            try:
                 ClusterConfig.from_settings(self.settings)
-            except ClusterConfigError as exc:
+            except (SiteConfigError, ClusterConfigError) as exc:
                 raise UsageError(str(exc), print_help=False) from exc
         super().run(args, opts)
