@@ -35,10 +35,13 @@ def junk_reason(text: str, min_word_share: float, max_url_share: float) -> str |
     tokens = text.split()[:SAMPLE_TOKENS]
     if not tokens:
         return None
-    urls = sum(1 for t in tokens if _URL.match(t))
+    is_url = [_URL.match(t) is not None for t in tokens]
+    urls = sum(is_url)
     if urls / len(tokens) > max_url_share:
         return f"{urls} of {len(tokens)} tokens are URLs"
-    words = sum(1 for t in tokens if _WORD.search(t) and not _URL.match(t))
+    words = sum(
+        1 for t, url in zip(tokens, is_url, strict=True) if not url and _WORD.search(t)
+    )
     if words / len(tokens) < min_word_share:
         return f"only {words} of {len(tokens)} tokens are words"
     if len(tokens) >= MIN_TOKENS_FOR_VARIETY:
