@@ -203,14 +203,10 @@ def _free_flags(objects: list[dict[str, Any]]) -> list[bool]:
     """The ``isAccessibleForFree`` values of the page's JSON-LD objects."""
     flags = []
     for obj in objects:
-        if "isAccessibleForFree" in obj:
-            flags.append(
-                str(obj["isAccessibleForFree"]).lower() not in ("false", "0", "no")
-            )
         part = obj.get("hasPart")
-        for sub in part if isinstance(part, list) else [part]:
-            if isinstance(sub, dict) and "isAccessibleForFree" in sub:
-                value = str(sub["isAccessibleForFree"]).lower()
+        for node in [obj, *(part if isinstance(part, list) else [part])]:
+            if isinstance(node, dict) and "isAccessibleForFree" in node:
+                value = str(node["isAccessibleForFree"]).lower()
                 flags.append(value not in ("false", "0", "no"))
     return flags
 

@@ -154,10 +154,8 @@ class ExtractionService:
         """``extract_page(body, url, site, **options)``; raises ``ExtractionError``."""
         if self.pool is None or self.pool.broken:
             return extract_page(body, url, site, **options)
-        if self.slots.tokens == 0:
-            self.crawler.stats.inc_value(
-                "extract_pool/waited"
-            )  # back-pressure: pool full
+        if self.slots.tokens == 0:  # back-pressure: the pool is full
+            self.crawler.stats.inc_value("extract_pool/waited")
         await maybe_deferred_to_future(self.slots.acquire())
         try:
             future = self.pool.submit(body, url, site, **options)
