@@ -33,43 +33,33 @@ def page(title: str, sentence: str, charset_meta: str = "") -> str:
     return html.replace('<meta charset="utf-8">', meta)
 
 
+def variant(
+    title: str, sentence: str, codec: str, header: str = "", meta: str = ""
+) -> tuple[bytes, str, str]:
+    """A page encoded with ``codec``, its header and ``<meta>`` charsets (if any)."""
+    content_type = f"text/html; charset={header}" if header else "text/html"
+    return page(title, sentence, meta).encode(codec), content_type, sentence
+
+
 # path -> (body bytes, Content-Type header, the sentence that must come out)
 ENCODINGS: dict[str, tuple[bytes, str, str]] = {
-    "/news/cp1252-header": (
-        page("Cp1252 header", LATIN).encode("cp1252"),
-        "text/html; charset=windows-1252",
-        LATIN,
+    "/news/cp1252-header": variant(
+        "Cp1252 header", LATIN, "cp1252", header="windows-1252"
     ),
-    "/news/cp1252-meta-only": (
-        page("Cp1252 meta", LATIN, "windows-1252").encode("cp1252"),
-        "text/html",
-        LATIN,
+    "/news/cp1252-meta-only": variant(
+        "Cp1252 meta", LATIN, "cp1252", meta="windows-1252"
     ),
-    "/news/cp1252-nothing": (
-        page("Cp1252 unlabelled", LATIN).encode("cp1252"),
-        "text/html",
-        LATIN,
+    "/news/cp1252-nothing": variant("Cp1252 unlabelled", LATIN, "cp1252"),
+    "/news/sjis-header": variant(
+        "Shift JIS header", JAPANESE, "shift_jis", header="shift_jis"
     ),
-    "/news/sjis-header": (
-        page("Shift JIS header", JAPANESE).encode("shift_jis"),
-        "text/html; charset=shift_jis",
-        JAPANESE,
+    "/news/sjis-meta-only": variant(
+        "Shift JIS meta", JAPANESE, "shift_jis", meta="shift_jis"
     ),
-    "/news/sjis-meta-only": (
-        page("Shift JIS meta", JAPANESE, "shift_jis").encode("shift_jis"),
-        "text/html",
-        JAPANESE,
+    "/news/lying-header": variant(
+        "Lying header", LATIN, "utf-8", header="iso-8859-1", meta="utf-8"
     ),
-    "/news/lying-header": (
-        page("Lying header", LATIN, "utf-8").encode("utf-8"),
-        "text/html; charset=iso-8859-1",
-        LATIN,
-    ),
-    "/news/lying-meta": (
-        page("Lying meta", LATIN, "utf-8").encode("cp1252"),
-        "text/html",
-        LATIN,
-    ),
+    "/news/lying-meta": variant("Lying meta", LATIN, "cp1252", meta="utf-8"),
     "/news/invalid-utf8": (
         page("Invalid UTF-8", LATIN, "utf-8")
         .encode("utf-8")
