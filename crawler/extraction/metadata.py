@@ -196,11 +196,6 @@ def figures_and_captions(tree: HtmlElement) -> tuple[list[HtmlElement], list[str
     return figures, captions
 
 
-def find_captions(tree: HtmlElement) -> list[str]:
-    """Visible image captions (figcaption, elements whose class names a caption)."""
-    return figures_and_captions(tree)[1]
-
-
 def _image_source(img: HtmlElement) -> str | None:
     """The real source of an <img>: lazy-loading attributes before a placeholder src."""
     for attr in ("data-src", "data-lazy-src", "data-original", "src"):
