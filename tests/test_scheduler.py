@@ -101,12 +101,21 @@ def test_with_jobdir_the_queue_is_the_jobdirs_and_stays(tmp_path: Path) -> None:
     assert (jobdir / "requests.queue" / "active.json").exists()
 
 
+def dead_pid() -> int:
+    """The process id of a process that has ended (a killed run's, for the test)."""
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(gone.stdout)
+
+
 def test_folders_of_killed_runs_are_removed_and_live_ones_kept(tmp_path: Path) -> None:
     spill = tmp_path / "spill"
     spill.mkdir()
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    stale = spill / f"newsites-queue-{gone.stdout.strip()}-abc123"
+    stale = spill / f"newsites-queue-{dead_pid()}-abc123"
     (stale / "requests.queue").mkdir(parents=True)
     (stale / "requests.queue" / "p10").write_bytes(b"x" * 100)
     live = spill / f"newsites-queue-{os.getpid()}-def456"  # this test: alive
@@ -125,9 +134,7 @@ def test_the_default_folder_is_tmpdir_when_set(tmp_path: Path) -> None:
     # may be RAM). A killed run's folder left there is found and removed.
     tmpdir = tmp_path / "tmpdir"
     tmpdir.mkdir()
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
-    stale = tmpdir / f"newsites-queue-{gone.stdout.strip()}-abc123"
+    stale = tmpdir / f"newsites-queue-{dead_pid()}-abc123"
     stale.mkdir()
     result, expected = crawl(tmp_path, {}, env={"TMPDIR": str(tmpdir)})
     assert urls(result) == expected
