@@ -188,6 +188,13 @@ def after_export(tmp_path: Path, url: str, seconds: int = 1) -> datetime:
     return datetime.fromisoformat(stamp) + timedelta(seconds=seconds)
 
 
+def update_after_export(site: SitemapSite, tmp_path: Path, i: int) -> None:
+    """Story ``i`` gains a paragraph and its lastmod moves past its export."""
+    site.updates[i].append(NEW_PARAGRAPH)
+    site.lastmod[i] = after_export(tmp_path, site.url(i))
+    site.install()
+
+
 # --- tests ----------------------------------------------------------------------------
 
 
@@ -203,10 +210,7 @@ def test_updated_article_is_written_again_as_version_2_only_with_the_setting(
         assert sorted(first.fetched) == [f"/news/s{i}" for i in range(4)]
         [v1] = [r for r in first.records if r["url"] == site.url(1)]
 
-        # Story 1 gains a paragraph; its lastmod moves past its export.
-        site.updates[1].append(NEW_PARAGRAPH)
-        site.lastmod[1] = after_export(tmp_path, site.url(1))
-        site.install()
+        update_after_export(site, tmp_path, 1)
 
         off = newsites_run(tmp_path, server, sites)
         assert off.fetched == [], (
@@ -387,9 +391,7 @@ def test_an_undated_link_read_first_does_not_hide_a_dated_update(
         sites = site_file(tmp_path / "sites", server.url)
         first = newsites_run(tmp_path, server, sites, *RECRAWL)
         assert len(first.records) == 3
-        site.updates[1].append(NEW_PARAGRAPH)
-        site.lastmod[1] = after_export(tmp_path, site.url(1))
-        site.install()
+        update_after_export(site, tmp_path, 1)
         # An undated feed, answered at once; the sitemap answers a second later.
         items = "".join(f"<item><title>Story {i}</title><link>{site.url(i)}</link>"
                         "</item>" for i in range(3))
