@@ -51,11 +51,7 @@ def parse_any_date(raw: str) -> str | None:
         if not has_zone:
             return parsed.replace(tzinfo=None).isoformat()
         return parsed.isoformat()
-    cleaned = (
-        found.replace(",", ", ")
-        .replace(",  ", ", ")
-        .replace(".", "." if "/" in found else ".")
-    )
+    cleaned = found.replace(",", ", ").replace(",  ", ", ")
     for fmt in _MONTHS:
         for candidate in (found, cleaned):
             try:
@@ -212,13 +208,12 @@ def find_images(
     tree: HtmlElement,
     base_url: str,
     captions: list[str],
-    figures: list[HtmlElement] | None = None,
+    figures: list[HtmlElement],
 ) -> list[dict[str, Any]]:
-    """Images of figures with their caption; the page's og:image when there is none."""
+    """Images of ``figures`` (from ``figures_and_captions``) with their caption; the
+    page's og:image when there is none."""
     from urllib.parse import urljoin
 
-    if figures is None:
-        figures = figures_and_captions(tree)[0]
     images: list[dict[str, Any]] = []
     seen: set[str] = set()
     for fig in figures:
