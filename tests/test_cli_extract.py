@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from crawler.extraction.template import line_hash
-from tests.test_extractor import PARAGRAPHS, page_html
+from tests.support.crawl import PROJECT_ROOT
+from tests.test_extractor import PARAGRAPHS, URL, page_html
 
 NEWSITES = Path(sys.executable).with_name("newsites")
-URL = "https://news.example.org/2024/11/29/harbour-bridge"
 
 SITE_FILE = """id = "citypaper"
 name = "City Paper"
@@ -192,7 +192,7 @@ def test_usage_errors(article: Path) -> None:
     assert b"unknown site 'nosuchsite'" in result.stderr
 
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+FIXTURES = PROJECT_ROOT / "fixtures"
 
 
 def fixture_pages() -> list[tuple[Path, dict[str, object]]]:
