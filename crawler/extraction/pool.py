@@ -141,8 +141,8 @@ class WorkerPool:
     ``target`` must be a module-level function (it is pickled by reference) whose
     arguments and result pickle. ``warmup``, also module-level, runs once in each new
     worker before its first task (imports, caches); ``preload``: modules the fork server
-    imports (default the target's). ``on_event(name)`` is called from a
-    feeder thread for ``started``, ``replaced``, ``recycled`` and ``start_failed``.
+    imports (default the target's). ``on_event(name)`` is called from a feeder
+    thread for ``started``, ``replaced``, ``recycled``, ``start_failed`` and ``broken``.
     """
 
     def __init__(
