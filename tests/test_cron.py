@@ -16,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from crawler.seen import PendingArticle, SqliteSeenStore, fingerprint
 from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import Page, SiteServer
 
+NETGUARD_DIR = PROJECT_ROOT / "tests" / "support" / "netguard"
 WORDS = ("harbour council ferry budget dredging vote mayor school river bridge market "
          "rain tide pier crane cargo union strike fishing licence quota museum").split()
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0"]
@@ -111,11 +113,9 @@ def command(sites: Path, *extra: str) -> list[str]:
             *FAST, *extra]
 
 
-def environment() -> dict[str, str]:
-    """The tests' environment (tests/conftest.py's network guard) with the project on
-    ``PYTHONPATH``: runs start in ``tmp_path``."""
-    paths = [os.environ.get("PYTHONPATH", ""), str(PROJECT_ROOT)]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+def environment(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": f"{NETGUARD_DIR}{os.pathsep}{PROJECT_ROOT}",
+            "NEWSITES_NETGUARD_LOG": str(tmp_path / "netguard.log")}
 
 
 def newsites_run(tmp_path: Path, sites: Path, *extra: str,
@@ -123,13 +123,13 @@ def newsites_run(tmp_path: Path, sites: Path, *extra: str,
     """``newsites run`` with the working directory ``tmp_path`` (store and output
     default to ``state/`` and ``out/`` there: no scrapy.cfg above it)."""
     return subprocess.run(command(sites, *extra), cwd=tmp_path,
-                          env=environment(), capture_output=True, text=True,
+                          env=environment(tmp_path), capture_output=True, text=True,
                           timeout=timeout)
 
 
 def start_run(tmp_path: Path, sites: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(command(sites, *extra), cwd=tmp_path,
-                            env=environment(), stdout=subprocess.PIPE,
+                            env=environment(tmp_path), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
 
@@ -161,6 +161,14 @@ def wait_for(predicate: Any, timeout: float = 60, what: str = "") -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+@pytest.fixture(autouse=True)
+def netguard(tmp_path: Path) -> Iterator[None]:
+    yield
+    log = tmp_path / "netguard.log"
+    assert not log.exists() or not log.read_text(), (
+        f"a run tried to reach the network:\n{log.read_text()[:2000]}")
 
 
 # --- the four cases of the issue ----------------------------------------------------

