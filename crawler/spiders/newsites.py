@@ -337,7 +337,7 @@ class NewsitesSpider(scrapy.Spider):
         self.crawler.stats.inc_value("discovery/released", released)
         if released:
             raise DontCloseSpider
-        for _url, (site_id, _source, _checked) in self.parked.items():
+        for site_id, _source, _checked in self.parked.values():
             self.crawler.stats.inc_value(f"discovery/over_max_articles/{site_id}")
         self.parked.clear()
 
