@@ -406,10 +406,11 @@ def test_errors_above_the_threshold_exit_with_their_code(tmp_path: Path) -> None
 
 def test_interrupted_run_keeps_its_output_and_says_so(tmp_path: Path) -> None:
     with SiteServer() as server:
-        # 40 pages at 0.4 s each, one at a time: downloads go on for 16 s, well past
-        # the first article even when the extraction workers are slow to start (the
-        # signal must land while the crawl still has pages to fetch).
-        NewsSite(server, 40, delay=0.4)
+        # 40 pages at 2 s each, one at a time: downloads go on for 80 s, far past
+        # the first article even when a loaded machine is slow to start the
+        # extraction workers (the signal must land while pages are left to fetch;
+        # after it only the page in flight is waited for).
+        NewsSite(server, 40, delay=2.0)
         sites = site_file(tmp_path / "sites", "harbour", server.url)
         run = start_run(tmp_path, sites, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
 
