@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from scrapy.settings import Settings
 
 # Modules providing subcommands, in help order.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
@@ -17,6 +22,32 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "crawler.cluster.cli",
     "crawler.cli_extract",
 )
+
+
+def pairs(
+    values: list[str], what: str, error: type[ValueError] = ValueError
+) -> dict[str, str]:
+    """``NAME=VALUE`` options (``-s``, ``-a``) as a dict; ``error`` if one is not."""
+    found: dict[str, str] = {}
+    for value in values:
+        name, sep, rest = value.partition("=")
+        if not sep or not name:
+            raise error(f"{what} must be NAME=VALUE, not {value!r}")
+        found[name] = rest
+    return found
+
+
+def project_settings(
+    set_options: list[str], error: type[ValueError] = ValueError
+) -> Settings:
+    """Project settings (scrapy.cfg nearby, else crawler.settings) with the ``-s``
+    options at command-line priority, as ``scrapy`` itself would have them."""
+    from scrapy.utils.project import get_project_settings
+
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    settings = get_project_settings()
+    settings.setdict(pairs(set_options, "-s", error), priority="cmdline")
+    return settings
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -25,13 +25,13 @@ import argparse
 import gzip
 import io
 import json
-import os
 import sys
 import zlib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from crawler.cli import project_settings
 from crawler.extraction import ExtractionError, extract_page
 from crawler.extraction.record import build_article
 from crawler.extraction.template import TemplateStore, TemplateStoreError
@@ -162,19 +162,6 @@ def seed_text(record: dict[str, Any]) -> str:
     return f"{title}\n\n{record.get('date') or ''}\n\n{record.get('text') or ''}\n"
 
 
-def _settings(pairs: list[str]) -> Any:
-    from scrapy.utils.project import get_project_settings
-
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    settings = get_project_settings()
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise ValueError(f"-s must be NAME=VALUE, not {pair!r}")
-        settings.set(name, value, priority="cmdline")
-    return settings
-
-
 def extract_file(
     name: str, url: str, site_id: str, sites: dict[str, SiteConfig], settings: Any
 ) -> dict[str, Any]:
@@ -241,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
         print("newsites extract: standard input (-) can be read once", file=sys.stderr)
         return EXIT_USAGE
     try:
-        settings = _settings(args.set)
+        settings = project_settings(args.set)
         sites = load_sites(settings.get("SITES_DIR") or None)
     except (ValueError, SiteConfigError) as exc:
         print(f"newsites extract: {exc}", file=sys.stderr)

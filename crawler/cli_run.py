@@ -24,6 +24,7 @@ from typing import Any
 
 from scrapy.settings import Settings
 
+from crawler.cli import pairs, project_settings
 from crawler.seen import (
     SeenLock,
     SeenLockHeld,
@@ -109,23 +110,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _pairs(values: list[str], what: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values:
-        name, sep, rest = value.partition("=")
-        if not sep or not name:
-            raise ConfigError(f"{what} must be NAME=VALUE, not {value!r}")
-        pairs[name] = rest
-    return pairs
-
-
 def build_settings(args: argparse.Namespace) -> Settings:
     """Project settings (scrapy.cfg nearby, else crawler.settings) plus the options."""
-    from scrapy.utils.project import get_project_settings
-
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
-    settings = get_project_settings()
-    settings.setdict(_pairs(args.set, "-s"), priority="cmdline")
+    settings = project_settings(args.set, ConfigError)
     if args.output:
         settings.set("RUN_OUTPUT_TEMPLATE", args.output, priority="cmdline")
     if args.text:
@@ -369,7 +356,7 @@ def run(args: argparse.Namespace) -> int:
     start = datetime.now(UTC).replace(microsecond=0)
     try:
         settings = build_settings(args)
-        spider_args = _pairs(args.spider_args, "-a")
+        spider_args = pairs(args.spider_args, "-a", ConfigError)
         if args.sites:
             spider_args["sites"] = args.sites
         sites = select_sites(load_sites(settings.get("SITES_DIR") or None),
