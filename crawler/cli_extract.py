@@ -34,7 +34,11 @@ from typing import Any
 from crawler.cli import project_settings
 from crawler.extraction import ExtractionError, extract_page
 from crawler.extraction.record import build_article
-from crawler.extraction.template import TemplateStore, TemplateStoreError
+from crawler.extraction.template import (
+    TemplateStore,
+    TemplateStoreError,
+    min_articles,
+)
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
 
 EXIT_OK = 0
@@ -206,8 +210,7 @@ def without_template(
         return record
     paragraphs = record["text"].split("\n\n")
     try:
-        minimum = settings.getint("TEMPLATE_MIN_ARTICLES")
-        flags = store.boilerplate(site_id, paragraphs, minimum)
+        flags = store.boilerplate(site_id, paragraphs, min_articles(settings))
     finally:
         store.close()
     kept = [p for p, drop in zip(paragraphs, flags, strict=True) if not drop]

@@ -184,6 +184,12 @@ class TemplateStore:
         return [(int(a), str(s)) for a, s in rows.fetchall()]
 
 
+def min_articles(settings: Any) -> int:
+    """``TEMPLATE_MIN_ARTICLES``, at least 2: a paragraph of one article is not a
+    template. The crawl and ``newsites extract`` both read it here."""
+    return max(2, settings.getint("TEMPLATE_MIN_ARTICLES"))
+
+
 class TemplatePipeline:
     """Count each article's paragraphs per site; drop the site's boilerplate ones.
 
@@ -200,7 +206,7 @@ class TemplatePipeline:
             raise NotConfigured("TEMPLATE_DB is empty")
         self.crawler = crawler
         self.stats = crawler.stats
-        self.min_articles = max(2, settings.getint("TEMPLATE_MIN_ARTICLES"))
+        self.min_articles = min_articles(settings)
         self.forget_days = settings.getfloat("TEMPLATE_FORGET_DAYS")
         try:
             self.store: TemplateStore | None = TemplateStore(path)
