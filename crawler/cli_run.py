@@ -25,6 +25,7 @@ from typing import Any
 from scrapy.settings import Settings
 
 from crawler.cli import pairs, project_settings
+from crawler.config_check import ConfigError, check_crawl
 from crawler.seen import (
     SeenLock,
     SeenLockHeld,
@@ -35,7 +36,7 @@ from crawler.seen import (
     json_line_object,
     resolve_path,
 )
-from crawler.sites import SiteConfigError, load_sites, select_sites
+from crawler.sites import SiteConfig, SiteConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -65,10 +66,6 @@ EXIT_CODES: dict[int, str] = {
     EXIT_LOCKED: "another run holds the lock; this one did nothing",
     EXIT_INTERRUPTED: "interrupted (SIGINT/SIGTERM); what was written is kept",
 }
-
-
-class ConfigError(ValueError):
-    """A bad option or setting of ``newsites run``."""
 
 
 @dataclass(frozen=True)
@@ -344,6 +341,45 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
+def check_inputs(
+    args: argparse.Namespace,
+) -> tuple[Settings, dict[str, str], list[SiteConfig]]:
+    """Settings, spider arguments and sites of the run, all checked
+    (crawler/config_check.py) before the lock, the store or a run number."""
+    settings = build_settings(args)
+    spider_args = pairs(args.spider_args, "-a", ConfigError)
+    if args.sites:
+        spider_args["sites"] = args.sites
+    sites = check_crawl(settings, spider_args)
+    if settings.get("JOBDIR"):
+        raise ConfigError(
+            "do not set JOBDIR: a reused JOBDIR would filter the next run's entry "
+            "pages; RUN_JOBDIR=1 gives each run a fresh one"
+        )
+    if not settings.get("SEEN_DB"):
+        raise ConfigError("SEEN_DB is empty")
+    return settings, spider_args, sites
+
+
+def _refuse(args: argparse.Namespace, start: datetime, error: ConfigError) -> int:
+    """A configuration error: the summary line on stderr and in a log beside where
+    the output would have gone (``...-run0.log``: the run got no number)."""
+    line = (f"newsites run: FAILED (exit {EXIT_CONFIG}): configuration error: "
+            f"{error}; nothing crawled")
+    print(line, file=sys.stderr)
+    try:
+        settings = build_settings(args)
+        output = output_path(settings.get("RUN_OUTPUT_TEMPLATE"),
+                             sites_label(args.sites), start, 0)
+        log = output.with_name(output.stem + ".log")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a", encoding="utf-8") as handle:
+            handle.write(f"{start:%Y-%m-%d %H:%M:%S} [newsites.run] ERROR: {line}\n")
+    except (ConfigError, OSError):
+        pass  # the template or the folder is what is wrong: stderr says it
+    return EXIT_CONFIG
+
+
 # --- the run --------------------------------------------------------------------------
 
 
@@ -355,28 +391,12 @@ def run(args: argparse.Namespace) -> int:
     clock = time.monotonic()
     start = datetime.now(UTC).replace(microsecond=0)
     try:
-        settings = build_settings(args)
-        spider_args = pairs(args.spider_args, "-a", ConfigError)
-        if args.sites:
-            spider_args["sites"] = args.sites
-        sites = select_sites(load_sites(settings.get("SITES_DIR") or None),
-                             spider_args.get("sites"))
-        from crawler.replay import MODES
-
-        if (settings.get("FIXTURES_MODE") or "").strip().lower() not in MODES:
-            raise ConfigError("FIXTURES_MODE must be 'replay', 'record' or empty")
-        if settings.get("JOBDIR"):
-            raise ConfigError(
-                "do not set JOBDIR: a reused JOBDIR would filter the next run's entry "
-                "pages; RUN_JOBDIR=1 gives each run a fresh one"
-            )
+        settings, spider_args, sites = check_inputs(args)
         template = settings.get("RUN_OUTPUT_TEMPLATE")
         output_path(template, "all", start, 0)  # check the template before locking
         db = resolve_path(settings.get("SEEN_DB") or "")
-        if not settings.get("SEEN_DB"):
-            raise ConfigError("SEEN_DB is empty")
-    except (ConfigError, SiteConfigError) as exc:
-        return _fail(EXIT_CONFIG, f"configuration error: {exc}")
+    except ConfigError as exc:
+        return _refuse(args, start, exc)
 
     try:
         lock = SeenLock.acquire(db)

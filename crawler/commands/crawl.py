@@ -1,36 +1,29 @@
-"""``scrapy crawl`` that checks site files and arguments before the crawl starts.
+"""``scrapy crawl`` that checks every input of a ``newsites`` crawl before it starts.
 
-A wrong site file, an unknown ``-a sites=`` id, a bad FIXTURES_MODE or bad CLUSTER_*
-settings are reported as one line naming the file, key and problem, with exit status
-2, before any request.
+Spider arguments, settings, site files and cluster settings (crawler/config_check.py)
+are checked once the options are read and before Scrapy sets up logging or builds the
+crawler: a problem is one line on stderr (no banner, usage or traceback) and exit
+status 2, before any request.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
-from scrapy.exceptions import UsageError
 
-from crawler.cluster.config import ClusterConfig, ClusterConfigError
-from crawler.replay import MODES
-from crawler.sites import SiteConfigError, load_sites, select_sites
+from crawler.config_check import ConfigError, check_crawl
 
 
 class Command(ScrapyCrawlCommand):
-    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
         if args and args[0] == "newsites":
             assert self.settings is not None
-            mode = (self.settings.get("FIXTURES_MODE") or "").strip().lower()
-            if mode not in MODES:
-                raise UsageError(
-                    f"FIXTURES_MODE must be 'replay', 'record' or empty, not {mode!r}",
-                    print_help=False,
-                )
             try:
-                sites = load_sites(self.settings.get("SITES_DIR") or None)
-                select_sites(sites, opts.spargs.get("sites"))
-                ClusterConfig.from_settings(self.settings)
-            except (SiteConfigError, ClusterConfigError) as exc:
-                raise UsageError(str(exc), print_help=False) from exc
-        super().run(args, opts)
+                check_crawl(self.settings, opts.spargs)
+            except ConfigError as exc:
+                # Scrapy's UsageError would print the usage text around it.
+                print(f"scrapy crawl: error: {exc}", file=sys.stderr)
+                raise SystemExit(2) from None
