@@ -30,12 +30,14 @@ class ConfigError(ValueError):
 class Rule:
     """What a setting must be: ``kind`` read with Scrapy's getter of that name
     (``int``, ``float``, ``bool``, ``str``, ``list``, ``dict``), then within
-    ``low``..``high`` (numbers, or each number of a list) or one of ``choices``."""
+    ``low``..``high`` (numbers, or each number of a list) or one of ``choices``
+    (as written, after stripping spaces)."""
 
     kind: str
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
+    any_case: bool = False  # the reader lower-cases it (FIXTURES_MODE)
 
 
 INT0 = Rule("int", 0)  # a count, 0 usually meaning "no limit" / "off"
@@ -51,7 +53,7 @@ HTTP_CODES = Rule("list", 100, 599)
 SETTING_RULES: dict[str, Rule] = {
     # sites, fixtures, politeness
     "SITES_DIR": TEXT,
-    "FIXTURES_MODE": Rule("str", choices=("", "replay", "record")),
+    "FIXTURES_MODE": Rule("str", choices=("", "replay", "record"), any_case=True),
     "FIXTURES_DIR": TEXT,
     "NEWSITES_CONTACT_URL": TEXT,
     "USER_AGENT": TEXT,
@@ -83,6 +85,9 @@ SETTING_RULES: dict[str, Rule] = {
     "CLOSESPIDER_PAGECOUNT": INT0,
     "CLOSESPIDER_ERRORCOUNT": INT0,
     "LOGSTATS_INTERVAL": FLOAT0,
+    # logging.setLevel takes upper-case names only ("info" is a traceback)
+    "LOG_LEVEL": Rule("str", choices=("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")),
+    "TELNETCONSOLE_ENABLED": BOOL,
     # extraction, templates, workers
     "EXTRACT_COMMENTS": BOOL,
     "EXTRACT_MIN_WORDS": INT0,
@@ -147,6 +152,16 @@ SETTING_RULES: dict[str, Rule] = {
     "SEEN_REDIS_STALE_HOURS": FLOAT0,
 }
 
+#: Settings of crawler/settings.py that ``SETTING_RULES`` leaves to Scrapy: names
+#: and import paths of components, which Scrapy loads (and reports) itself.
+LOADED_BY_SCRAPY: frozenset[str] = frozenset({
+    "BOT_NAME", "SPIDER_MODULES", "NEWSPIDER_MODULE", "COMMANDS_MODULE", "SCHEDULER",
+    "SCHEDULER_DISK_QUEUE", "SCHEDULER_MEMORY_QUEUE", "FEED_EXPORTERS",
+    "ITEM_PIPELINES", "DOWNLOADER_MIDDLEWARES", "SAFETY_DOWNLOADER_MIDDLEWARES",
+    "POLICY_DOWNLOADER_MIDDLEWARES", "EXTENSIONS", "ADDONS", "DOWNLOAD_HANDLERS",
+    "REQUEST_FINGERPRINTER_IMPLEMENTATION", "TWISTED_REACTOR",
+})
+
 
 def check_crawl(
     settings: BaseSettings, spider_args: dict[str, Any]
@@ -175,7 +190,7 @@ def check_settings(settings: BaseSettings) -> None:
 def check_setting(settings: BaseSettings, name: str, rule: Rule) -> None:
     value = _read(settings, name, rule)
     if rule.choices:
-        _check_choice(name, value, rule.choices)
+        _check_choice(name, value, rule)
     elif rule.kind in ("int", "float"):
         _check_range(name, value, rule)
     elif rule.kind == "list" and rule.low is not None:
@@ -210,10 +225,12 @@ def _bad(name: str, value: Any, must: str) -> ConfigError:
     return ConfigError(f"setting {name} must be {must}, not {value!r}")
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value.strip() in choices or value.strip().lower() in choices:
+def _check_choice(name: str, value: str, rule: Rule) -> None:
+    stripped = value.strip()
+    if (stripped.lower() if rule.any_case else stripped) in rule.choices:
         return
-    named = [repr(c) for c in choices if c] + (["empty"] if "" in choices else [])
+    named = [repr(c) for c in rule.choices if c]
+    named += ["empty"] if "" in rule.choices else []
     must = ", ".join(named[:-1]) + " or " + named[-1] if len(named) > 1 else named[0]
     raise _bad(name, value, must)
 
