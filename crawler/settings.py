@@ -103,6 +103,8 @@ FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORTERS = {
     "jsonlines": "crawler.exporters.LineJsonLinesExporter",
     "jsonl": "crawler.exporters.LineJsonLinesExporter",
+    # lists and dicts (authors, images...) as JSON, not Python reprs
+    "csv": "crawler.exporters.JsonFieldsCsvExporter",
 }
 FEED_STORE_EMPTY = True
 
