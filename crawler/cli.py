@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+from importlib import metadata
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -50,10 +51,24 @@ def project_settings(
     return settings
 
 
+def version_line() -> str:
+    """``newsites X (Scrapy Y, trafilatura Z, Python V)``: what a bug report needs."""
+    found = []
+    for name in ("newsites", "scrapy", "trafilatura"):
+        try:
+            found.append(metadata.version(name))
+        except metadata.PackageNotFoundError:
+            found.append("not installed")
+    python = ".".join(map(str, sys.version_info[:3]))
+    return (f"newsites {found[0]} (Scrapy {found[1]}, trafilatura {found[2]}, "
+            f"Python {python})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsites", description="Crawl news sites into clean article records."
     )
+    parser.add_argument("--version", action="version", version=version_line())
     subparsers = parser.add_subparsers(dest="command", required=True)
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(subparsers)

@@ -30,6 +30,7 @@ import zlib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler.cli import project_settings
 from crawler.extraction import ExtractionError, extract_page
@@ -220,7 +221,23 @@ def without_template(
     return record
 
 
+def is_http_url(url: str) -> bool:
+    """True when ``url`` is an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a bad port or IPv6 literal
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.url and not is_http_url(args.url):
+        print(
+            f"newsites extract: --url {args.url!r} is not an http(s) URL "
+            "(e.g. https://news.example/2024/story)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if args.url and len(args.files) > 1:
         print(
             "newsites extract: --url names one page; give one file with it",

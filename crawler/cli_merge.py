@@ -55,14 +55,34 @@ def invalid_reason(record: Any) -> str | None:
     return None
 
 
-def read_records(path: Path, report: MergeReport) -> Iterator[dict[str, Any]]:
-    """Valid records of one JSONL file; a last line without newline is incomplete."""
+class MergeInputError(ValueError):
+    """An input that is not JSON lines at all (binary data, CSV, HTML...)."""
+
+
+def read_records(path: Path, report: MergeReport) -> list[dict[str, Any]]:
+    """Valid records of one JSONL file; a last line without newline is incomplete.
+
+    A file none of whose lines is JSON (and not a first line cut by a killed
+    worker) is a ``MergeInputError``: a wrong file, not a worker's output."""
     data = path.read_bytes()
     lines = data.split(b"\n")
     tail = lines.pop()  # b"" when the file ends with a newline
+    before = report.invalid["bad_json"]
+    records = list(_parse_lines(lines, report))
+    complete = [raw for raw in lines if raw.strip()]
+    if (complete and report.invalid["bad_json"] - before == len(complete)) or (
+        not complete and tail.strip() and not tail.lstrip().startswith(b"{")
+    ):
+        raise MergeInputError(f"{path} is not JSON lines (no line is a JSON value)")
     if tail.strip():
         report.lines += 1
         report.invalid["incomplete_line"] += 1
+    return records
+
+
+def _parse_lines(
+    lines: list[bytes], report: MergeReport
+) -> Iterator[dict[str, Any]]:
     for raw in lines:
         if not raw.strip():
             continue
@@ -126,7 +146,11 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    report = merge(inputs, output)
+    try:
+        report = merge(inputs, output)
+    except MergeInputError as exc:
+        print(f"newsites merge: {exc}; nothing written", file=sys.stderr)
+        return 2
     print(f"{output}: {report.summary()}")
     return 0
 

@@ -192,6 +192,19 @@ def test_usage_errors(article: Path) -> None:
     assert b"unknown site 'nosuchsite'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "url", ["notaurl", "news.example.org/story", "ftp://news.example.org/a", "https://"]
+)
+def test_a_url_that_is_not_http_is_refused_in_one_line(article: Path, url: str) -> None:
+    result = run(str(article), "--url", url)
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        f"newsites extract: --url {url!r} is not an http(s) URL "
+        "(e.g. https://news.example/2024/story)"
+    ]
+    assert result.stdout == b""
+
+
 FIXTURES = PROJECT_ROOT / "fixtures"
 
 

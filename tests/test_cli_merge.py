@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +69,43 @@ def test_the_command_reports_and_refuses_to_overwrite_an_input(
     assert main(["merge", str(tmp_path / "nope.jsonl"), "-o", str(out)]) == 2
     assert "not a file" in capsys.readouterr().err
     assert len(w0.read_text().splitlines()) == 1, "an input was changed"
+
+
+NEWSITES = Path(sys.executable).with_name("newsites")
+
+NOT_JSON_LINES = {
+    # case id: bytes of an input that is not a worker's JSONL output
+    "png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01",
+    "binary": bytes(range(256)) * 4,
+    "csv": b"id,url,title\n" + A.encode() + b",http://news.test/a,T\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_JSON_LINES))
+def test_an_input_that_is_not_json_lines_fails_and_writes_nothing(
+    tmp_path: Path, case: str
+) -> None:
+    good = write(tmp_path / "w0.jsonl", record(A))
+    bad = tmp_path / f"w1.{case}"
+    bad.write_bytes(NOT_JSON_LINES[case])
+    out = tmp_path / "all.jsonl"
+    result = subprocess.run(
+        [str(NEWSITES), "merge", str(good), str(bad), "-o", str(out)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines() == [
+        f"newsites merge: {bad} is not JSON lines (no line is a JSON value); "
+        "nothing written"
+    ]
+    assert not out.exists() and not list(tmp_path.glob("all.jsonl*")), (
+        "a failed merge wrote an output"
+    )
+
+
+def test_a_worker_killed_in_its_first_line_is_merged(tmp_path: Path) -> None:
+    good = write(tmp_path / "w0.jsonl", record(A))
+    cut = write(tmp_path / "w1.jsonl", tail='{"id": "' + B + '", "url": "ht')
+    empty = write(tmp_path / "w2.jsonl")
+    report = merge([good, cut, empty], tmp_path / "all.jsonl")
+    assert report.written == 1 and report.invalid["incomplete_line"] == 1
