@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.cli import project_settings
+from crawler.config_check import check_settings
 from crawler.extraction import ExtractionError, extract_page
 from crawler.extraction.record import build_article
 from crawler.extraction.template import (
@@ -249,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         settings = project_settings(args.set)
+        check_settings(settings)
         sites = load_sites(settings.get("SITES_DIR") or None)
     except (ValueError, SiteConfigError) as exc:
         print(f"newsites extract: {exc}", file=sys.stderr)

@@ -190,6 +190,11 @@ def test_usage_errors(article: Path) -> None:
     result = run(str(article), "--site", "nosuchsite")
     assert result.returncode == 2
     assert b"unknown site 'nosuchsite'" in result.stderr
+    result = run(str(article), "-s", "EXTRACT_MIN_WORDS=abc")
+    assert result.returncode == 2
+    assert result.stderr.decode().splitlines() == [
+        "newsites extract: setting EXTRACT_MIN_WORDS must be a whole number, not 'abc'"
+    ]
 
 
 @pytest.mark.parametrize(
