@@ -60,6 +60,9 @@ BAD_INPUTS: dict[str, tuple[list[str], str]] = {
         ["-s", "ROBOTSTXT_OBEY=maybe"], "setting ROBOTSTXT_OBEY must be a boolean"
     ),
     "log-level": (["-s", "LOG_LEVEL=info"], "setting LOG_LEVEL must be 'CRITICAL'"),
+    # Scrapy's own option errors, without its usage text
+    "setting-not-a-pair": (["-s", "DOWNLOAD_TIMEOUT"], "Invalid -s value"),
+    "argument-not-a-pair": (["-a", "since"], "Invalid -a value"),
 }
 # The cases the issue reported, also run through `newsites run`.
 RUN_CASES = ["since-not-a-date", "project-setting-type", "scrapy-setting-type",

@@ -3,27 +3,37 @@
 Spider arguments, settings, site files and cluster settings (crawler/config_check.py)
 are checked once the options are read and before Scrapy sets up logging or builds the
 crawler: a problem is one line on stderr (no banner, usage or traceback) and exit
-status 2, before any request.
+status 2, before any request. Scrapy's own option errors (``-s FOO``, an unknown
+``-o`` format) are shown the same way.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.exceptions import UsageError
 
 from crawler.config_check import ConfigError, check_crawl
 
 
+def refuse(message: str) -> NoReturn:
+    """One line and exit 2: Scrapy's UsageError would print its usage text too."""
+    print(f"scrapy crawl: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 class Command(ScrapyCrawlCommand):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
-        super().process_options(args, opts)
+        try:
+            super().process_options(args, opts)
+        except UsageError as exc:
+            refuse(str(exc))
         if args and args[0] == "newsites":
             assert self.settings is not None
             try:
                 check_crawl(self.settings, opts.spargs)
             except ConfigError as exc:
-                # Scrapy's UsageError would print the usage text around it.
-                print(f"scrapy crawl: error: {exc}", file=sys.stderr)
-                raise SystemExit(2) from None
+                refuse(str(exc))
