@@ -123,6 +123,9 @@ SAFETY_BLOCK_PRIVATE_ADDRESSES = True
 # Hosts, IPs or networks (CIDR) exempt from that check, besides the hosts named in
 # the site files (home, feeds, sitemaps, sections). E.g. ["10.0.0.0/8", "intranet"].
 SAFETY_ALLOW_PRIVATE_HOSTS: list[str] = []
+# Let file:// URLs through (and Scrapy's file download handler on): only
+# `scrapy shell ./page.html` turns it on, for the local file it was given.
+SAFETY_ALLOW_FILE_URLS = False
 # Drop redirects (and meta refreshes) to a host outside the request's site.
 SAFETY_BLOCK_OFFSITE_REDIRECTS = True
 # Treat a binary body (PDF, image, zip...) served as text/html as not HTML.
