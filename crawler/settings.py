@@ -284,3 +284,5 @@ DOWNLOAD_HANDLERS = {
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 LOG_LEVEL = "INFO"
+# A dropped item is logged as one line, "Dropped <url>: <reason>", not the record.
+LOG_FORMATTER = "crawler.logformatter.ShortLogFormatter"
