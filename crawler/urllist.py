@@ -72,6 +72,19 @@ def read_url_list(name: str) -> UrlList:
     return parse_url_list(data.decode("utf-8", errors="replace"))
 
 
+def check_url_list(name: str | None) -> None:
+    """Raise ``UrlListError`` when ``-a urls=`` names a file that cannot be read
+    (before the crawl starts; standard input is read by the spider)."""
+    if name and name != "-":
+        try:
+            with open(name, "rb"):
+                pass
+        except OSError as exc:
+            raise UrlListError(
+                f"-a urls={name}: cannot read: {exc.strerror or exc}"
+            ) from exc
+
+
 def site_for_url(url: str, sites: dict[str, SiteConfig]) -> SiteConfig:
     """The configured site that owns ``url``, else a generic site for its host."""
     for site in sites.values():

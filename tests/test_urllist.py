@@ -140,3 +140,10 @@ def test_url_list_from_standard_input(
     assert proc.returncode == 0, proc.stderr[-3000:]
     items = [json.loads(line) for line in output.read_text().splitlines()]
     assert [i["title"] for i in items] == ["Bridge repairs begin"]
+
+
+def test_a_missing_list_stops_the_crawl_before_any_request(tmp_path: Path) -> None:
+    result = run_crawl(tmp_path, args={"urls": str(tmp_path / "nolist.txt")})
+    assert result.returncode == 2
+    assert "nolist.txt: cannot read: No such file or directory" in result.log
+    assert "Traceback" not in result.log

@@ -15,6 +15,7 @@ from scrapy.exceptions import UsageError
 from crawler.cluster.config import ClusterConfig, ClusterConfigError
 from crawler.replay import MODES
 from crawler.sites import SiteConfigError, load_sites, select_sites
+from crawler.urllist import UrlListError, check_url_list
 
 
 class Command(ScrapyCrawlCommand):
@@ -31,6 +32,7 @@ class Command(ScrapyCrawlCommand):
                 sites = load_sites(self.settings.get("SITES_DIR") or None)
                 select_sites(sites, opts.spargs.get("sites"))
                 ClusterConfig.from_settings(self.settings)
-            except (SiteConfigError, ClusterConfigError) as exc:
+                check_url_list(opts.spargs.get("urls"))
+            except (SiteConfigError, ClusterConfigError, UrlListError) as exc:
                 raise UsageError(str(exc), print_help=False) from exc
         super().run(args, opts)
