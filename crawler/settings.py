@@ -12,6 +12,10 @@ COMMANDS_MODULE = "crawler.commands"
 # Folder of site files (*.toml). Empty: the files shipped in crawler/sites/.
 SITES_DIR = ""
 
+# Articles fetched and extracted per site by `newsites check --live` / `scrapy check`
+# (entry points are all read; this caps the article pages downloaded).
+CHECK_SAMPLE_ARTICLES = 3
+
 # --- Fixtures (offline replay / recording) -------------------------------
 # "" (live crawl), "replay" (answer every request from FIXTURES_DIR, never touch
 # the network) or "record" (crawl live and save every response to FIXTURES_DIR).
