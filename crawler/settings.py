@@ -193,6 +193,16 @@ EXTENSIONS: dict[str, int] = {
 }
 # Write the final stats of a run as JSON to this path (off when empty).
 STATS_FILE = ""
+# Progress (pages, articles, rate, per-site counts, errors): one live stderr line
+# on a terminal, else a line in the log (crawler/extensions/progress.py).
+EXTENSIONS["crawler.extensions.progress.Progress"] = 500
+PROGRESS_ENABLED = True
+# "auto" (the live line when stderr is a terminal), "always" or "never" (log lines).
+PROGRESS_TERMINAL = "auto"
+# Seconds between updates of the live line...
+PROGRESS_INTERVAL = 1.0
+# ...and between progress lines in the log (0: only the last one, at the end).
+PROGRESS_LOG_INTERVAL = 60.0
 
 # --- Seen store and scheduled runs (docs/cron.md) ------------------------
 # Remember exported articles and never export or download them again. Off for a
