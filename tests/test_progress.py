@@ -34,11 +34,16 @@ def test_the_line_has_pages_rates_articles_errors_and_sites() -> None:
 
 def run_on_a_terminal(tmp_path: Path, *settings: str) -> tuple[int, str]:
     """``scrapy crawl newsites`` with stdout and stderr on a pseudo-terminal."""
-    master, slave = pty.openpty()
     cmd = [sys.executable, "-m", "scrapy", "crawl", "newsites",
            "-O", str(tmp_path / "out.jsonl"), "-s", "FIXTURES_MODE=replay"]
     for setting in settings:
         cmd += ["-s", setting]
+    return on_a_terminal(cmd)
+
+
+def on_a_terminal(cmd: list[str]) -> tuple[int, str]:
+    """Run ``cmd`` with stdout and stderr on a pseudo-terminal: (status, screen)."""
+    master, slave = pty.openpty()
     proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL,
                             stdout=slave, stderr=slave)  # fmt: skip
     os.close(slave)
@@ -96,3 +101,17 @@ def test_a_bad_terminal_mode_is_an_error(tmp_path: Path) -> None:
     result = run_crawl(tmp_path, settings={**REPLAY, "PROGRESS_TERMINAL": "sometimes"})
     assert result.returncode != 0
     assert "PROGRESS_TERMINAL must be one of auto, always, never" in result.log
+
+
+@pytest.mark.timeout(180)
+def test_newsites_run_shows_the_line_then_its_summary(tmp_path: Path) -> None:
+    newsites = Path(sys.executable).with_name("newsites")
+    code, screen = on_a_terminal(
+        [str(newsites), "run", "-s", "FIXTURES_MODE=replay",
+         "-s", f"SEEN_DB={tmp_path / 'seen.sqlite3'}",
+         "--output", str(tmp_path / "out" / "{run}.jsonl")]
+    )  # fmt: skip
+    assert code == 0, screen[-3000:]
+    last, summary = screen.rsplit("\r\x1b[K", 1)[1].split("\n", 1)
+    assert "articles 8 " in last and "tribune 4" in last, repr(last)
+    assert summary.startswith("newsites run 1: OK"), repr(summary)
