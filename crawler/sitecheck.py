@@ -332,8 +332,7 @@ def report_lines(reports: list[SiteReport]) -> Iterator[str]:
     broken = sum(r.broken for r in reports)
     warned = sum(bool(r.warnings) for r in reports)
     yield (
-        f"{len(reports)} site file(s) checked: {broken} broken, "
-        f"{warned} with warnings"
+        f"{len(reports)} site file(s) checked: {broken} broken, {warned} with warnings"
     )
 
 

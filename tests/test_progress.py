@@ -35,7 +35,7 @@ def test_the_line_has_pages_rates_articles_errors_and_sites() -> None:
 def run_on_a_terminal(tmp_path: Path, *settings: str) -> tuple[int, str]:
     """``scrapy crawl newsites`` with stdout and stderr on a pseudo-terminal."""
     cmd = [sys.executable, "-m", "scrapy", "crawl", "newsites",
-           "-O", str(tmp_path / "out.jsonl"), "-s", "FIXTURES_MODE=replay"]
+           "-O", str(tmp_path / "out.jsonl"), "-s", "FIXTURES_MODE=replay"]  # fmt: skip
     for setting in settings:
         cmd += ["-s", setting]
     return on_a_terminal(cmd)

@@ -83,9 +83,7 @@ class Progress:
             )
         self.crawler = crawler
         self.stream = stream or sys.stderr
-        self.on_terminal = mode == "always" or (
-            mode == "auto" and self.stream.isatty()
-        )
+        self.on_terminal = mode == "always" or (mode == "auto" and self.stream.isatty())
         self.interval = settings.getfloat(
             "PROGRESS_INTERVAL" if self.on_terminal else "PROGRESS_LOG_INTERVAL"
         )
