@@ -242,6 +242,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.urls and args.url:
+        print(
+            "newsites extract: --url names a saved page's URL; --urls lists the "
+            "pages to fetch: give one of them",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if args.urls:
         return extract_urls(args)
     if args.url and len(args.files) > 1:

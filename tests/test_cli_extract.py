@@ -303,3 +303,6 @@ def test_urls_usage_errors(tmp_path: Path, article: Path) -> None:
     result = run(str(article), "--urls", str(article))
     assert result.returncode == 2
     assert b"not both" in result.stderr
+    result = run("--urls", str(article), "--url", URL)
+    assert result.returncode == 2
+    assert b"give one of them" in result.stderr
