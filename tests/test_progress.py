@@ -115,3 +115,5 @@ def test_newsites_run_shows_the_line_then_its_summary(tmp_path: Path) -> None:
     last, summary = screen.rsplit("\r\x1b[K", 1)[1].split("\n", 1)
     assert "articles 8 " in last and "tribune 4" in last, repr(last)
     assert summary.startswith("newsites run 1: OK"), repr(summary)
+    log = (tmp_path / "out" / "1.log").read_text()  # the run's log file: the line too
+    assert "Progress (end): " in log and "tribune 4" in log, log[-2000:]

@@ -6,8 +6,9 @@ is rewritten every ``PROGRESS_INTERVAL`` seconds::
     0:42  pages 312 (7.4/s)  articles 118 (168/min)  errors 2  tribune 80, herald 38
 
 Log records written to the same terminal first clear that line, so the two do not
-mix. Elsewhere (cron, a pipe, ``newsites run``'s log file) the same line goes to the
-log every ``PROGRESS_LOG_INTERVAL`` seconds, and once when the crawl ends.
+mix. When the log goes elsewhere (stderr not a terminal: cron, a pipe; or a
+``LOG_FILE``, as in ``newsites run``) the same line is logged every
+``PROGRESS_LOG_INTERVAL`` seconds, and once when the crawl ends.
 
 Numbers come from the stats: ``response_received_count`` (pages), items scraped per
 site (articles), ``errors/entry`` + ``errors/article`` (failed requests).
@@ -84,13 +85,18 @@ class Progress:
         self.crawler = crawler
         self.stream = stream or sys.stderr
         self.on_terminal = mode == "always" or (mode == "auto" and self.stream.isatty())
-        self.interval = settings.getfloat(
-            "PROGRESS_INTERVAL" if self.on_terminal else "PROGRESS_LOG_INTERVAL"
-        )
+        # the log is read elsewhere than on this terminal: it gets the line too
+        self.to_log = not self.on_terminal or bool(settings.get("LOG_FILE"))
+        self.intervals = {
+            self.show: settings.getfloat("PROGRESS_INTERVAL")
+            if self.on_terminal
+            else 0,
+            self.log: settings.getfloat("PROGRESS_LOG_INTERVAL") if self.to_log else 0,
+        }
         self.articles: Counter[str] = Counter()
         self.started = time.monotonic()
         self.shown = False  # the progress line is on the terminal now
-        self.task: AsyncioLoopingCall | LoopingCall | None = None
+        self.tasks: list[AsyncioLoopingCall | LoopingCall] = []
         self._filters: list[tuple[logging.Handler, _ClearLine]] = []
 
     @classmethod
@@ -106,22 +112,25 @@ class Progress:
         self.started = time.monotonic()
         if self.on_terminal:
             self._clear_before_log_records()
-        if self.interval > 0:
-            self.task = create_looping_call(self.tick)
-            self.task.start(self.interval, now=False)
+        for output, interval in self.intervals.items():
+            if interval > 0:
+                task = create_looping_call(output)
+                task.start(interval, now=False)
+                self.tasks.append(task)
 
     def item_scraped(self, item: Any) -> None:
         self.articles[str(ItemAdapter(item).get("site") or "?")] += 1
 
     def spider_closed(self) -> None:
-        if self.task is not None and self.task.running:
-            self.task.stop()
+        for task in self.tasks:
+            if task.running:
+                task.stop()
         if self.on_terminal:
             self.show(final=True)
             for handler, log_filter in self._filters:
                 handler.removeFilter(log_filter)
-        else:
-            logger.info("Progress (end): %s", self.line())
+        if self.to_log:
+            self.log(final=True)
 
     # --- output ----------------------------------------------------------------
     def line(self) -> str:
@@ -137,11 +146,8 @@ class Progress:
             errors,
         )
 
-    def tick(self) -> None:
-        if self.on_terminal:
-            self.show()
-        else:
-            logger.info("Progress: %s", self.line())
+    def log(self, final: bool = False) -> None:
+        logger.info("Progress%s: %s", " (end)" if final else "", self.line())
 
     def show(self, final: bool = False) -> None:
         self.stream.write(_CLEAR + self.line() + ("\n" if final else ""))
