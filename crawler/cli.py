@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES: tuple[str, ...] = (
     "crawler.cli_merge",
     "crawler.cluster.cli",
     "crawler.cli_extract",
+    "crawler.cli_check",
 )
 
 

@@ -3,6 +3,7 @@
     newsites extract page.html [--url URL] [--site ID] [--format json|text]
     newsites extract a.html b.html.gz ...      # one JSON line per file, with its path
     curl -s URL | newsites extract - --url URL
+    newsites extract --urls urls.txt           # fetch the listed pages (a crawl)
 
 Each page goes through ``extract_page`` with the site's overrides (``--site``, or the
 configured site whose domains hold the URL) and the project's extraction settings
@@ -13,6 +14,12 @@ only read).
 Gzip input is read transparently. The page's URL is ``--url``, else the ``url`` of a
 fixture's metadata file beside it (``page.json`` for ``page.html``), else the page's
 canonical link.
+
+``--urls FILE`` (``-``: standard input; one URL per line, ``#`` comments) fetches the
+listed pages through a real crawl, ``scrapy crawl newsites -a urls=FILE`` with the
+same politeness (robots.txt, delays) and safety rules, and prints one JSON line per
+record (or their text); Scrapy's log goes to stderr at ``LOG_LEVEL=WARNING`` unless
+``-s LOG_LEVEL=`` says otherwise.
 
 Exit status: 0 when every page gave a record, 1 when a page could not be read or is
 not an article (a message on stderr; with several files the others are still
@@ -26,11 +33,11 @@ import gzip
 import io
 import json
 import sys
+import tempfile
 import zlib
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawler.cli import project_settings
 from crawler.config_check import check_settings
@@ -42,6 +49,7 @@ from crawler.extraction.template import (
     min_articles,
 )
 from crawler.sites import SiteConfig, SiteConfigError, load_sites
+from crawler.urllist import is_http_url
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -63,9 +71,16 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "files",
-        nargs="+",
+        nargs="*",
         metavar="FILE",
         help="saved page (.html, .html.gz), or - for standard input",
+    )
+    parser.add_argument(
+        "--urls",
+        default="",
+        metavar="FILE",
+        help="fetch the URLs listed in FILE (- for standard input) through the "
+        "crawl and print their records",
     )
     parser.add_argument(
         "--url",
@@ -222,16 +237,22 @@ def without_template(
     return record
 
 
-def is_http_url(url: str) -> bool:
-    """True when ``url`` is an absolute http(s) URL with a host."""
-    try:
-        parts = urlsplit(url)
-        return parts.scheme in ("http", "https") and bool(parts.hostname)
-    except ValueError:  # a bad port or IPv6 literal
-        return False
-
-
 def run(args: argparse.Namespace) -> int:
+    if bool(args.urls) == bool(args.files):
+        print(
+            "newsites extract: give saved page files, or --urls FILE, not both",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.urls and args.url:
+        print(
+            "newsites extract: --url names a saved page's URL; --urls lists the "
+            "pages to fetch: give one of them",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if args.urls:
+        return extract_urls(args)
     if args.url and not is_http_url(args.url):
         print(
             f"newsites extract: --url {args.url!r} is not an http(s) URL "
@@ -292,3 +313,63 @@ def run(args: argparse.Namespace) -> int:
             out.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
         out.flush()
     return status
+
+
+def extract_urls(args: argparse.Namespace) -> int:
+    """``--urls FILE``: crawl the listed pages, print their records; 0 when every
+    listed URL gave one."""
+    from crawler.urllist import UrlListError, check_url_list
+
+    try:
+        check_url_list(args.urls)
+        settings = project_settings(args.set)
+        load_sites(settings.get("SITES_DIR") or None)
+    except (ValueError, SiteConfigError, UrlListError) as exc:
+        print(f"newsites extract: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with tempfile.TemporaryDirectory(prefix="newsites-extract-") as folder:
+        output = Path(folder) / "records.jsonl"
+        stats = crawl_urls(settings, args.urls, output)
+        records = read_records(output)
+    for record in records:
+        if args.format == "text":
+            sys.stdout.write(f"==> {record.get('url')} <==\n{seed_text(record)}")
+        else:
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    listed = int(stats.get("urls/listed", 0))
+    if len(records) < listed or stats.get("urls/invalid") or stats.get("failed"):
+        why = f"; the crawl failed: {stats['failed']}" if stats.get("failed") else ""
+        print(
+            f"newsites extract: {len(records)} record(s) from {listed} listed "
+            f"URL(s){why}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines the crawl wrote (none when it wrote no file)."""
+    if not path.exists():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def crawl_urls(settings: Any, urls: str, output: Path) -> dict[str, Any]:
+    """Run ``newsites`` with ``-a urls=`` in this process, records to ``output``;
+    the crawl's final stats (``failed``: why it could not start)."""
+    from scrapy.crawler import CrawlerProcess
+
+    # quiet by default (records go to stdout); an explicit -s LOG_LEVEL still wins
+    settings.set("LOG_LEVEL", "WARNING", priority="project")
+    settings.set("FEEDS", {str(output): {"format": "jsonlines"}}, priority="cmdline")
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler("newsites")
+    failures: list[Any] = []
+    process.crawl(crawler, urls=urls).addErrback(failures.append)
+    process.start()
+    stats: dict[str, Any] = dict(crawler.stats.get_stats()) if crawler.stats else {}
+    if failures:
+        stats["failed"] = str(failures[0].value)
+    return stats

@@ -17,6 +17,7 @@ from typing import Any
 from scrapy.settings import BaseSettings
 
 from crawler.sites import SiteConfig, SiteConfigError, load_sites, select_sites
+from crawler.urllist import UrlListError, check_url_list
 
 #: The spider's ``-a`` arguments (NewsitesSpider.__init__; ``urls``: a URL list).
 SPIDER_ARGUMENTS: tuple[str, ...] = ("max_age_days", "since", "sites", "urls")
@@ -88,6 +89,14 @@ SETTING_RULES: dict[str, Rule] = {
     # logging.setLevel takes upper-case names only ("info" is a traceback)
     "LOG_LEVEL": Rule("str", choices=("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")),
     "TELNETCONSOLE_ENABLED": BOOL,
+    # progress line (crawler/extensions/progress.py), newsites check
+    "PROGRESS_ENABLED": BOOL,
+    "PROGRESS_TERMINAL": Rule(
+        "str", choices=("auto", "always", "never"), any_case=True
+    ),
+    "PROGRESS_INTERVAL": POSITIVE_FLOAT,
+    "PROGRESS_LOG_INTERVAL": FLOAT0,
+    "CHECK_SAMPLE_ARTICLES": POSITIVE_INT,
     # extraction, templates, workers
     "EXTRACT_COMMENTS": BOOL,
     "EXTRACT_MIN_WORDS": INT0,
@@ -105,6 +114,7 @@ SETTING_RULES: dict[str, Rule] = {
     "FEED_STORE_EMPTY": BOOL,
     # safety
     "SAFETY_BLOCK_PRIVATE_ADDRESSES": BOOL,
+    "SAFETY_ALLOW_FILE_URLS": BOOL,
     "SAFETY_ALLOW_PRIVATE_HOSTS": Rule("list"),
     "SAFETY_BLOCK_OFFSITE_REDIRECTS": BOOL,
     "SAFETY_SNIFF_BINARY": BOOL,
@@ -159,7 +169,7 @@ LOADED_BY_SCRAPY: frozenset[str] = frozenset({
     "SCHEDULER_DISK_QUEUE", "SCHEDULER_MEMORY_QUEUE", "FEED_EXPORTERS",
     "ITEM_PIPELINES", "DOWNLOADER_MIDDLEWARES", "SAFETY_DOWNLOADER_MIDDLEWARES",
     "POLICY_DOWNLOADER_MIDDLEWARES", "EXTENSIONS", "ADDONS", "DOWNLOAD_HANDLERS",
-    "REQUEST_FINGERPRINTER_IMPLEMENTATION", "TWISTED_REACTOR",
+    "REQUEST_FINGERPRINTER_IMPLEMENTATION", "TWISTED_REACTOR", "LOG_FORMATTER",
 })
 
 
@@ -178,6 +188,10 @@ def check_crawl(
     except SiteConfigError as exc:
         raise ConfigError(str(exc)) from exc
     check_cluster(settings)
+    try:
+        check_url_list(spider_args.get("urls"))
+    except UrlListError as exc:
+        raise ConfigError(str(exc)) from exc
     return sites
 
 

@@ -294,9 +294,10 @@ def looks_like_listing(
     """True when a body is mostly teasers of other articles, i.e. a listing page.
 
     ``link_texts`` are the texts of the page's links to *other* article URLs. The
-    body is a listing when at least ``min_teasers`` paragraphs contain one of them
-    and those paragraphs hold at least ``min_share`` of the body's words. A real
-    article with a "related" box has a few such paragraphs, not half its text.
+    body is a listing when at least ``min_teasers`` paragraphs are teasers (see
+    ``is_teaser``) and those paragraphs hold at least ``min_share`` of the body's
+    words. A real article with a "related" box has a few such paragraphs, not half
+    its text.
     """
     texts = {" ".join(t.split()).lower() for t in link_texts}
     # A headline has words; a one-word anchor counts only when it is URL-like (an
@@ -307,8 +308,35 @@ def looks_like_listing(
     teaser_words = teasers = 0
     for paragraph in paragraphs:
         flat = " ".join(paragraph.split()).lower()
-        if any(t in flat for t in texts):
+        if is_teaser(flat, texts):
             teasers += 1
             teaser_words += len(flat.split())
     total = sum(len(p.split()) for p in paragraphs)
     return teasers >= min_teasers and teaser_words >= min_share * total
+
+
+_HEADLINE_WORDS = 4  # a link text this long opening a paragraph is its headline
+_BULLETS = "-–—•*· "
+
+
+def is_teaser(paragraph: str, link_texts: set[str]) -> bool:
+    """True when a (flattened, lower-case) paragraph is a teaser: one of the link
+    texts is most of it (a headline, a URL) or opens it as a headline does
+    ("Headline: summary...").
+
+    A link *inside* a sentence is not a teaser: an article links names, topics and
+    earlier stories in its own text ("... said <a>the minister</a> ..."), and with
+    no ``[articles] allow`` every same-site link counts as an article link, tag and
+    topic pages included.
+    """
+    words = len(paragraph.split())
+    opening = paragraph.lstrip(_BULLETS)  # list items come as "- Headline ..."
+    for text in link_texts:
+        if text not in paragraph:
+            continue
+        size = len(text.split())
+        if 2 * size >= words:
+            return True
+        if size >= _HEADLINE_WORDS and opening.startswith(text):
+            return True
+    return False

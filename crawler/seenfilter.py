@@ -42,7 +42,9 @@ logger = logging.getLogger(__name__)
 def _marker(crawler: Crawler) -> SeenMarker:
     marker = crawler.get_extension(SeenMarker)
     if marker is None:
-        raise NotConfigured("the seen store is off (SEEN_ENABLED)")
+        # bare, as Scrapy's own components do when a setting switches them off: a
+        # message would make Scrapy log "Disabled ..." as a warning on every crawl
+        raise NotConfigured
     return marker
 
 

@@ -12,6 +12,10 @@ COMMANDS_MODULE = "crawler.commands"
 # Folder of site files (*.toml). Empty: the files shipped in crawler/sites/.
 SITES_DIR = ""
 
+# Articles fetched and extracted per site by `newsites check --live` / `scrapy check`
+# (entry points are all read; this caps the article pages downloaded).
+CHECK_SAMPLE_ARTICLES = 3
+
 # --- Fixtures (offline replay / recording) -------------------------------
 # "" (live crawl), "replay" (answer every request from FIXTURES_DIR, never touch
 # the network) or "record" (crawl live and save every response to FIXTURES_DIR).
@@ -125,6 +129,9 @@ SAFETY_BLOCK_PRIVATE_ADDRESSES = True
 # Hosts, IPs or networks (CIDR) exempt from that check, besides the hosts named in
 # the site files (home, feeds, sitemaps, sections). E.g. ["10.0.0.0/8", "intranet"].
 SAFETY_ALLOW_PRIVATE_HOSTS: list[str] = []
+# Let file:// URLs through (and Scrapy's file download handler on): only
+# `scrapy shell ./page.html` turns it on, for the local file it was given.
+SAFETY_ALLOW_FILE_URLS = False
 # Drop redirects (and meta refreshes) to a host outside the request's site.
 SAFETY_BLOCK_OFFSITE_REDIRECTS = True
 # Treat a binary body (PDF, image, zip...) served as text/html as not HTML.
@@ -188,6 +195,16 @@ EXTENSIONS: dict[str, int] = {
 }
 # Write the final stats of a run as JSON to this path (off when empty).
 STATS_FILE = ""
+# Progress (pages, articles, rate, per-site counts, errors): one live stderr line
+# on a terminal, else a line in the log (crawler/extensions/progress.py).
+EXTENSIONS["crawler.extensions.progress.Progress"] = 500
+PROGRESS_ENABLED = True
+# "auto" (the live line when stderr is a terminal), "always" or "never" (log lines).
+PROGRESS_TERMINAL = "auto"
+# Seconds between updates of the live line...
+PROGRESS_INTERVAL = 1.0
+# ...and between progress lines in the log (0: only the last one, at the end).
+PROGRESS_LOG_INTERVAL = 60.0
 
 # --- Seen store and scheduled runs (docs/cron.md) ------------------------
 # Remember exported articles and never export or download them again. Off for a
@@ -283,3 +300,5 @@ DOWNLOAD_HANDLERS = {
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 LOG_LEVEL = "INFO"
+# A dropped item is logged as one line, "Dropped <url>: <reason>", not the record.
+LOG_FORMATTER = "crawler.logformatter.ShortLogFormatter"

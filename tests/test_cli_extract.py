@@ -13,6 +13,7 @@ import pytest
 
 from crawler.extraction.template import line_hash
 from tests.support.crawl import PROJECT_ROOT
+from tests.support.server import Page, SiteServer
 from tests.test_extractor import PARAGRAPHS, URL, page_html
 
 NEWSITES = Path(sys.executable).with_name("newsites")
@@ -261,3 +262,65 @@ def test_learned_site_template_is_applied_read_only(tmp_path: Path) -> None:
     again = TemplateStore(db, read_only=True)
     assert again.counts("citypaper", [promo]) == {line_hash(promo): 5}, "store written"
     again.close()
+
+
+# --- --urls: fetch the listed pages through the crawl ---------------------------
+
+
+def served_article(title: str) -> str:
+    body = "".join(
+        f"<p>{title}, part {i}: the council met on Tuesday and residents asked for a "
+        "written answer about the ferry timetable before the winter begins.</p>"
+        for i in range(4)
+    )
+    return (
+        f"<html lang='en'><head><title>{title}</title></head><body>"
+        f"<article><h1>{title}</h1>{body}</article></body></html>"
+    )
+
+
+def test_urls_fetches_the_listed_pages_through_the_crawl(tmp_path: Path) -> None:
+    pages = {
+        "/robots.txt": Page(
+            "User-agent: *\nDisallow: /private/\n", content_type="text/plain"
+        ),
+        "/a": Page(served_article("Harbour plan approved")),
+        "/private/b": Page(served_article("Not to be fetched")),
+    }
+    with SiteServer(pages) as server:
+        listing = tmp_path / "urls.txt"
+        base = f"http://localhost:{server.port}"
+        listing.write_text(f"# pages\n{base}/a\n{base}/private/b\n")
+        allow = "SAFETY_ALLOW_PRIVATE_HOSTS=localhost"
+        result = run("--urls", str(listing), "-s", allow, "-s", "DOWNLOAD_DELAY=0",
+                     cwd=PROJECT_ROOT)  # fmt: skip
+        fetched_private = server.requested("/private/b")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["title"] for r in records] == ["Harbour plan approved"]
+    assert records[0]["url"] == f"{base}/a"
+    assert fetched_private == 0  # robots.txt obeyed
+    assert result.returncode == 1  # one listed URL gave no record
+    assert b"1 record(s) from 2 listed URL(s)" in result.stderr
+
+
+def test_urls_keeps_the_private_address_block(tmp_path: Path) -> None:
+    with SiteServer({"/a": Page(served_article("Harbour plan"))}) as server:
+        listing = tmp_path / "urls.txt"
+        listing.write_text(f"{server.url}/a\n")
+        result = run("--urls", str(listing), cwd=PROJECT_ROOT)
+        assert server.requested("/a") == 0
+    assert result.returncode == 1
+    assert result.stdout == b""
+    assert b"a non-public address" in result.stderr
+
+
+def test_urls_usage_errors(tmp_path: Path, article: Path) -> None:
+    result = run("--urls", str(tmp_path / "missing.txt"))
+    assert result.returncode == 2
+    assert b"missing.txt: cannot read" in result.stderr
+    result = run(str(article), "--urls", str(article))
+    assert result.returncode == 2
+    assert b"not both" in result.stderr
+    result = run("--urls", str(article), "--url", URL)
+    assert result.returncode == 2
+    assert b"give one of them" in result.stderr

@@ -31,3 +31,12 @@ def test_bad_cluster_setting_is_a_clear_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "CLUSTER_REDIS_URL must be a redis://" in result.log
     assert "Traceback" not in result.log
+
+
+def test_a_clean_crawl_logs_no_warning(tmp_path: Path) -> None:
+    result = run_crawl(
+        tmp_path, settings={"FIXTURES_MODE": "replay", "LOG_LEVEL": "WARNING"}
+    )
+    assert result.returncode == 0, result.log[-3000:]
+    assert len(result.items) == 8
+    assert result.log.strip() == "", result.log[-3000:]

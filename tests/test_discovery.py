@@ -16,6 +16,7 @@ from crawler.discovery import (
     Link,
     date_from_url,
     is_feed,
+    is_teaser,
     listing_dates,
     looks_like_listing,
     parse_date,
@@ -310,3 +311,24 @@ def test_an_html_sitemap_of_urls_is_a_listing() -> None:
     urls = [f"https://x.example/news/{i}" for i in range(20)]
     body = [f"{u} 2024-05-{i % 28 + 1:02d}" for i, u in enumerate(urls)]
     assert looks_like_listing(body, urls)
+
+
+def test_links_inside_sentences_are_not_teasers() -> None:
+    # An article links topics, people and earlier stories in its own sentences;
+    # with no `[articles] allow` every such same-site link counts as an article link.
+    topics = ["the harbour council", "ferry timetable", "new budget plan"]
+    body = [
+        f"On Tuesday {t} was discussed again by residents who came to the hall "
+        "to hear what the officials had decided about the coming winter months."
+        for t in topics * 3
+    ]
+    assert not looks_like_listing(body, topics)
+
+
+def test_a_teaser_is_its_link_text_or_opens_with_a_headline() -> None:
+    headline = "harbour council approves the ferry budget"
+    assert is_teaser(headline, {headline})
+    assert is_teaser(f"{headline}: what it means for the town", {headline})
+    late = f"residents say {headline} too late for the meeting on tuesday"
+    assert not is_teaser(late, {headline})
+    assert not is_teaser("kate said the council met on tuesday", {"kate said"})

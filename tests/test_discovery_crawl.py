@@ -28,7 +28,7 @@ from tests.support.newssite import (
     NON_ARTICLE_PATHS,
     NewsSite,
 )
-from tests.support.server import SiteServer
+from tests.support.server import Page, SiteServer
 
 # No politeness delays against our own loopback server (AutoThrottle stays on).
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_START_DELAY": 0}
@@ -384,3 +384,59 @@ def test_the_user_agent_names_the_project_and_the_contact(tmp_path: Path) -> Non
         "newsites/0.1 (+https://github.com/newsites/newsites)"
         " (contact: https://ops.example/crawler)"
     }, crawled.agents
+
+
+# --- a site file without [articles] allow ---------------------------------------
+
+_TOPICS = ("harbour council", "ferry timetable", "winter budget", "river bridge")
+
+
+def _linked_article(n: int) -> str:
+    """An article whose every paragraph links a topic page inside a sentence, as
+    news sites link tags, people and earlier stories in their own text."""
+    paragraphs = "".join(
+        f"<p>Story {n}, part {i}: residents met on Tuesday to discuss the "
+        f'<a href="/topics/{i % 4}/">{_TOPICS[i % 4]}</a> with officials, who '
+        "promised a written answer before the end of the month and a second "
+        "meeting in the spring if the first proposals are not accepted.</p>"
+        for i in range(8)
+    )
+    return (
+        f"<html lang='en'><head><title>Story {n} of the town</title></head><body>"
+        "<nav><a href='/'>Home</a> <a href='/archive/'>Town archive</a></nav>"
+        f"<article><h1>Story {n} of the town</h1>{paragraphs}</article></body></html>"
+    )
+
+
+def _archive_page() -> str:
+    teasers = "".join(
+        f"<li><h3><a href='/story-{n}/'>Story {n} of the town</a></h3>"
+        f"<p>Story {n} of the town: what residents were told this week.</p></li>"
+        for n in range(6)
+    )
+    return (
+        "<html lang='en'><head><title>Town archive</title></head><body>"
+        f"<main><h1>Town archive</h1><ul>{teasers}</ul></main></body></html>"
+    )
+
+
+def test_without_allow_in_text_links_do_not_make_an_article_listing_like(
+    tmp_path: Path,
+) -> None:
+    """`[articles] allow` left out means every same-site URL may be an article: the
+    links inside an article's sentences (to topic pages) then count as article
+    links, and made whole articles `listing_like`."""
+    pages = {f"/story-{n}/": Page(_linked_article(n)) for n in range(6)}
+    pages["/archive/"] = Page(_archive_page())
+    home_links = "".join(f"<a href='/story-{n}/'>Story {n}</a> " for n in range(6))
+    pages["/"] = Page(f"<html><body><a href='/archive/'>Archive</a> {home_links}")
+    with SiteServer(pages) as server:
+        base = server.url
+        sites = tmp_path / "sites"
+        sites.mkdir()
+        (sites / "town.toml").write_text(f'home = "{base}/"\n')
+        result = run_crawl(tmp_path, settings={"SITES_DIR": sites, **FAST})
+    assert result.returncode == 0, result.log[-3000:]
+    urls = {item["url"].removeprefix(base) for item in result.items}
+    assert urls == {f"/story-{n}/" for n in range(6)}, result.log[-3000:]
+    assert result.stat("extract/listing_like") == 1  # the archive, still refused

@@ -203,7 +203,7 @@ class TemplatePipeline:
         settings = crawler.settings
         path = settings.get("TEMPLATE_DB") or ""
         if not path:
-            raise NotConfigured("TEMPLATE_DB is empty")
+            raise NotConfigured  # off by default: no "Disabled ..." warning
         self.crawler = crawler
         self.stats = crawler.stats
         self.min_articles = min_articles(settings)

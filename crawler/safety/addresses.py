@@ -93,6 +93,10 @@ class AddressPolicyMiddleware:
         )
         # Replayed fixtures never reach the network: do not resolve their names.
         self.resolve_names = (settings.get("FIXTURES_MODE") or "").lower() != "replay"
+        # `scrapy shell ./page.html` reads a local file: the only file:// user
+        self.schemes = ALLOWED_SCHEMES | (
+            {"file"} if settings.getbool("SAFETY_ALLOW_FILE_URLS") else set()
+        )
         self._site_hosts: frozenset[str] | None = None
 
     @classmethod
@@ -125,9 +129,11 @@ class AddressPolicyMiddleware:
     async def process_request(self, request: Request) -> None:
         parts = urlparse_cached(request)
         scheme = (parts.scheme or "").lower()
-        if scheme not in ALLOWED_SCHEMES:
+        if scheme not in self.schemes:
             why = f"scheme {scheme!r} is not http(s)"
             raise self._refuse("blocked_scheme", request, why)
+        if scheme == "file":
+            return
         host = (parts.hostname or "").lower().rstrip(".")
         if not host:
             raise self._refuse("blocked_address", request, "no host")

@@ -55,9 +55,10 @@ class SafeRobotsTxtMiddleware(RobotsTxtMiddleware):
         crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
 
     async def process_request(  # type: ignore[override]
-        self, request: Request, spider: Any = None
+        self, request: Request
     ) -> Response | None:
-        await super().process_request(request, spider)
+        # without the `spider` argument, deprecated since Scrapy 2.14
+        await super().process_request(request)
         if request.meta.get("dont_obey_robotstxt"):
             return None
         parsed = urlparse_cached(request)

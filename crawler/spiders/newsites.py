@@ -46,6 +46,7 @@ from crawler.replay import configure_fixtures
 from crawler.safety.nesting import report_deep_nesting
 from crawler.seenfilter import SeenFilterMiddleware
 from crawler.sites import SiteConfig, SiteConfigError, load_sites, select, select_sites
+from crawler.urllist import UrlList, UrlListError, read_url_list, site_for_url
 from crawler.urls import normalize_url, same_site
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class NewsitesSpider(scrapy.Spider):
         sites: str | None = None,
         since: str | None = None,
         max_age_days: str | None = None,
+        urls: str | None = None,
         *args: Any,
         **kwargs: Any,
     ) -> None:
@@ -101,7 +103,12 @@ class NewsitesSpider(scrapy.Spider):
         self.sites_arg = sites
         self.since_arg = since
         self.max_age_arg = max_age_days
+        self.urls_arg = urls
         self.sites: dict[str, SiteConfig] = {}
+        # -a urls=FILE: the pages to extract, instead of the sites' entry points
+        self.url_list: UrlList | None = None
+        # sites made for URL-list hosts without a site file (crawler.urllist)
+        self.generic_sites: dict[str, SiteConfig] = {}
         self.since: datetime | None = None
         self.article_counts: Counter[str] = Counter()  # emitted, per site
         # requests scheduled, per (site, "entry" | "article"): navigation may take
@@ -133,6 +140,12 @@ class NewsitesSpider(scrapy.Spider):
             raise
         spider.sites = {s.id: s for s in chosen}
         spider.since = parse_since(spider.since_arg, spider.max_age_arg)
+        if spider.urls_arg:
+            try:
+                spider.url_list = read_url_list(spider.urls_arg)
+            except UrlListError as exc:
+                logger.error("Configuration error: %s", exc)
+                raise
         # Built on spider_opened: Scrapy creates crawler.stats after the spider. This
         # handler is connected first, so the service's own spider_opened handler
         # (connected while building it) runs in the same dispatch, after it.
@@ -150,7 +163,7 @@ class NewsitesSpider(scrapy.Spider):
 
     # --- policy --------------------------------------------------------------
     def _site(self, site_id: str) -> SiteConfig:
-        return self.sites[site_id]
+        return self.sites.get(site_id) or self.generic_sites[site_id]
 
     def _since_for(self, site: SiteConfig) -> datetime | None:
         if self.since is not None:
@@ -343,8 +356,34 @@ class NewsitesSpider(scrapy.Spider):
 
     # --- start ---------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
-        for request in self.start_requests_for_sites():
+        requests = (
+            self.start_requests_for_urls(self.url_list)
+            if self.url_list is not None
+            else self.start_requests_for_sites()
+        )
+        for request in requests:
             yield request
+
+    def start_requests_for_urls(self, url_list: UrlList) -> Iterator[Request]:
+        """One article request per listed URL (no discovery, no ``allow`` rule:
+        the list says these are the pages), each under its site's policy."""
+        stats = self.crawler.stats
+        for number, line in url_list.invalid:
+            stats.inc_value("urls/invalid")
+            logger.warning(
+                "-a urls: line %d is not an http(s) URL: %.200r", number, line
+            )
+        for url in url_list.urls:
+            site = site_for_url(url, self.sites)
+            if site.id not in self.sites:
+                self.generic_sites.setdefault(site.id, site)
+            key = normalize_url(url)
+            if key in self.links:
+                stats.inc_value("urls/duplicate")
+                continue
+            stats.inc_value("urls/listed")
+            if request := self._article_request(key, site, "urls"):
+                yield request
 
     def start_requests_for_sites(self) -> Iterator[Request]:
         for site in self.sites.values():
