@@ -371,6 +371,21 @@ def test_corrupt_store_is_a_loud_error_and_nothing_is_crawled(tmp_path: Path) ->
     assert not (tmp_path / "out").exists()
 
 
+def test_an_empty_store_is_a_loud_error_not_a_fresh_start(tmp_path: Path) -> None:
+    """A 0-byte store (truncated, a full disk) would export every article again."""
+    store = tmp_path / "state" / "seen.sqlite3"
+    store.parent.mkdir()
+    store.write_bytes(b"")
+    with SiteServer() as server:
+        NewsSite(server, 2)
+        sites = site_file(tmp_path / "sites", "harbour", server.url)
+        result = newsites_run(tmp_path, sites)
+        assert server.log == [], "a run with an empty store made requests"
+    assert result.returncode == EXIT_STORE, result.stdout + result.stderr[-3000:]
+    assert str(store) in result.stderr and "empty" in result.stderr
+    assert store.read_bytes() == b""
+
+
 def test_reset_starts_over_and_keeps_the_old_store(tmp_path: Path) -> None:
     with SiteServer() as server:
         NewsSite(server, 2)
