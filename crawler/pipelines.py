@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -11,6 +12,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.extraction.cleanup import normalize_space
 from crawler.extraction.metadata import parse_any_date
+from crawler.seen import words_of
 
 
 class _Component:
@@ -76,15 +78,33 @@ class ValidatePipeline(_Component):
 
 
 class DuplicateUrlPipeline(_Component):
-    """Drop an article whose canonical URL this run already produced."""
+    """Drop an article this run already produced: the same canonical URL, or, without
+    the seen store, the same text on the same site (a page without rel=canonical
+    linked under several query strings: ``?ref=home``, ``?section=local``).
+
+    With SEEN_ENABLED the seen store's pipeline compares texts, exact and near, with
+    pending articles of this run too (``seen/duplicate_content``)."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.seen: set[str] = set()
+        self.compare_texts = not crawler.settings.getbool("SEEN_ENABLED")
+        self.texts: set[tuple[str, str]] = set()
 
     def process_item(self, item: Any) -> Any:
-        url = str(ItemAdapter(item).get("url") or "")
+        adapter = ItemAdapter(item)
+        url = str(adapter.get("url") or "")
         if url in self.seen:
             raise self.drop("duplicate_url", item)
+        if self.compare_texts:
+            key = (str(adapter.get("site") or ""), text_key(adapter.get("text") or ""))
+            if key in self.texts:
+                raise self.drop("duplicate_text", item)
+            self.texts.add(key)
         self.seen.add(url)
         return item
+
+
+def text_key(text: str) -> str:
+    """SHA-256 of the text's words (case, punctuation and spacing ignored)."""
+    return hashlib.sha256(" ".join(words_of(text)).encode("utf-8")).hexdigest()
