@@ -62,7 +62,16 @@ class NormalizePipeline(_Component):
 
 
 class ValidatePipeline(_Component):
-    """Drop, with a counted reason, an item without title, body or id."""
+    """Drop, with a counted reason, an item without title, body or id, or whose body
+    is under the length floor.
+
+    The extractor applies the floor (EXTRACT_MIN_WORDS, the site's ``min_words``)
+    too, but site-template stripping (TemplatePipeline, before this one) can take a
+    page under it: a stub padded by the site's boilerplate is not an article."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.min_words = crawler.settings.getint("EXTRACT_MIN_WORDS")
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
@@ -74,7 +83,14 @@ class ValidatePipeline(_Component):
             raise self.drop("no_title", item)
         if not adapter.get("text"):
             raise self.drop("no_text", item)
+        if len(adapter["text"].split()) < self.floor(adapter.get("site")):
+            raise self.drop("too_short", item)
         return item
+
+    def floor(self, site_id: str | None) -> int:
+        """The fewest words an article of ``site_id`` has (as the extractor asks)."""
+        site = getattr(self.crawler.spider, "sites", {}).get(site_id)
+        return max(self.min_words, site.articles.min_words if site else 0)
 
 
 class DuplicateUrlPipeline(_Component):
