@@ -180,6 +180,10 @@ POLICY_DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     # after robots.txt (100): a refused page costs nothing; before any download
     "crawler.middlewares.budget.RequestBudgetMiddleware": 540,
 }
+# Requests a site may send in one run when its site file sets no crawl.max_requests:
+# a bound on link farms and endless calendars (0: none). A large site crawled by
+# following links may need more: set max_requests in its file.
+BUDGET_MAX_REQUESTS = 5_000
 DOWNLOADER_MIDDLEWARES.update(POLICY_DOWNLOADER_MIDDLEWARES)  # type: ignore[arg-type]
 EXTENSIONS: dict[str, int] = {
     "crawler.extensions.statsfile.StatsFile": 900,
