@@ -50,6 +50,7 @@ EXIT_NO_ARTICLES = 4
 EXIT_TOO_MANY_ERRORS = 5
 EXIT_STORE = 6
 EXIT_OUTPUT = 7
+EXIT_DEADLINE = 8
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again later
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
@@ -65,6 +66,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_STORE: "the seen store is unreadable, corrupt or newer; nothing crawled",
     EXIT_OUTPUT: "the output cannot be written (folder, disk full): stopped, what was "
                  "written whole is kept",
+    EXIT_DEADLINE: "the run reached its deadline (RUN_MAX_SECONDS) and was stopped; "
+                   "what was written is kept, the rest is fetched next run",
     EXIT_LOCKED: "another run holds the lock; this one did nothing",
     EXIT_INTERRUPTED: "interrupted (SIGINT/SIGTERM); what was written is kept",
 }
@@ -284,8 +287,8 @@ def error_count(stats: dict[str, Any]) -> int:
 
 
 def assess(stats: dict[str, Any], site_ids: list[str], settings: Settings) -> Outcome:
-    """The run's exit status from its stats: interrupted > output > site > errors >
-    nothing found."""
+    """The run's exit status from its stats: interrupted > output > store >
+    deadline > site > errors > nothing found."""
     if stats.get("finish_reason") == "shutdown":
         return Outcome(EXIT_INTERRUPTED, "interrupted",
                        "interrupted by a signal; the output has every finished article")
@@ -306,6 +309,11 @@ def assess(stats: dict[str, Any], site_ids: list[str], settings: Settings) -> Ou
         return Outcome(EXIT_STORE, "store_failed",
                        "the seen store could not be written (disk full?); the crawl "
                        "was stopped, the next run settles what is pending")
+    if stats.get("finish_reason") == "closespider_timeout":
+        return Outcome(EXIT_DEADLINE, "deadline",
+                       "the run reached its deadline (RUN_MAX_SECONDS) and was "
+                       "stopped; what was written is kept, the rest is fetched next "
+                       "run")
     failed = []
     for site in site_ids:
         found = (_stat(stats, f"extract/ok/{site}")
@@ -502,6 +510,8 @@ def _locked_run(settings: Settings, label: str, site_ids: list[str],
         }
         if settings.getbool("RUN_JOBDIR"):
             overrides["JOBDIR"] = str(jobdir)
+        if not settings.getfloat("CLOSESPIDER_TIMEOUT"):
+            overrides["CLOSESPIDER_TIMEOUT"] = settings.getfloat("RUN_MAX_SECONDS")
         if not settings.get("TEMPLATE_DB"):
             # cron runs learn each site's template across runs, beside the store
             overrides["TEMPLATE_DB"] = str(db.with_name("templates.sqlite3"))

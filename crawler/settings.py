@@ -238,6 +238,10 @@ RUN_MAX_ERRORS = 0
 RUN_MAX_ERROR_RATIO = 0.2
 # ...the fraction counting only from this many failed requests on.
 RUN_MIN_ERRORS = 5
+# Deadline of one `newsites run`, in seconds (Scrapy's CLOSESPIDER_TIMEOUT, unless that
+# is set): a run still going is stopped there (exit 8), its output kept, the rest left
+# for the next run, so a hung or trapped run never holds the lock for good. 0: none.
+RUN_MAX_SECONDS = 4 * 3600
 # Give each run a fresh JOBDIR (<stem>.jobdir, removed after a clean finish) for
 # disk request queues; never reused: the seen store makes a killed run safe to repeat.
 RUN_JOBDIR = False

@@ -24,6 +24,7 @@ import pytest
 
 from crawler.cli_run import (
     EXIT_CONFIG,
+    EXIT_DEADLINE,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
     EXIT_NO_ARTICLES,
@@ -533,6 +534,22 @@ def test_the_recovery_of_a_killed_run_is_logged_and_counted(tmp_path: Path) -> N
     assert stats["seen/recovered/marked"] >= 1, stats
     assert stats["seen/recovered/runs"] == 1, stats
     assert stats["seen/recovered/outputs_kept"] == 1, stats
+
+
+def test_a_run_past_its_deadline_is_stopped_and_says_so(tmp_path: Path) -> None:
+    """RUN_MAX_SECONDS bounds a run (a hung site, a trap): stopped there, exit 8,
+    every line written is whole."""
+    with SiteServer() as server:
+        NewsSite(server, 40, delay=2.0)  # 80 s of downloads, one at a time
+        sites = site_file(tmp_path / "sites", "harbour", server.url)
+        result = newsites_run(tmp_path, sites, "-s", "RUN_MAX_SECONDS=3",
+                              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+    assert result.returncode == EXIT_DEADLINE, result.stderr[-3000:]
+    assert "deadline (RUN_MAX_SECONDS)" in result.stderr
+    [output] = outputs(tmp_path)
+    assert len(records(output)) < 40
+    stats = json.loads(output.with_suffix(".stats.json").read_text())
+    assert stats["finish_reason"] == "closespider_timeout"
 
 
 def test_bad_option_is_a_configuration_error(tmp_path: Path) -> None:
