@@ -12,7 +12,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.extraction.cleanup import normalize_space
 from crawler.extraction.metadata import parse_any_date
-from crawler.seen import words_of
+from crawler.seen import without_query, words_of
 
 
 class _Component:
@@ -95,8 +95,8 @@ class ValidatePipeline(_Component):
 
 class DuplicateUrlPipeline(_Component):
     """Drop an article this run already produced: the same canonical URL, or, without
-    the seen store, the same text on the same site (a page without rel=canonical
-    linked under several query strings: ``?ref=home``, ``?section=local``).
+    the seen store, the same text under the same URL with another query string (a page
+    without rel=canonical linked as ``?ref=home``, ``?section=local``...).
 
     With SEEN_ENABLED the seen store's pipeline compares texts, exact and near, with
     pending articles of this run too (``seen/duplicate_content``)."""
@@ -105,7 +105,7 @@ class DuplicateUrlPipeline(_Component):
         super().__init__(crawler)
         self.seen: set[str] = set()
         self.compare_texts = not crawler.settings.getbool("SEEN_ENABLED")
-        self.texts: set[tuple[str, str]] = set()
+        self.variants: set[tuple[str, str]] = set()
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
@@ -113,10 +113,10 @@ class DuplicateUrlPipeline(_Component):
         if url in self.seen:
             raise self.drop("duplicate_url", item)
         if self.compare_texts:
-            key = (str(adapter.get("site") or ""), text_key(adapter.get("text") or ""))
-            if key in self.texts:
+            key = (without_query(url), text_key(adapter.get("text") or ""))
+            if key in self.variants:
                 raise self.drop("duplicate_text", item)
-            self.texts.add(key)
+            self.variants.add(key)
         self.seen.add(url)
         return item
 

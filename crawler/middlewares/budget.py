@@ -5,11 +5,10 @@ The spider bounds what it schedules (navigation to half the cap, articles to all
 it) and schedules articles before navigation (a higher priority). This middleware
 refuses a request once its site has sent ``max_requests``
 (``request.meta["max_requests"]``), so a calendar or tag trap never takes the budget
-articles need, and nothing goes beyond it. A site file without ``max_requests`` still
-gets ``BUDGET_MAX_REQUESTS`` (a trap must not run unbounded; 0 turns that off), split
-here the way the spider splits a site's own cap: navigation may send half of it,
-articles all of it. Retries and redirects are requests too and are counted. The
-robots.txt request is not a site's.
+articles need, and nothing goes beyond it. A site file without ``max_requests`` gets
+``BUDGET_MAX_REQUESTS`` from the spider (a trap must not run unbounded; 0 turns that
+off). Retries and redirects are requests too and are counted. The robots.txt request
+is not a site's.
 
 Counters: ``discovery/over_max_requests/<site>`` (refused here or not scheduled).
 """
@@ -29,31 +28,18 @@ class RequestBudgetMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
         self.sent: Counter[str] = Counter()
-        self.navigation: Counter[str] = Counter()  # entry pages sent, per site
-        self.default_cap = crawler.settings.getint("BUDGET_MAX_REQUESTS")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RequestBudgetMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
-        if "site" not in request.meta:  # robots.txt, a test's request: not a site's
-            return None
-        site = str(request.meta["site"])
-        cap = int(request.meta.get("max_requests") or 0)
-        navigation_cap = cap  # the spider already keeps navigation to half of it
-        if not cap:
-            cap = self.default_cap
-            navigation_cap = (cap + 1) // 2
+        cap = request.meta.get("max_requests")
         if not cap:
             return None
-        is_article = bool(request.meta.get("article"))
-        if self.sent[site] >= cap or (
-            not is_article and self.navigation[site] >= navigation_cap
-        ):
+        site = str(request.meta.get("site", ""))
+        if self.sent[site] >= cap:
             self.stats.inc_value(f"discovery/over_max_requests/{site}")
             raise IgnoreRequest(f"{site}: max_requests ({cap}) reached")
         self.sent[site] += 1
-        if not is_article:
-            self.navigation[site] += 1
         return None
