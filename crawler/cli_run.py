@@ -17,11 +17,14 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from scrapy import signals
+from scrapy.crawler import Crawler
 from scrapy.settings import Settings
 
 from crawler.cli import pairs, project_settings
@@ -48,6 +51,7 @@ EXIT_NO_ARTICLES = 4
 EXIT_TOO_MANY_ERRORS = 5
 EXIT_STORE = 6
 EXIT_OUTPUT = 7
+EXIT_DEADLINE = 8
 EXIT_LOCKED = 75  # EX_TEMPFAIL: try again later
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 
@@ -63,6 +67,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_STORE: "the seen store is unreadable, corrupt or newer; nothing crawled",
     EXIT_OUTPUT: "the output cannot be written (folder, disk full): stopped, what was "
                  "written whole is kept",
+    EXIT_DEADLINE: "the run reached its deadline (RUN_MAX_SECONDS) and was stopped; "
+                   "what was written is kept, the rest is fetched next run",
     EXIT_LOCKED: "another run holds the lock; this one did nothing",
     EXIT_INTERRUPTED: "interrupted (SIGINT/SIGTERM); what was written is kept",
 }
@@ -193,35 +199,75 @@ def repair_output(path: Path) -> str:
     return f"{path}: {', '.join(done)}" if done else ""
 
 
-def settle_pending(store: SeenStore) -> str:
-    """Mark pending articles found whole in their run's outputs, forget the rest."""
-    marked, discarded = store.resolve_pending(
+def settle_pending_counts(store: SeenStore) -> tuple[int, int]:
+    """Mark pending articles found whole in their run's outputs, forget the rest:
+    ``(marked, discarded)``."""
+    return store.resolve_pending(
         lambda run: exported_ids(run.outputs) if run is not None else set()
     )
-    if not (marked or discarded):
-        return ""
+
+
+def _pending_message(marked: int, discarded: int) -> str:
     return (f"pending articles: {marked} found written and marked, {discarded} not "
             "written (will be fetched again)")
 
 
-def recover_killed_runs(store: SeenStore, current: int) -> list[str]:
+def settle_pending(store: SeenStore) -> str:
+    """``settle_pending_counts`` as a sentence ("" when nothing was pending)."""
+    marked, discarded = settle_pending_counts(store)
+    return _pending_message(marked, discarded) if marked or discarded else ""
+
+
+@dataclass
+class Recovery:
+    """What settling killed runs did: ``messages`` for the log, ``counts`` for the
+    crawl's stats (``seen/recovered/<event>``)."""
+
+    messages: list[str] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+    _crawler: Crawler | None = None
+
+    def add(self, event: str, message: str, count: int = 1) -> None:
+        self.messages.append(message)
+        self.counts[event] += count
+
+    def count_in(self, crawler: Crawler) -> None:
+        """Add the counts to ``crawler``'s stats once they exist (spider_opened).
+
+        The caller keeps this object alive: signal receivers are weak references."""
+        self._crawler = crawler
+        crawler.signals.connect(self._spider_opened, signal=signals.spider_opened)
+
+    def _spider_opened(self) -> None:
+        assert self._crawler is not None
+        stats = self._crawler.stats
+        for event, count in self.counts.items():
+            if count:
+                stats.inc_value(f"seen/recovered/{event}", count)
+
+
+def recover_killed_runs(store: SeenStore, current: int) -> Recovery:
     """Finish what killed runs left: repair their outputs, settle pending articles,
     rename ``.part`` outputs to their final names. Returns what was done."""
     killed = [r for r in store.unfinished_runs() if r.id != current]
-    messages = []
+    recovery = Recovery()
     for run in killed:
         for output in run.outputs:
             if done := repair_output(Path(output)):
-                messages.append(f"run {run.id}: {done}")
-    if done := settle_pending(store):
-        messages.append(done)
+                recovery.add("outputs_repaired", f"run {run.id}: {done}")
+    marked, discarded = settle_pending_counts(store)
+    if marked or discarded:
+        recovery.add("marked", _pending_message(marked, discarded), marked)
+        recovery.counts["discarded"] += discarded
     for run in killed:
         for output in run.outputs:
             if output.endswith(".part") and Path(output).exists():
                 os.replace(output, output.removesuffix(".part"))
-                messages.append(f"run {run.id}: kept {output.removesuffix('.part')}")
+                recovery.add("outputs_kept",
+                             f"run {run.id}: kept {output.removesuffix('.part')}")
         store.finish_run(run.id, "killed")
-    return messages
+        recovery.counts["runs"] += 1
+    return recovery
 
 
 # --- health ---------------------------------------------------------------------------
@@ -238,11 +284,17 @@ def error_count(stats: dict[str, Any]) -> int:
 
 
 def assess(stats: dict[str, Any], site_ids: list[str], settings: Settings) -> Outcome:
-    """The run's exit status from its stats: interrupted > output > site > errors >
-    nothing found."""
+    """The run's exit status from its stats: interrupted > output > store >
+    deadline > site > errors > nothing found."""
     if stats.get("finish_reason") == "shutdown":
         return Outcome(EXIT_INTERRUPTED, "interrupted",
                        "interrupted by a signal; the output has every finished article")
+    if "finish_reason" not in stats:
+        # Scrapy stops the reactor at once on a second SIGINT/SIGTERM: the spider is
+        # never closed, so no finish_reason. What was written whole is kept.
+        return Outcome(EXIT_INTERRUPTED, "interrupted",
+                       "interrupted by a second signal (stopped at once); the output "
+                       "has every article written whole, the next run does the rest")
     if (stats.get("finish_reason") == "feed_write_failed"
             or _stat(stats, "seen/not_marked/export_failed")
             or _stat(stats, "seen/not_marked/flush_failed")):
@@ -254,6 +306,11 @@ def assess(stats: dict[str, Any], site_ids: list[str], settings: Settings) -> Ou
         return Outcome(EXIT_STORE, "store_failed",
                        "the seen store could not be written (disk full?); the crawl "
                        "was stopped, the next run settles what is pending")
+    if stats.get("finish_reason") == "closespider_timeout":
+        return Outcome(EXIT_DEADLINE, "deadline",
+                       "the run reached its deadline (RUN_MAX_SECONDS) and was "
+                       "stopped; what was written is kept, the rest is fetched next "
+                       "run")
     failed = []
     for site in site_ids:
         found = (_stat(stats, f"extract/ok/{site}")
@@ -301,15 +358,17 @@ def summary_line(run: int, outcome: Outcome, stats: dict[str, Any], sites: int,
 
 
 def _add_to_stats_file(path: Path, extra: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
     try:
         stats = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
         stats.update(extra)
-        tmp = path.with_name(path.name + ".tmp")
         text = json.dumps(stats, indent=1, sort_keys=True) + "\n"
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
-    except (OSError, ValueError):
-        logger.error("Cannot add the run result to %s", path, exc_info=True)
+    except (OSError, ValueError) as exc:
+        logger.error("Cannot add the run result to %s: %s", path, exc)
+        # A full disk: leave no half-written temporary (StatsFile's is the same).
+        tmp.unlink(missing_ok=True)
 
 
 def store_outputs(settings: Settings) -> list[Path]:
@@ -333,6 +392,21 @@ def _publish(store: SeenStore, settings: Settings, part: Path, output: Path) -> 
     except Exception as exc:  # noqa: BLE001 - OSError, sqlite3.Error: disk full
         return (f"cannot finish the output {part} ({exc}); it stays as it is and the "
                 "next run finishes it")
+    return ""
+
+
+def start_log(path: Path, run: int, output: Path) -> str:
+    """Write the log's first line; "" or why it cannot be written (a full disk).
+
+    A run started on a full disk stops here, before it crawls anything: Scrapy's
+    log handler would otherwise fail with a traceback when the crawler is made."""
+    try:
+        with path.open("a", encoding="utf-8") as log:
+            log.write(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} [crawler.cli_run] INFO: "
+                      f"newsites run {run}: output {output}\n")
+    except OSError as exc:
+        return (f"cannot write the log {path}: {exc.strerror or exc} (disk full?); "
+                "nothing crawled")
     return ""
 
 
@@ -450,10 +524,14 @@ def _locked_run(settings: Settings, label: str, site_ids: list[str],
         overrides: dict[str, Any] = {
             "SEEN_ENABLED": True, "SEEN_RESET": False, "SEEN_RUN_ID": run_id,
             "SEEN_DB": str(db), "FEEDS": feeds, "LOG_FILE": str(log_path),
-            "LOG_FILE_APPEND": False, "STATS_FILE": str(stats_path),
+            # Append: Scrapy reopens LOG_FILE when the crawler is made, after the
+            # recovery of killed runs was logged to it.
+            "LOG_FILE_APPEND": True, "STATS_FILE": str(stats_path),
         }
         if settings.getbool("RUN_JOBDIR"):
             overrides["JOBDIR"] = str(jobdir)
+        if not settings.getfloat("CLOSESPIDER_TIMEOUT"):
+            overrides["CLOSESPIDER_TIMEOUT"] = settings.getfloat("RUN_MAX_SECONDS")
         if not settings.get("TEMPLATE_DB"):
             # cron runs learn each site's template across runs, beside the store
             overrides["TEMPLATE_DB"] = str(db.with_name("templates.sqlite3"))
@@ -469,11 +547,15 @@ def _crawl(settings: Settings, store: SqliteSeenStore, run_id: int, site_ids: li
            jobdir: Path, clock: float) -> int:
     from scrapy.crawler import CrawlerProcess
 
+    if problem := start_log(Path(settings["LOG_FILE"]), run_id, output):
+        store.finish_run(run_id, "not_started")
+        return _fail(EXIT_OUTPUT, problem)
     process = CrawlerProcess(settings)  # logging now goes to LOG_FILE
-    logger.info("newsites run %d: output %s", run_id, output)
-    for message in recover_killed_runs(store, run_id):
+    recovery = recover_killed_runs(store, run_id)
+    for message in recovery.messages:
         logger.warning("Recovered a killed run: %s", message)
     crawler = process.create_crawler("newsites")
+    recovery.count_in(crawler)
     failures: list[Any] = []
     deferred = process.crawl(crawler, **spider_args)
     deferred.addErrback(failures.append)

@@ -148,6 +148,8 @@ SETTING_RULES: dict[str, Rule] = {
     "RUN_MAX_ERROR_RATIO": SHARE,
     "RUN_MIN_ERRORS": INT0,
     "RUN_JOBDIR": BOOL,
+    "RUN_MAX_SECONDS": FLOAT0,
+    "BUDGET_MAX_REQUESTS": INT0,
     # cluster (crawler/cluster/config.py checks the values that depend on each other)
     "CLUSTER_REDIS_URL": TEXT,
     "CLUSTER_RUN_ID": TEXT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Any
 
@@ -11,6 +12,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.extraction.cleanup import normalize_space
 from crawler.extraction.metadata import parse_any_date
+from crawler.seen import without_query, words_of
 
 
 class _Component:
@@ -60,7 +62,16 @@ class NormalizePipeline(_Component):
 
 
 class ValidatePipeline(_Component):
-    """Drop, with a counted reason, an item without title, body or id."""
+    """Drop, with a counted reason, an item without title, body or id, or whose body
+    is under the length floor.
+
+    The extractor applies the floor (EXTRACT_MIN_WORDS, the site's ``min_words``)
+    too, but site-template stripping (TemplatePipeline, before this one) can take a
+    page under it: a stub padded by the site's boilerplate is not an article."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.min_words = crawler.settings.getint("EXTRACT_MIN_WORDS")
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
@@ -72,19 +83,44 @@ class ValidatePipeline(_Component):
             raise self.drop("no_title", item)
         if not adapter.get("text"):
             raise self.drop("no_text", item)
+        if len(adapter["text"].split()) < self.floor(adapter.get("site")):
+            raise self.drop("too_short", item)
         return item
+
+    def floor(self, site_id: str | None) -> int:
+        """The fewest words an article of ``site_id`` has (as the extractor asks)."""
+        site = getattr(self.crawler.spider, "sites", {}).get(site_id)
+        return max(self.min_words, site.articles.min_words if site else 0)
 
 
 class DuplicateUrlPipeline(_Component):
-    """Drop an article whose canonical URL this run already produced."""
+    """Drop an article this run already produced: the same canonical URL, or, without
+    the seen store, the same text under the same URL with another query string (a page
+    without rel=canonical linked as ``?ref=home``, ``?section=local``...).
+
+    With SEEN_ENABLED the seen store's pipeline compares texts, exact and near, with
+    pending articles of this run too (``seen/duplicate_content``)."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.seen: set[str] = set()
+        self.compare_texts = not crawler.settings.getbool("SEEN_ENABLED")
+        self.variants: set[tuple[str, str]] = set()
 
     def process_item(self, item: Any) -> Any:
-        url = str(ItemAdapter(item).get("url") or "")
+        adapter = ItemAdapter(item)
+        url = str(adapter.get("url") or "")
         if url in self.seen:
             raise self.drop("duplicate_url", item)
+        if self.compare_texts:
+            key = (without_query(url), text_key(adapter.get("text") or ""))
+            if key in self.variants:
+                raise self.drop("duplicate_text", item)
+            self.variants.add(key)
         self.seen.add(url)
         return item
+
+
+def text_key(text: str) -> str:
+    """SHA-256 of the text's words (case, punctuation and spacing ignored)."""
+    return hashlib.sha256(" ".join(words_of(text)).encode("utf-8")).hexdigest()

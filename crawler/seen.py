@@ -394,15 +394,25 @@ class SqliteSeenStore:
         if reset and path.exists():
             aside = _move_aside(path)
             logger.warning("Seen store reset: the old one is kept as %s", aside)
-        is_new = not path.exists() or path.stat().st_size == 0
-        if not is_new and not os.access(path, os.R_OK | os.W_OK):
+        if not path.exists():
+            _create(path, timeout)
+        if path.stat().st_size == 0:
+            # A store is created whole (``_create``): an empty file is a damaged one,
+            # and taking it for a new store would export every article again.
+            raise SeenStoreError(
+                f"{path}: seen store is empty (0 bytes) - truncated, or cut by a full "
+                "disk. It is left as it is: restore it from a backup, or start over "
+                "with -s SEEN_RESET=1 (`newsites run --reset`), which keeps it aside "
+                "and exports every article again."
+            )
+        if not os.access(path, os.R_OK | os.W_OK):
             raise SeenStoreError(f"{path}: seen store is not readable and writable")
         try:
             conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as exc:
             raise SeenStoreError(f"{path}: cannot open seen store: {exc}") from exc
         try:
-            _prepare(conn, path, is_new, durable, timeout)
+            _prepare(conn, path, False, durable, timeout)
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise SeenStoreError(
@@ -669,6 +679,24 @@ def _prepare(
             f"PRAGMA user_version = {version + 1};\nCOMMIT;"
         )
         version += 1
+
+
+def _create(path: Path, timeout: float) -> None:
+    """Create an empty store at ``path``: built under a temporary name and renamed
+    into place once its schema is committed, so a file at ``path`` is always a whole
+    store (never a half-made one a later run would take for new)."""
+    tmp = path.with_name(f".{path.name}.new-{os.getpid()}")
+    try:
+        tmp.unlink(missing_ok=True)
+        conn = sqlite3.connect(tmp, timeout=timeout, isolation_level=None)
+        try:
+            _prepare(conn, tmp, True, True, timeout)
+        finally:
+            conn.close()  # the last connection: the WAL is checkpointed and removed
+        os.replace(tmp, path)
+    except (OSError, sqlite3.Error) as exc:
+        tmp.unlink(missing_ok=True)
+        raise SeenStoreError(f"{path}: cannot create the seen store: {exc}") from exc
 
 
 def _move_aside(path: Path) -> Path:

@@ -189,6 +189,10 @@ POLICY_DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     # after robots.txt (100): a refused page costs nothing; before any download
     "crawler.middlewares.budget.RequestBudgetMiddleware": 540,
 }
+# Requests a site may send in one run when its site file sets no crawl.max_requests:
+# a bound on link farms and endless calendars (0: none). A large site crawled by
+# following links may need more: set max_requests in its file.
+BUDGET_MAX_REQUESTS = 5_000
 DOWNLOADER_MIDDLEWARES.update(POLICY_DOWNLOADER_MIDDLEWARES)  # type: ignore[arg-type]
 EXTENSIONS: dict[str, int] = {
     "crawler.extensions.statsfile.StatsFile": 900,
@@ -253,6 +257,10 @@ RUN_MAX_ERRORS = 0
 RUN_MAX_ERROR_RATIO = 0.2
 # ...the fraction counting only from this many failed requests on.
 RUN_MIN_ERRORS = 5
+# Deadline of one `newsites run`, in seconds (Scrapy's CLOSESPIDER_TIMEOUT, unless that
+# is set): a run still going is stopped there (exit 8), its output kept, the rest left
+# for the next run, so a hung or trapped run never holds the lock for good. 0: none.
+RUN_MAX_SECONDS = 4 * 3600
 # Give each run a fresh JOBDIR (<stem>.jobdir, removed after a clean finish) for
 # disk request queues; never reused: the seen store makes a killed run safe to repeat.
 RUN_JOBDIR = False

@@ -24,10 +24,12 @@ import pytest
 
 from crawler.cli_run import (
     EXIT_CONFIG,
+    EXIT_DEADLINE,
     EXIT_INTERRUPTED,
     EXIT_LOCKED,
     EXIT_NO_ARTICLES,
     EXIT_OK,
+    EXIT_OUTPUT,
     EXIT_SITE_FAILED,
     EXIT_STORE,
     EXIT_TOO_MANY_ERRORS,
@@ -370,6 +372,21 @@ def test_corrupt_store_is_a_loud_error_and_nothing_is_crawled(tmp_path: Path) ->
     assert not (tmp_path / "out").exists()
 
 
+def test_an_empty_store_is_a_loud_error_not_a_fresh_start(tmp_path: Path) -> None:
+    """A 0-byte store (truncated, a full disk) would export every article again."""
+    store = tmp_path / "state" / "seen.sqlite3"
+    store.parent.mkdir()
+    store.write_bytes(b"")
+    with SiteServer() as server:
+        NewsSite(server, 2)
+        sites = site_file(tmp_path / "sites", "harbour", server.url)
+        result = newsites_run(tmp_path, sites)
+        assert server.log == [], "a run with an empty store made requests"
+    assert result.returncode == EXIT_STORE, result.stdout + result.stderr[-3000:]
+    assert str(store) in result.stderr and "empty" in result.stderr
+    assert store.read_bytes() == b""
+
+
 def test_reset_starts_over_and_keeps_the_old_store(tmp_path: Path) -> None:
     with SiteServer() as server:
         NewsSite(server, 2)
@@ -426,6 +443,115 @@ def test_interrupted_run_keeps_its_output_and_says_so(tmp_path: Path) -> None:
     assert 1 <= len(records(output)) < 40  # in-flight pages finish on SIGTERM
 
 
+def test_a_second_signal_stops_at_once_and_still_reports_interrupted(
+    tmp_path: Path,
+) -> None:
+    """Scrapy stops the reactor at once on a second SIGTERM, without closing the
+    spider (no finish_reason): the run must still say interrupted, not OK."""
+    with SiteServer() as server:
+        # 40 pages at 1 s each, one at a time: far past the first article.
+        site = NewsSite(server, 40, delay=1.0)
+        sites = site_file(tmp_path / "sites", "harbour", server.url)
+        run = start_run(tmp_path, sites, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+                        "-s", "DOWNLOAD_TIMEOUT=180")
+
+        def one_written() -> bool:
+            parts = list((tmp_path / "out").rglob("*.jsonl.part"))
+            return bool(parts) and parts[0].read_bytes().count(b"\n") >= 1
+
+        def log_says(text: str) -> bool:
+            logs = list((tmp_path / "out").rglob("*.log"))
+            return bool(logs) and text in logs[0].read_text(errors="replace")
+
+        wait_for(one_written, what="a first article")
+        # From now on a page takes two minutes: the graceful stop after the first
+        # SIGTERM waits for the page in flight, and the second signal cuts it short.
+        for page in server.pages.values():
+            page.delay = 120
+        requested = len(article_paths(server))
+        wait_for(lambda: len(article_paths(server)) > requested,
+                 what="a slow page in flight")
+        run.send_signal(signal.SIGTERM)
+        wait_for(lambda: log_says("shutting down gracefully"), what="the first signal")
+        run.send_signal(signal.SIGTERM)
+        _, err = run.communicate(timeout=60)
+        del site
+    assert run.returncode == EXIT_INTERRUPTED, err[-3000:]
+    assert "interrupted by a second signal" in err, err[-3000:]
+    [output] = outputs(tmp_path)
+    assert 1 <= len(records(output)) < 40, "the written articles are kept, whole"
+    stats = json.loads(output.with_suffix(".stats.json").read_text())
+    assert stats["run/exit_code"] == EXIT_INTERRUPTED
+    assert stats["run/status"] == "interrupted"
+
+
+def test_a_run_started_on_a_full_disk_says_so_in_one_line(tmp_path: Path) -> None:
+    """The output folder's disk is full (its log file is /dev/full, where every
+    write fails with ENOSPC): exit 7, one line naming the log, no traceback, nothing
+    crawled and no temporary file left."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "run1.log").symlink_to("/dev/full")
+    with SiteServer() as server:
+        NewsSite(server, 2)
+        sites = site_file(tmp_path / "sites", "harbour", server.url)
+        result = newsites_run(tmp_path, sites, "--output", "out/run{run}.jsonl")
+        assert server.log == [], "a run on a full disk crawled"
+    assert result.returncode == EXIT_OUTPUT, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert str(out / "run1.log") in lines[0] and "No space left" in lines[0], lines
+    assert sorted(p.name for p in out.iterdir()) == ["run1.log"], list(out.iterdir())
+    store = SqliteSeenStore.open(tmp_path / "state" / "seen.sqlite3")
+    assert store.unfinished_runs() == [], "the refused run is left unfinished"
+    store.close()
+
+
+def test_the_recovery_of_a_killed_run_is_logged_and_counted(tmp_path: Path) -> None:
+    """The next run's log keeps its "Recovered a killed run" lines (Scrapy reopens
+    the log when the crawler is made) and its stats count what was recovered."""
+    extensions = json.dumps({
+        "crawler.extensions.statsfile.StatsFile": 900,
+        "crawler.extensions.seen_marker.SeenMarker": 800,
+        "crawler.extensions.sitehealth.SiteHealth": 810,
+        "tests.test_cron.KillAfterThirdWrite": 950,
+    })
+    with SiteServer() as server:
+        NewsSite(server, 6)
+        sites = site_file(tmp_path / "sites", "harbour", server.url)
+        killed = newsites_run(tmp_path, sites, "-s", f"EXTENSIONS={extensions}",
+                              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+        rerun = newsites_run(tmp_path, sites)
+    assert rerun.returncode == EXIT_OK, rerun.stderr[-3000:]
+    second = outputs(tmp_path)[1]
+    log = second.with_suffix(".log").read_text()
+    assert "Recovered a killed run" in log and "found written and marked" in log, (
+        log[:3000])
+    assert "Spider closed" in log, "the crawl's own lines follow the recovery"
+    stats = json.loads(second.with_suffix(".stats.json").read_text())
+    assert stats["seen/recovered/marked"] >= 1, stats
+    assert stats["seen/recovered/runs"] == 1, stats
+    assert stats["seen/recovered/outputs_kept"] == 1, stats
+
+
+def test_a_run_past_its_deadline_is_stopped_and_says_so(tmp_path: Path) -> None:
+    """RUN_MAX_SECONDS bounds a run (a hung site, a trap): stopped there, exit 8,
+    every line written is whole."""
+    with SiteServer() as server:
+        NewsSite(server, 40, delay=2.0)  # 80 s of downloads, one at a time
+        sites = site_file(tmp_path / "sites", "harbour", server.url)
+        result = newsites_run(tmp_path, sites, "-s", "RUN_MAX_SECONDS=3",
+                              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+    assert result.returncode == EXIT_DEADLINE, result.stderr[-3000:]
+    assert "deadline (RUN_MAX_SECONDS)" in result.stderr
+    [output] = outputs(tmp_path)
+    assert len(records(output)) < 40
+    stats = json.loads(output.with_suffix(".stats.json").read_text())
+    assert stats["finish_reason"] == "closespider_timeout"
+
+
 def test_bad_option_is_a_configuration_error(tmp_path: Path) -> None:
     with SiteServer() as server:
         sites = site_file(tmp_path / "sites", "harbour", server.url)
@@ -465,6 +591,8 @@ def test_settle_pending_marks_what_the_output_holds(tmp_path: Path) -> None:
     assert "1 found written and marked, 1 not written" in settle_pending(store)
     assert store.lookup("http://x.test/" + "1" * 16) is not None
     assert store.lookup("http://x.test/" + "2" * 16) is None
-    assert recover_killed_runs(store, current=0)[-1].endswith("run1.jsonl")
+    recovery = recover_killed_runs(store, current=0)
+    assert recovery.messages[-1].endswith("run1.jsonl")
+    assert recovery.counts == {"outputs_kept": 1, "runs": 1}
     assert (tmp_path / "run1.jsonl").exists() and not part.exists()
     assert store.unfinished_runs() == []

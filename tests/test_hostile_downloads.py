@@ -213,6 +213,26 @@ def test_empty_and_binary_pages_served_as_html_are_skipped(tmp_path: Path) -> No
     assert run.failed_articles() == 0, run.stats
 
 
+def test_a_text_page_with_stray_nul_bytes_is_still_an_article(tmp_path: Path) -> None:
+    """A few NUL bytes in an HTML page (a bad template, a cut-and-paste) do not make
+    it binary: it is judged by the share of control bytes, and the NULs are dropped
+    from the text."""
+    page = article_html("Nul story", 5).replace("<h1>", "\x00<h1>", 1)
+    page = page.replace("</p>", "\x00\x00</p>", 1)
+    page = page.replace("says the", "says\x00 the", 1)
+    with SiteServer() as server:
+        serve_good(server)
+        server.add("/news/nul", page.encode("utf-8"))
+        sites = sitemap_site(tmp_path, server, [*GOOD, "/news/nul"])
+        run = crawl(tmp_path, sites)
+    assert run.stat("safety/binary_body") == 0, run.stats
+    assert sorted(run.titles()) == ["Good story 1", "Good story 2", "Nul story"], (
+        run.stats)
+    [nul] = [item for item in run.items if item["title"] == "Nul story"]
+    assert "\x00" not in nul["text"] and "Report 50000 says the" in nul["text"], nul
+    assert "Traceback" not in run.log, run.log[-5000:]
+
+
 def test_everything_hostile_at_once_stays_under_a_memory_cap(tmp_path: Path) -> None:
     """Case 20: eight bombs, a gzipped sitemap bomb, two 12 MiB pages and a 7 MB
     article at once, in a crawl whose address space is capped at 1.5 GiB: it ends

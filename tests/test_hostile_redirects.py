@@ -210,9 +210,12 @@ def test_non_http_schemes_are_refused(tmp_path: Path) -> None:
     assert_clean(run, ["Good story"])
     output = "\n".join(str(item) for item in run.items)
     assert "root:x" not in output
-    # Scrapy itself does not follow them: the 302s end as HTTP errors, the refresh
-    # pages are parsed as the (non-article) pages they are.
-    assert run.failed_articles() == 3, run.stats
+    # Scrapy itself does not follow them; the 302s are refused as blocked schemes
+    # (not counted as failed requests), the refresh pages are parsed as the
+    # (non-article) pages they are.
+    assert run.stat("safety/blocked_scheme") == 3, run.stats
+    assert run.stat("errors/article") == 0, run.stats
+    assert run.stat("discovery/refused/article") == 3, run.stats
     assert run.stat("extract/no_title") == 2, run.stats
     assert run.stat("downloader/request_count") == requests, "a non-HTTP fetch happened"
 

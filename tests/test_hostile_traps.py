@@ -38,7 +38,12 @@ def calendar(req: object) -> None:
     send(req, links_page(hrefs, title=f"Calendar {year}-{month:02d}"))
 
 
-def test_calendar_and_link_farm_traps_are_contained(tmp_path: Path) -> None:
+@pytest.mark.parametrize("budget", ["site_file", "default"])
+def test_calendar_and_link_farm_traps_are_contained(
+    tmp_path: Path, budget: str
+) -> None:
+    """With the site file's max_requests, or without it under the default
+    BUDGET_MAX_REQUESTS (lowered here to the same figure): a site never sends more."""
     home_articles = [f"/news/{i}" for i in range(1, 6)]
     world_articles = [f"/news/{i}" for i in range(6, 9)]
     with SiteServer() as server:
@@ -66,9 +71,10 @@ def test_calendar_and_link_farm_traps_are_contained(tmp_path: Path) -> None:
             server.url + "/",
             discovery={"follow_links": True, "max_depth": 3},
             articles={"allow": [r"/news/\d+$"]},
-            crawl={"max_requests": BUDGET},
+            **({"crawl": {"max_requests": BUDGET}} if budget == "site_file" else {}),
         )
-        run = crawl(tmp_path, tmp_path / "sites", timeout=180)
+        settings = {"BUDGET_MAX_REQUESTS": BUDGET if budget == "default" else 0}
+        run = crawl(tmp_path, tmp_path / "sites", settings=settings, timeout=180)
         paths = server.paths()
     expected = sorted(f"Story {i}" for i in range(1, 9))
     assert run.titles() == expected, f"missing: {set(expected) - set(run.titles())}"

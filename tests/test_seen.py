@@ -236,6 +236,30 @@ def test_corrupt_store_is_a_loud_error_and_is_left_alone(tmp_path: Path) -> None
     assert path.read_bytes() == garbage, "a corrupt store must never be rewritten"
 
 
+def test_an_empty_store_file_is_a_loud_error_not_a_new_store(tmp_path: Path) -> None:
+    path = tmp_path / "seen.sqlite3"
+    path.write_bytes(b"")
+    with pytest.raises(SeenStoreError) as error:
+        SqliteSeenStore.open(path)
+    message = str(error.value)
+    assert str(path) in message and "empty" in message and "SEEN_RESET" in message
+    assert path.read_bytes() == b"", "an empty store must not be made a new one"
+    store = SqliteSeenStore.open(path, reset=True)  # the documented way out
+    assert store.counts()["articles"] == 0
+    store.close()
+
+
+def test_a_new_store_appears_whole(tmp_path: Path) -> None:
+    """Created under a temporary name and renamed: no half-made file at SEEN_DB."""
+    path = tmp_path / "seen.sqlite3"
+    SqliteSeenStore.open(path).close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seen.sqlite3"]
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
 def test_damaged_pages_fail_the_integrity_check(tmp_path: Path) -> None:
     store = store_at(tmp_path)
     for i in range(300):

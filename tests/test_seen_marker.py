@@ -17,6 +17,7 @@ from typing import Any
 
 from scrapy import signals
 
+from crawler.cli_run import EXIT_LOCKED, EXIT_STORE
 from crawler.exporters import LineJsonLinesExporter
 from crawler.extensions.seen_marker import SeenMarker
 from crawler.seen import SeenLock
@@ -177,8 +178,9 @@ def test_plain_crawl_refuses_a_store_in_use(tmp_path: Path) -> None:
             assert server.log == [], "a crawl ran on a store in use"
     finally:
         lock.release()
-    assert status != 0
+    assert status == EXIT_LOCKED, log[-3000:]
     assert "another run" in log and str(tmp_path / "seen.sqlite3") in log
+    assert "Traceback" not in log, log[-3000:]
 
 
 def test_plain_crawl_with_corrupt_store_fails_loudly(tmp_path: Path) -> None:
@@ -188,7 +190,8 @@ def test_plain_crawl_with_corrupt_store_fails_loudly(tmp_path: Path) -> None:
         sites = site_file(tmp_path / "sites", "harbour", server.url)
         status, _, log = crawl(tmp_path, sites, "-O", str(tmp_path / "o.jsonl"))
         assert server.log == []
-    assert status != 0
+    assert status == EXIT_STORE, log[-3000:]
     assert "corrupt" in log and "SEEN_RESET" in log
+    assert "Traceback" not in log, log[-3000:]
     assert (tmp_path / "seen.sqlite3").read_bytes() == b"\x00garbage" * 500
     assert os.path.getsize(tmp_path / "seen.sqlite3") == 4000

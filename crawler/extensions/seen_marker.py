@@ -28,11 +28,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.extensions.feedexport import FeedExporter, FileFeedStorage
+from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 
 from crawler.seen import (
     RunRecord,
     SeenLock,
+    SeenLockHeld,
     SeenStore,
     SeenStoreError,
     SqliteSeenStore,
@@ -59,6 +61,35 @@ def open_store(crawler: Crawler) -> SeenStore:
         reset=settings.getbool("SEEN_RESET"),
         durable=settings.getbool("SEEN_FSYNC"),
     )
+
+
+def store_refusal(settings: BaseSettings) -> tuple[int, str] | None:
+    """Why a ``scrapy crawl`` with the seen store on cannot start, as the exit status
+    of ``newsites run`` and one line: the store's lock is held (75) or the store is
+    unusable (6). Checked by the crawl command before the crawl, where a
+    ``from_crawler`` error would end in a traceback. None when it can start."""
+    from crawler.cli_run import EXIT_LOCKED, EXIT_STORE
+
+    if not settings.getbool("SEEN_ENABLED") or settings.get("SEEN_BACKEND") == "redis":
+        return None
+    value = settings.get("SEEN_DB") or ""
+    if not value:
+        return EXIT_STORE, "SEEN_DB is empty: set the path of the seen store"
+    path = resolve_path(value)
+    try:
+        lock = SeenLock.acquire(path)
+    except SeenLockHeld as exc:
+        return EXIT_LOCKED, str(exc)
+    except OSError as exc:
+        return EXIT_STORE, f"cannot lock the seen store {path}: {exc}"
+    try:
+        if not settings.getbool("SEEN_RESET"):  # a reset happens once, in the crawl
+            SqliteSeenStore.open(path, durable=False).close()
+    except SeenStoreError as exc:
+        return EXIT_STORE, f"seen store error: {exc}"
+    finally:
+        lock.release()
+    return None
 
 
 def _check_feeds(crawler: Crawler) -> None:

@@ -1,11 +1,14 @@
-"""A hard per-site cap on requests sent in a run: the site file's crawl.max_requests.
+"""A hard per-site cap on requests sent in a run: the site file's crawl.max_requests,
+else ``BUDGET_MAX_REQUESTS``.
 
 The spider bounds what it schedules (navigation to half the cap, articles to all of
 it) and schedules articles before navigation (a higher priority). This middleware
 refuses a request once its site has sent ``max_requests``
 (``request.meta["max_requests"]``), so a calendar or tag trap never takes the budget
-articles need, and nothing goes beyond it. Retries and
-redirects are requests too and are counted. The robots.txt request is not a site's.
+articles need, and nothing goes beyond it. A site file without ``max_requests`` gets
+``BUDGET_MAX_REQUESTS`` from the spider (a trap must not run unbounded; 0 turns that
+off). Retries and redirects are requests too and are counted. The robots.txt request
+is not a site's.
 
 Counters: ``discovery/over_max_requests/<site>`` (refused here or not scheduled).
 """

@@ -3,7 +3,9 @@
 A page, a redirect or a meta refresh can point the crawler at ``169.254.169.254`` (the
 cloud metadata service), ``127.0.0.1:6379`` or a host on the LAN. This middleware checks
 every request before it is sent: the scheme must be http(s), and the host, or every
-address its name resolves to, must be a public one. The hosts named in the site files
+address its name resolves to, must be a public one. A redirect to another scheme
+(``file:``, ``ftp:``), which Scrapy leaves unfollowed as a plain 3xx, is refused the
+same way rather than failing as an HTTP error. The hosts named in the site files
 (home, feeds, sitemaps, sections) and those in ``SAFETY_ALLOW_PRIVATE_HOSTS`` are
 exempt: an operator who configures an intranet site means it.
 
@@ -16,11 +18,12 @@ from __future__ import annotations
 import ipaddress
 import logging
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urljoin, urlparse
 
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.http import Response
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
@@ -156,6 +159,19 @@ class AddressPolicyMiddleware:
                 f"{host} is {ip}, a non-public address (SAFETY_ALLOW_PRIVATE_HOSTS)",
             )
         return None
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        """A redirect to a non-HTTP scheme is a refused request, not a failed one."""
+        location = response.headers.get("Location")
+        if not 300 <= response.status < 400 or not location:
+            return response
+        target = urljoin(request.url, location.decode("latin-1").strip())
+        scheme = (urlparse(target).scheme or "").lower()
+        if scheme in ALLOWED_SCHEMES:
+            return response
+        raise self._refuse(
+            "blocked_scheme", request, f"redirect to scheme {scheme!r} is not http(s)"
+        )
 
     async def _resolve(self, host: str) -> list[IPAddress]:
         """The address the download will use (the reactor resolver caches it)."""

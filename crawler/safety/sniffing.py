@@ -2,11 +2,13 @@
 
 Scrapy picks the response class from ``Content-Type``, so a PNG served as
 ``text/html`` reaches the spider as an HtmlResponse and the extractor as "HTML". This
-middleware looks at the first bytes: a known binary signature, NUL bytes (outside
-UTF-16/32) or over 5% control characters turn the response into a plain ``Response``,
-which the spider skips with a counted reason (``extract/not_html``). Gzip data is
-binary too: a gzipped sitemap served without ``Content-Encoding`` keeps its bytes and
-is unpacked by the spider, under ``DOWNLOAD_MAXSIZE``.
+middleware looks at the first bytes: a known binary signature or over 5% control
+characters, NUL included (outside UTF-16/32), turn the response into a plain
+``Response``, which the spider skips with a counted reason (``extract/not_html``).
+A few stray NUL bytes do not make a page binary (a bad template, a paste): they are
+removed from a text page (``safety/nul_bytes_removed``), since lxml refuses them.
+Gzip data is binary too: a gzipped sitemap served without ``Content-Encoding`` keeps
+its bytes and is unpacked by the spider, under ``DOWNLOAD_MAXSIZE``.
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 _CONTROL = frozenset(range(0x20)) - {0x09, 0x0A, 0x0C, 0x0D, 0x1B}
 
 
+def is_wide(body: bytes, declared_encoding: str = "") -> bool:
+    """True for UTF-16/32 text, where zero bytes are part of the characters."""
+    return body.startswith(UTF16_32_BOMS) or declared_encoding.lower().startswith(
+        ("utf-16", "utf16", "utf-32", "utf32")
+    )
+
+
 def looks_binary(body: bytes, declared_encoding: str = "") -> bool:
     """True when ``body`` is not text whatever its Content-Type says."""
     head = body[:SNIFF_BYTES]
@@ -61,13 +70,8 @@ def looks_binary(body: bytes, declared_encoding: str = "") -> bool:
         return False
     if head.startswith(SIGNATURES) or (head.startswith(RIFF) and len(head) >= 12):
         return True
-    wide = head.startswith(UTF16_32_BOMS) or declared_encoding.lower().startswith(
-        ("utf-16", "utf16", "utf-32", "utf32")
-    )
-    if wide:
+    if is_wide(head, declared_encoding):
         return False
-    if b"\x00" in head:
-        return True
     controls = sum(1 for byte in head if byte in _CONTROL)
     return controls > len(head) // 20
 
@@ -75,7 +79,7 @@ def looks_binary(body: bytes, declared_encoding: str = "") -> bool:
 class BinaryBodyMiddleware:
     """Downloader middleware: a binary body is never treated as text.
 
-    Counter: ``safety/binary_body``.
+    Counters: ``safety/binary_body``, ``safety/nul_bytes_removed``.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -93,7 +97,7 @@ class BinaryBodyMiddleware:
         declared = (response.headers.get("Content-Type") or b"").decode("latin-1")
         charset = declared.partition("charset=")[2].strip(" \"';")
         if not looks_binary(response.body, charset):
-            return response
+            return self._without_nul_bytes(response, charset)
         self.stats.inc_value("safety/binary_body")
         logger.info("Binary body served as %r: %s", declared, response.url)
         # Response.replace(cls=Response) would pass TextResponse's encoding along.
@@ -108,3 +112,11 @@ class BinaryBodyMiddleware:
             ip_address=response.ip_address,
             protocol=response.protocol,
         )
+
+    def _without_nul_bytes(self, response: TextResponse, charset: str) -> Response:
+        """A text page with stray NUL bytes, without them (not in UTF-16/32, where
+        zero bytes are half of every character)."""
+        if b"\x00" not in response.body or is_wide(response.body, charset):
+            return response
+        self.stats.inc_value("safety/nul_bytes_removed")
+        return response.replace(body=response.body.replace(b"\x00", b""))

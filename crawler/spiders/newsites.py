@@ -115,6 +115,7 @@ class NewsitesSpider(scrapy.Spider):
         # half of max_requests, articles all of it, so a navigation trap cannot
         # starve articles; RequestBudgetMiddleware caps the requests sent.
         self.request_counts: Counter[tuple[str, str]] = Counter()
+        self.default_max_requests = 0  # BUDGET_MAX_REQUESTS, set in from_crawler
         self.in_flight: Counter[str] = Counter()  # article requests not yet answered
         self.links: dict[str, str] = {}  # article URL -> REQUESTED | OLD | PARKED
         # article URL -> (site id, source, whether the seen store was asked)
@@ -152,6 +153,7 @@ class NewsitesSpider(scrapy.Spider):
         crawler.signals.connect(spider._build_extraction, signal=signals.spider_opened)
         spider.include_comments = settings.getbool("EXTRACT_COMMENTS")
         spider.min_words = settings.getint("EXTRACT_MIN_WORDS")
+        spider.default_max_requests = settings.getint("BUDGET_MAX_REQUESTS")
         crawler.signals.connect(spider.release_parked, signal=signals.spider_idle)
         return spider
 
@@ -175,7 +177,7 @@ class NewsitesSpider(scrapy.Spider):
     def _budget_ok(self, site: SiteConfig, kind: str) -> bool:
         """Count one scheduled request of ``kind`` against ``max_requests``: entry
         pages may use half of it (rounded up), articles all of it."""
-        cap = site.crawl.max_requests
+        cap = self._max_requests(site)
         if kind == "entry":
             cap = (cap + 1) // 2
         if cap and self.request_counts[site.id, kind] >= cap:
@@ -184,10 +186,13 @@ class NewsitesSpider(scrapy.Spider):
         self.request_counts[site.id, kind] += 1
         return True
 
-    @staticmethod
-    def _meta(site: SiteConfig, **meta: Any) -> dict[str, Any]:
-        if site.crawl.max_requests:
-            meta["max_requests"] = site.crawl.max_requests  # RequestBudgetMiddleware
+    def _max_requests(self, site: SiteConfig) -> int:
+        """The site file's crawl.max_requests, else BUDGET_MAX_REQUESTS (0: none)."""
+        return site.crawl.max_requests or self.default_max_requests
+
+    def _meta(self, site: SiteConfig, **meta: Any) -> dict[str, Any]:
+        if cap := self._max_requests(site):
+            meta["max_requests"] = cap  # RequestBudgetMiddleware
         return {"site": site.id, **meta}
 
     def _capacity(self, site: SiteConfig) -> int:
