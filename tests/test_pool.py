@@ -4,7 +4,7 @@ Unit tests drive ``WorkerPool`` with ``run_action`` (below), a module-level func
 workers import, so each test provokes a real failure in a real worker process: a
 segfault, ``os._exit``, a sleep past the time limit, an allocation past the memory cap.
 The crawl test serves pages that really break trafilatura (a page of tag soup that
-takes minutes; one that needs more memory than the cap) and checks that only those
+takes many seconds; one that needs more memory than the cap) and checks that only those
 pages are lost, counted, while every other article is written.
 """
 
@@ -293,13 +293,13 @@ ARTICLE = """<html lang="en"><head><title>{title} - Pool Gazette</title>
 <p class="byline">By Grace Hopper</p>{paragraphs}</article>
 <footer>Copyright Pool Gazette</footer></body></html>"""
 
-# Real failures, no test hook: trafilatura needs minutes for this tag soup (its
+# Real failures, no test hook: trafilatura needs seconds of CPU for this tag soup (its
 # cost grows with the cube of the spans)...
 HANG_PAGE = (
     "<html><head><title>Endless spans story - Pool Gazette</title></head><body>"
     "<article><p>" + "<span>w</span> " * 20_000 + "</p></article></body></html>"
 )
-# ...and far more than the 100 MiB cap of the crawl below for this one.
+# ...and far more than the 260 MiB cap of the crawl below for this one.
 MEMORY_PAGE = (
     "<html><head><title>Heavy links story - Pool Gazette</title></head><body>"
     "<article>"
@@ -352,9 +352,12 @@ def test_crawl_counts_a_crashing_and_a_hanging_page_and_writes_the_rest(
                 "SITES_DIR": sites,
                 "EXTRACT_WORKERS": 2,
                 "EXTRACT_MIN_WORDS": 20,
-                # Normal pages take milliseconds; the hanging one minutes.
-                "EXTRACT_TIMEOUT": 10,
-                "EXTRACT_WORKER_MEMORY_MB": 100,
+                # Normal pages take milliseconds; the hanging one seconds of CPU
+                # (6-10 s here), so it cannot finish in 4 s however idle the box.
+                "EXTRACT_TIMEOUT": 4,
+                # The hanging page maps about 190 MiB more, the heavy one 350:
+                # the cap stops only the heavy one (100 stopped both).
+                "EXTRACT_WORKER_MEMORY_MB": 260,
                 "DOWNLOAD_DELAY": 0,
                 "AUTOTHROTTLE_ENABLED": False,
             },
