@@ -3,10 +3,11 @@
 The steps, each measured on the extraction dev set (figures in docs/extraction.md):
 
 1. trafilatura in fast mode (no internal fallbacks) gives the lines; when it finds
-   (almost) nothing, full trafilatura with its fallbacks, then readability alone.
-2. The headline repeated as a line is dropped, and so is the dek (the page's
-   description) when it leads the body from a container of its own: a lead paragraph
-   that merely equals the description sits with the paragraphs after it, and stays.
+   (almost) nothing or looks partial (the page's paragraphs or its JSON-LD
+   ``articleBody`` hold much more), full trafilatura with its fallbacks, then
+   readability alone.
+2. The headline repeated as a line is dropped (the dek stays: it is body text by
+   the reference corpora's account).
 3. Lines that are links (link density >= 0.7, four words or more, not headings) are
    teasers, "related" lists and promos, not the article.
 4. Second opinion, only when an edge of the body looks unsure (a run of ten words or
@@ -29,12 +30,18 @@ from dataclasses import dataclass, field
 import trafilatura
 from lxml.html import HtmlElement
 
-from crawler.extraction.dom import Block, BlockIndex, joins_body, text_key
+from crawler.extraction.cleanup import UNSPACED, count_words
+from crawler.extraction.dom import Block, BlockIndex, text_key
 
 logger = logging.getLogger(__name__)
 
 # Below this many characters trafilatura's fast pass is retried with its fallbacks.
 MIN_FAST_CHARS = 250
+# The fast pass looks partial when the page's <p> elements hold this many times its
+# text (tuned on fundus-dev, confirmed on trafilatura-eval: docs/extraction.md) ...
+PARTIAL_PARAGRAPHS = 2.0
+# ... and the full pass replaces it when it finds this many times as much.
+FULLER_SHARE = 1.2
 # A line is dropped as a link when this share of its text is link text ...
 LINK_DENSITY = 0.7
 # ... and it has at least this many words (short link lines are often content:
@@ -51,10 +58,9 @@ EDGE_PROSE_SHARE = 0.5
 UNSURE_MIN_WORDS = 10
 # ... looking at this many lines from each end.
 UNSURE_SCAN_LINES = 40
-# Where the dek may stand: among the first lines.
-DEK_MAX_INDEX = 3
 
 _WORD = re.compile(r"\w+")
+_TOKEN = re.compile(f"{UNSPACED.pattern}|(?:(?!{UNSPACED.pattern})\\w)+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’»)\]。！？」』]$")
 _BLOCKS = frozenset(
@@ -96,19 +102,19 @@ class Body:
     source: str = "trafilatura"
     dropped: Counter[str] = field(default_factory=Counter)
     second_opinion: bool = False
+    full_pass: bool = False
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text)
+    """Word tokens; each character of a script written without spaces is one."""
+    return _TOKEN.findall(text)
 
 
 def is_prose(text: str) -> bool:
-    """A sentence: eight words, 60 characters or 25 CJK characters or more (those
-    scripts do not separate words), ending like a sentence."""
+    """A sentence: eight words (script-aware: ``count_words``) or 60 characters or
+    more, ending like a sentence."""
     text = text.strip()
-    long_enough = (
-        len(text) >= 60 or len(words(text)) >= 8 or len(_CJK.findall(text)) >= 25
-    )
+    long_enough = len(text) >= 60 or count_words(text) >= 8
     return long_enough and bool(_SENTENCE_END.search(text))
 
 
@@ -207,27 +213,58 @@ def _element_lines(root: HtmlElement) -> list[str]:
     return lines
 
 
+# --- completeness of the first pass -------------------------------------------------
+
+
+def paragraph_chars(tree: HtmlElement) -> int:
+    """Characters of text in the page's ``<p>`` elements: a cheap upper estimate of
+    how much prose the page holds (menus and teasers are rarely paragraphs)."""
+    return sum(len(" ".join(p.text_content().split())) for p in tree.iter("p"))
+
+
+def looks_partial(chars: int, tree: HtmlElement, article_body: str) -> bool:
+    """True when the fast pass's ``chars`` characters look like part of the article:
+    the page's paragraphs hold ``PARTIAL_PARAGRAPHS`` times as much text, or its
+    JSON-LD ``articleBody`` is ``FULLER_SHARE`` times longer."""
+    if len(article_body) > FULLER_SHARE * chars:
+        return True
+    return paragraph_chars(tree) > PARTIAL_PARAGRAPHS * chars
+
+
+def first_pass(
+    tree: HtmlElement, url: str, article_body: str, body: Body
+) -> list[str]:
+    """trafilatura's fast pass; its full pass (with its own fallbacks) instead when
+    the fast one is near empty or looks partial and the full one finds clearly more.
+    """
+    lines = trafilatura_lines(tree, url, fast=True)
+    chars = sum(map(len, lines))
+    if chars < MIN_FAST_CHARS:
+        wanted = chars
+    elif looks_partial(chars, tree, article_body):
+        wanted = int(FULLER_SHARE * chars)
+    else:
+        return lines
+    body.full_pass = True
+    fuller = trafilatura_lines(tree, url, fast=False)
+    if sum(map(len, fuller)) > wanted:
+        lines, body.source = fuller, "trafilatura_fallback"
+    return lines
+
+
 # --- the rules ----------------------------------------------------------------------
 
 
-def drop_title_and_dek(
-    blocks: list[Block], titles: Iterable[str], description: str, body: Body
-) -> list[Block]:
-    """Drop lines that repeat the headline; drop the dek when it stands apart."""
+def drop_title(blocks: list[Block], titles: Iterable[str], body: Body) -> list[Block]:
+    """Drop lines that repeat the headline. The dek (the page's description) stays:
+    both fundus's and trafilatura's reference texts count it as body (dropping it
+    cost 31 pages on trafilatura-eval and 17 on fundus-dev, docs/extraction.md)."""
     title_keys = {k for k in (text_key(t) for t in titles) if k}
-    dek_key = text_key(description) if description else ""
     kept: list[Block] = []
-    for i, block in enumerate(blocks):
-        key = block.key
-        if key and key in title_keys:
+    for block in blocks:
+        if title_keys and block.key in title_keys:
             body.dropped["title"] += 1
             continue
-        if dek_key and key == dek_key and i < DEK_MAX_INDEX:
-            first = blocks[i + 1] if i + 1 < len(blocks) else None
-            second = blocks[i + 2] if i + 2 < len(blocks) else None
-            if first is None or not joins_body(block, first, second):
-                body.dropped["dek"] += 1
-                continue
         kept.append(block)
     return kept
 
@@ -237,7 +274,7 @@ def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
     kept = []
     for block in blocks:
         if (
-            len(words(block.text)) >= LINK_MIN_WORDS
+            count_words(block.text) >= LINK_MIN_WORDS
             and not block.heading
             and block.link_density >= LINK_DENSITY
         ):
@@ -253,7 +290,7 @@ def _droppable_words(blocks: list[Block], enough: int) -> int:
     once ``enough`` is reached or after ``UNSURE_SCAN_LINES`` lines."""
     total = prose = best = 0
     for block in blocks[:UNSURE_SCAN_LINES]:
-        n = len(words(block.text))
+        n = count_words(block.text)
         total += n
         if is_prose(block.text) or block.in_quote:
             prose += n
@@ -286,7 +323,7 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     # Anchors are lines of four words or more: a short line ("Home", "Health") is
     # found in any long text by chance.
     shared = [
-        len(words(b.text)) >= 4 and theirs.share_of(b.text) >= 0.5 for b in blocks
+        count_words(b.text) >= 4 and theirs.share_of(b.text) >= 0.5 for b in blocks
     ]
     if not any(shared):
         return blocks
@@ -294,8 +331,8 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     end = len(blocks) - shared[::-1].index(True)
 
     def keep_run(run: list[Block]) -> bool:
-        total = sum(len(words(b.text)) for b in run) or 1
-        prose = sum(len(words(b.text)) for b in run if b.in_quote or is_prose(b.text))
+        total = sum(count_words(b.text) for b in run) or 1
+        prose = sum(count_words(b.text) for b in run if b.in_quote or is_prose(b.text))
         return prose / total >= EDGE_PROSE_SHARE
 
     head, middle, tail = blocks[:start], blocks[start:end], blocks[end:]
@@ -316,15 +353,12 @@ def choose_body(
     url: str,
     *,
     titles: Iterable[str] = (),
-    description: str = "",
+    article_body: str = "",
 ) -> Body:
-    """The article's lines from a parsed page (``tree`` is not modified)."""
+    """The article's lines from a parsed page (``tree`` is not modified);
+    ``article_body`` is the page's JSON-LD ``articleBody``, if any."""
     body = Body(lines=[])
-    lines = trafilatura_lines(tree, url, fast=True)
-    if sum(len(line) for line in lines) < MIN_FAST_CHARS:
-        fuller = trafilatura_lines(tree, url, fast=False)
-        if sum(map(len, fuller)) > sum(map(len, lines)):
-            lines, body.source = fuller, "trafilatura_fallback"
+    lines = first_pass(tree, url, article_body, body)
     second: str | None = None
     if sum(len(line) for line in lines) < MIN_FAST_CHARS:
         second = readability_text(tree)
@@ -335,7 +369,7 @@ def choose_body(
         return body
     index = BlockIndex(tree, lines)
     blocks = [index.block(line) for line in lines]
-    blocks = drop_title_and_dek(blocks, titles, description, body)
+    blocks = drop_title(blocks, titles, body)
     blocks = drop_link_lines(blocks, body)
     if body.source != "readability" and edges_unsure(blocks):
         if second is None:
