@@ -47,6 +47,9 @@ LINK_DENSITY = 0.7
 # ... and it has at least this many words (short link lines are often content:
 # a source credit, a product name).
 LINK_MIN_WORDS = 4
+# ... unless such lines hold more than this share of the body's words: then they are
+# the post itself (a link round-up).
+LINK_BODY_SHARE = 0.5
 # Readability's text must have at least this many characters to judge the edges ...
 SECOND_MIN_CHARS = 400
 # ... and at least this share of its 4-word shingles must be in trafilatura's text.
@@ -62,7 +65,9 @@ UNSURE_SCAN_LINES = 40
 _WORD = re.compile(r"\w+")
 _TOKEN = re.compile(f"{UNSPACED.pattern}|(?:(?!{UNSPACED.pattern})\\w)+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-_SENTENCE_END = re.compile(r"[.!?…:;\"”’»)\]。！？」』]$")
+# Closing quotes of every convention: ” ’ (English), “ ‘ (German), » « › (French,
+# Swiss, Nordic).
+_SENTENCE_END = re.compile(r"[.!?…:;\"”’“‘»«›)\]。！？」』]$")
 _BLOCKS = frozenset(
     {
         "p",
@@ -270,18 +275,22 @@ def drop_title(blocks: list[Block], titles: Iterable[str], body: Body) -> list[B
 
 
 def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
-    """Drop lines that are (almost) all link text: teasers, related lists, promos."""
-    kept = []
-    for block in blocks:
-        if (
-            count_words(block.text) >= LINK_MIN_WORDS
-            and not block.heading
-            and block.link_density >= LINK_DENSITY
-        ):
-            body.dropped["link"] += 1
-            continue
-        kept.append(block)
-    return kept
+    """Drop lines that are (almost) all link text: teasers, related lists, promos.
+
+    When such lines hold most of the body's words, they are the post itself (a link
+    round-up, a list of sources): all are kept."""
+    links = [
+        count_words(b.text) >= LINK_MIN_WORDS
+        and not b.heading
+        and b.link_density >= LINK_DENSITY
+        for b in blocks
+    ]
+    pairs = list(zip(blocks, links, strict=True))
+    linked = sum(count_words(b.text) for b, link in pairs if link)
+    if linked > LINK_BODY_SHARE * sum(count_words(b.text) for b in blocks):
+        return blocks
+    body.dropped["link"] += sum(links)
+    return [b for b, link in pairs if not link]
 
 
 def _droppable_words(blocks: list[Block], enough: int) -> int:
@@ -312,6 +321,35 @@ def edges_unsure(blocks: list[Block]) -> bool:
     )
 
 
+def _paragraphs(run: list[Block]) -> list[tuple[str, bool]]:
+    """The run's lines joined where a line runs on into the next (no sentence end,
+    the next starts in lower case: hard-wrapped text), with whether each is quoted."""
+    merged: list[tuple[str, bool]] = []
+    for block in run:
+        text = block.text.strip()
+        if (
+            merged
+            and text[:1].islower()
+            and not _SENTENCE_END.search(merged[-1][0])
+        ):
+            merged[-1] = (f"{merged[-1][0]} {text}", merged[-1][1] or block.in_quote)
+        else:
+            merged.append((text, block.in_quote))
+    return merged
+
+
+def _keep_run(run: list[Block]) -> bool:
+    """An edge run stays when at least ``EDGE_PROSE_SHARE`` of its words are prose or
+    quotes (hard-wrapped lines judged joined)."""
+    total = sum(count_words(b.text) for b in run) or 1
+    prose = sum(
+        count_words(text)
+        for text, quoted in _paragraphs(run)
+        if quoted or is_prose(text)
+    )
+    return prose / total >= EDGE_PROSE_SHARE
+
+
 def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     """Drop non-prose runs before/after the part both extractors agree on."""
     if len(second) < SECOND_MIN_CHARS or not blocks:
@@ -330,16 +368,11 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     start = shared.index(True)
     end = len(blocks) - shared[::-1].index(True)
 
-    def keep_run(run: list[Block]) -> bool:
-        total = sum(count_words(b.text) for b in run) or 1
-        prose = sum(count_words(b.text) for b in run if b.in_quote or is_prose(b.text))
-        return prose / total >= EDGE_PROSE_SHARE
-
     head, middle, tail = blocks[:start], blocks[start:end], blocks[end:]
-    if head and not keep_run(head):
+    if head and not _keep_run(head):
         body.dropped["edge_head"] += len(head)
         head = []
-    if tail and not keep_run(tail):
+    if tail and not _keep_run(tail):
         body.dropped["edge_tail"] += len(tail)
         tail = []
     return head + middle + tail
