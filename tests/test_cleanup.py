@@ -163,8 +163,9 @@ def test_headline_line_is_dropped() -> None:
     assert body.dropped["title"] == 1
 
 
-LINKS_PAGE = """<html><body><div class="body">
+LINKS_PAGE = f"""<html><body><div class="body">
 <p>The council approved the bridge, <a href="/a">as reported earlier</a>, on Monday.</p>
+<p>{SECOND} {LEAD}</p>
 <p>[<a href="/src">Wire</a>]</p>
 <ul><li><a href="/x">Mayor opens the new library in the old town</a></li>
 <li><a href="/y">Five things to know about the harbour budget</a></li></ul>
@@ -176,6 +177,7 @@ LINKS_PAGE = """<html><body><div class="body">
 def test_link_lines_are_dropped_prose_with_links_and_short_credits_are_kept() -> None:
     lines = [
         "The council approved the bridge, as reported earlier, on Monday.",
+        f"{SECOND} {LEAD}",
         "[Wire]",
         "- Mayor opens the new library in the old town",
         "- Five things to know about the harbour budget",
@@ -184,8 +186,30 @@ def test_link_lines_are_dropped_prose_with_links_and_short_credits_are_kept() ->
     ]
     body = Body(lines=[])
     kept = [b.text for b in drop_link_lines(blocks_of(LINKS_PAGE, lines), body)]
-    assert kept == [lines[0], lines[1], lines[5]]
+    assert kept == [lines[0], lines[1], lines[2], lines[6]]
     assert body.dropped["link"] == 3
+
+
+ROUNDUP_PAGE = """<html><body><div class="post">
+<p>Some reading for the weekend:</p>
+<ul><li><a href="/a">Study doubts that press subsidies help local papers</a></li>
+<li><a href="/b">Why the harbour bridge took three years to approve</a></li>
+<li><a href="/c">Five things to know about the new city budget</a></li></ul>
+</div></body></html>"""
+
+
+def test_link_lines_that_are_the_post_are_kept() -> None:
+    """A link round-up is all link lines: dropping them would leave no post."""
+    lines = [
+        "Some reading for the weekend:",
+        "- Study doubts that press subsidies help local papers",
+        "- Why the harbour bridge took three years to approve",
+        "- Five things to know about the new city budget",
+    ]
+    body = Body(lines=[])
+    kept = [b.text for b in drop_link_lines(blocks_of(ROUNDUP_PAGE, lines), body)]
+    assert kept == lines
+    assert not body.dropped
 
 
 PROSE = [
