@@ -148,8 +148,9 @@ class TextCover:
 
 def trafilatura_lines(tree: HtmlElement, url: str, *, fast: bool = True) -> list[str]:
     """trafilatura's body text as lines (no comments, tables kept)."""
+    # No copy here: trafilatura copies a tree it is given before changing it.
     doc = trafilatura.bare_extraction(
-        copy.deepcopy(tree),
+        tree,
         url=url or None,
         fast=fast,
         include_comments=False,
