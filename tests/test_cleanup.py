@@ -7,20 +7,28 @@ lines, edge runs) on small parsed pages, and once through ``extract_page``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import pytest
 from lxml import html as lxml_html
 
 from crawler.extraction import extract_page
-from crawler.extraction.cleanup import clean_paragraphs, is_furniture, normalize_space
+from crawler.extraction.cleanup import (
+    clean_paragraphs,
+    count_words,
+    is_furniture,
+    normalize_space,
+)
 from crawler.extraction.dom import Block, BlockIndex
 from crawler.extraction.selector import (
     Body,
     drop_link_lines,
     drop_title,
     edges_unsure,
+    first_pass,
     is_prose,
+    looks_partial,
     trim_edges,
 )
 
@@ -268,6 +276,92 @@ def test_is_prose() -> None:
     assert is_prose(
         "これは日本語の長い文章で、記事の本文としてよく見られる形の文です。句点で終わる文です。"
     )
+
+
+def test_hard_wrapped_prose_at_an_edge_is_kept() -> None:
+    """Text wrapped by hand (<pre>, <br>) is judged joined, not line by line."""
+    wrapped = [
+        "Before the vote, the council heard from the engineers who had",
+        "studied the soil under the old harbour for more than two years",
+        "and who said the new design would hold in any storm of the century.",
+    ]
+    lines = [*wrapped, *PROSE]
+    second = "\n".join(PROSE * 3)
+    body = Body(lines=[])
+    kept = trim_edges([Block(t) for t in lines], second, body)
+    assert [b.text for b in kept] == lines
+    assert not body.dropped
+
+
+def test_sentences_closed_by_any_quote_convention_are_prose() -> None:
+    """German „…“ and French/Nordic «…» / »…« close on “ « ›: still sentences."""
+    for text in (
+        "Der Bürgermeister sagte: „Die Brücke wird im Frühjahr gebaut, nicht früher.“",
+        "Le maire a déclaré : « Le pont sera construit au printemps, pas avant. »",
+        "Borgmesteren sagde: »Broen bygges til foråret, ikke før, og den er sikker.«",
+    ):
+        assert is_prose(text), text
+
+
+# --- length is script-aware (class 1) -------------------------------------------------
+
+
+def test_count_words_counts_characters_of_scripts_without_spaces() -> None:
+    assert count_words("The council approved the bridge.") == 5
+    # Chinese and Japanese: two characters a word; Latin words among them count too.
+    assert count_words("市议会周一批准了新的港口大桥") == 7
+    assert count_words("市議会は月曜日に新しい橋を承認した") == 9
+    assert count_words("東京 2024 の新しい橋") == 1 + 4
+    assert count_words("สภาเมืองอนุมัติสะพานใหม่") == 12  # Thai: 24 characters
+
+
+# --- completeness of the first pass (class 2) -----------------------------------------
+
+SENTENCES = [
+    f"Paragraph {n} of the report tells how the harbour bridge was planned, "
+    "argued over for three years and finally approved by the city council."
+    for n in range(1, 13)
+]
+# Only the lead is in the HTML; the whole article is in JSON-LD (a page whose body is
+# filled in by script).
+PARTIAL_PAGE = """<html><head><script type="application/ld+json">{ld}</script>
+</head><body><article><p>{first}</p><p>{second}</p></article></body></html>"""
+
+
+def test_looks_partial_compares_with_paragraphs_and_article_body() -> None:
+    tree = lxml_html.fromstring(
+        "<html><body>" + "".join(f"<p>{t}</p>" for t in SENTENCES) + "</body></html>"
+    )
+    everything = sum(len(t) for t in SENTENCES) + len(SENTENCES) - 1
+    assert looks_partial(len(SENTENCES[0]), tree, "")
+    assert not looks_partial(everything, tree, "")
+    small = lxml_html.fromstring(f"<html><body><p>{SENTENCES[0]}</p></body></html>")
+    assert looks_partial(len(SENTENCES[0]), small, " ".join(SENTENCES))
+    assert not looks_partial(len(SENTENCES[0]), small, SENTENCES[0])
+
+
+def test_a_complete_fast_pass_is_not_run_again() -> None:
+    tree = lxml_html.fromstring(
+        "<html><body><article>"
+        + "".join(f"<p>{t}</p>" for t in SENTENCES)
+        + "</article></body></html>"
+    )
+    body = Body(lines=[])
+    lines = first_pass(tree, "https://news.example.org/a", "", body)
+    assert lines == SENTENCES
+    assert not body.full_pass
+    assert body.source == "trafilatura"
+
+
+def test_a_fast_pass_shorter_than_the_article_body_asks_the_full_pass() -> None:
+    ld = json.dumps({"@type": "NewsArticle", "articleBody": " ".join(SENTENCES)})
+    html = PARTIAL_PAGE.format(ld=ld, first=SENTENCES[0], second=SENTENCES[1])
+    body = Body(lines=[])
+    tree = lxml_html.fromstring(html)
+    lines = first_pass(tree, "https://news.example.org/a", " ".join(SENTENCES), body)
+    assert body.full_pass, "the JSON-LD articleBody is much longer than the fast pass"
+    assert lines == SENTENCES[:2]  # the full pass found no more: the fast one stays
+    assert body.source == "trafilatura"
 
 
 # --- through the whole extraction ---------------------------------------------------

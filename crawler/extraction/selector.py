@@ -35,8 +35,9 @@ from crawler.extraction.dom import Block, BlockIndex, text_key
 
 logger = logging.getLogger(__name__)
 
-# Below this many characters trafilatura's fast pass is retried with its fallbacks.
-MIN_FAST_CHARS = 250
+# Below this many words (script-aware, ``count_words``; about trafilatura's own 250
+# characters of Latin text) the fast pass is retried with trafilatura's fallbacks.
+MIN_FAST_WORDS = 40
 # The fast pass looks partial when the page's <p> elements hold this many times its
 # text (tuned on fundus-dev, confirmed on trafilatura-eval: docs/extraction.md) ...
 PARTIAL_PARAGRAPHS = 2.0
@@ -245,7 +246,7 @@ def first_pass(
     """
     lines = trafilatura_lines(tree, url, fast=True)
     chars = sum(map(len, lines))
-    if chars < MIN_FAST_CHARS:
+    if sum(map(count_words, lines)) < MIN_FAST_WORDS:
         wanted = chars
     elif looks_partial(chars, tree, article_body):
         wanted = int(FULLER_SHARE * chars)
@@ -394,7 +395,7 @@ def choose_body(
     body = Body(lines=[])
     lines = first_pass(tree, url, article_body, body)
     second: str | None = None
-    if sum(len(line) for line in lines) < MIN_FAST_CHARS:
+    if sum(map(count_words, lines)) < MIN_FAST_WORDS:
         second = readability_text(tree)
         body.second_opinion = True
         if len(second) > sum(map(len, lines)):
