@@ -30,6 +30,7 @@ from crawler.extraction.selector import (
     is_prose,
     looks_partial,
     trim_edges,
+    unwrap_layout_tables,
 )
 
 # --- paragraph rules ----------------------------------------------------------------
@@ -362,6 +363,33 @@ def test_a_fast_pass_shorter_than_the_article_body_asks_the_full_pass() -> None:
     assert body.full_pass, "the JSON-LD articleBody is much longer than the fast pass"
     assert lines == SENTENCES[:2]  # the full pass found no more: the fast one stays
     assert body.source == "trafilatura"
+
+
+# --- layout tables (class 4) ---------------------------------------------------------
+
+LAYOUT_TABLE_PAGE = f"""<html><body><table><tr>
+<td><div>Weather: 12°C, cloudy</div><div>Monday, 4 March</div></td>
+<td><h1>Council approves bridge</h1>{"".join(f"<p>{p}</p>" for p in PROSE)}
+<p>ALSO READ: Harbour budget doubles</p></td>
+</tr></table></body></html>"""
+
+DATA_TABLE_PAGE = f"""<html><body><article>{"".join(f"<p>{p}</p>" for p in PROSE)}
+<table><tr><th>Year</th><th>Cost</th></tr><tr><td>2023</td><td>12 m</td></tr>
+<tr><td>2024</td><td>15 m</td></tr></table></article></body></html>"""
+
+
+def test_layout_tables_become_blocks_data_tables_stay() -> None:
+    layout = unwrap_layout_tables(lxml_html.fromstring(LAYOUT_TABLE_PAGE))
+    assert layout.find(".//table") is None
+    assert [p.text for p in layout.iter("p")][:3] == PROSE
+    data = lxml_html.fromstring(DATA_TABLE_PAGE)
+    assert unwrap_layout_tables(data) is data  # nothing to unwrap: no copy
+
+
+def test_layout_table_page_gives_paragraphs_not_a_pipe_joined_row() -> None:
+    page = extract_page(LAYOUT_TABLE_PAGE.encode(), "https://news.example.org/a")
+    assert page.paragraphs[:3] == PROSE
+    assert not any("|" in p for p in page.paragraphs)
 
 
 # --- through the whole extraction ---------------------------------------------------

@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 # Below this many words (script-aware, ``count_words``; about trafilatura's own 250
 # characters of Latin text) the fast pass is retried with trafilatura's fallbacks.
 MIN_FAST_WORDS = 40
+# A table cell with block children and this many characters is page layout.
+LAYOUT_CELL_CHARS = 200
 # The fast pass looks partial when the page's <p> elements hold this many times its
 # text (tuned on fundus-dev, confirmed on trafilatura-eval: docs/extraction.md) ...
 PARTIAL_PARAGRAPHS = 2.0
@@ -220,6 +222,37 @@ def _element_lines(root: HtmlElement) -> list[str]:
     return lines
 
 
+# --- layout tables -----------------------------------------------------------------
+
+_TABLE_PARTS = ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
+
+
+def is_layout_table(table: HtmlElement) -> bool:
+    """A table that lays out the page rather than holding data: it holds another
+    table, or a cell holds a paragraph-length text (data cells hold short values)."""
+    if table.find(".//table") is not None:
+        return True
+    for cell in table.iter("td", "th"):
+        if next(cell.iter("p", "div", "h1", "h2", "h3", "ul", "ol"), None) is not None:
+            if len(cell.text_content()) >= LAYOUT_CELL_CHARS:
+                return True
+    return False
+
+
+def unwrap_layout_tables(tree: HtmlElement) -> HtmlElement:
+    """A copy of ``tree`` whose layout tables are plain ``<div>``s, so that their text
+    comes out as paragraphs, not as one row of pipe-separated cells; ``tree`` itself
+    when it has none."""
+    tables = [t for t in tree.iter("table") if is_layout_table(t)]
+    if not tables:
+        return tree
+    tree = copy.deepcopy(tree)
+    for table in [t for t in tree.iter("table") if is_layout_table(t)]:
+        for el in [table, *table.iter(*_TABLE_PARTS[1:])]:
+            el.tag = "div"
+    return tree
+
+
 # --- completeness of the first pass -------------------------------------------------
 
 
@@ -393,6 +426,7 @@ def choose_body(
     """The article's lines from a parsed page (``tree`` is not modified);
     ``article_body`` is the page's JSON-LD ``articleBody``, if any."""
     body = Body(lines=[])
+    tree = unwrap_layout_tables(tree)
     lines = first_pass(tree, url, article_body, body)
     second: str | None = None
     if sum(map(count_words, lines)) < MIN_FAST_WORDS:
