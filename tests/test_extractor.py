@@ -374,6 +374,27 @@ def test_japanese_article_passes_the_length_floor_and_counts_its_words() -> None
     assert article.word_count == pytest.approx(characters / 2, abs=2)
 
 
+# Readers' comments in plain paragraphs inside the article's container (as AMP pages
+# have them): nothing says "comment" but the heading (class 5).
+PLAIN_COMMENTS = [
+    "3 Comments",
+    "harbourfan, 2 hours ago: About time this bridge got built, we waited long enough.",
+    "oldtowner, 1 hour ago: The noise will be terrible for the people near the harbour.",
+    "cyclist22, 5 minutes ago: I hope the bike lanes on the bridge are wide enough.",
+]
+
+
+def test_comments_in_plain_markup_after_a_comments_heading_are_not_text() -> None:
+    page = extract(page_html(paragraphs=[*PARAGRAPHS, *PLAIN_COMMENTS]))
+    assert page.paragraphs == PARAGRAPHS
+    assert "About time" not in page.text
+
+
+def test_a_comments_heading_in_the_first_half_is_left_alone() -> None:
+    paragraphs = [PARAGRAPHS[0], "Comments", *PARAGRAPHS[1:]]
+    assert extract(page_html(paragraphs=paragraphs)).paragraphs == paragraphs
+
+
 def test_too_short_is_counted_not_emitted() -> None:
     with pytest.raises(ExtractionError) as excinfo:
         extract(page_html(), min_words=500)

@@ -146,6 +146,16 @@ class TextCover:
         return sum(g in self.grams for g in grams) / len(grams)
 
 
+# A heading that opens the readers' comments, in the languages of the corpora's
+# sites (whole line, optional count before or after).
+_COMMENTS_HEADING = re.compile(
+    r"(\d+\s+)?(comments?|reader comments|responses?|replies|leave a (reply|comment)"
+    r"|kommentare?|leserkommentare|commentaires?|comentarios?|commenti|reacties"
+    r"|komentarze|kommentarer|yorumlar)(\s*[(\[]?\d+[)\]]?)?\s*:?",
+    re.IGNORECASE,
+)
+
+
 # --- the extractors -----------------------------------------------------------------
 
 
@@ -328,6 +338,19 @@ def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
     return [b for b, link in pairs if not link]
 
 
+def cut_comment_section(blocks: list[Block], body: Body) -> list[Block]:
+    """Cut the body at a comments heading in its second half ("Comments", "12
+    comments", "Kommentare (3)", "Leave a reply"): what follows is the readers'
+    discussion, even when its markup does not say "comment" (AMP pages, plain
+    <div>/<li> lists) and trafilatura's comment pruning misses it."""
+    start = len(blocks) // 2
+    for i in range(max(start, 1), len(blocks)):
+        if _COMMENTS_HEADING.fullmatch(blocks[i].text.strip()):
+            body.dropped["comments"] += len(blocks) - i
+            return blocks[:i]
+    return blocks
+
+
 def _droppable_words(blocks: list[Block], enough: int) -> int:
     """Words of the longest run from the start of ``blocks`` that ``trim_edges`` could
     drop (mostly not prose), were readability to share none of it; the scan stops
@@ -440,6 +463,7 @@ def choose_body(
     blocks = [index.block(line) for line in lines]
     blocks = drop_title(blocks, titles, body)
     blocks = drop_link_lines(blocks, body)
+    blocks = cut_comment_section(blocks, body)
     if body.source != "readability" and edges_unsure(blocks):
         if second is None:
             second = readability_text(tree)
