@@ -379,7 +379,7 @@ def test_japanese_article_passes_the_length_floor_and_counts_its_words() -> None
 PLAIN_COMMENTS = [
     "3 Comments",
     "harbourfan, 2 hours ago: About time this bridge got built, we waited long enough.",
-    "oldtowner, 1 hour ago: The noise will be terrible for the people near the harbour.",
+    "oldtowner, 1 hour ago: The noise will be terrible for those near the harbour.",
     "cyclist22, 5 minutes ago: I hope the bike lanes on the bridge are wide enough.",
 ]
 
