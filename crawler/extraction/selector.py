@@ -1,7 +1,8 @@
 """Choose the article body: trafilatura's lines judged by markup and a second opinion.
 
-The steps, each measured on the extraction dev set (figures in docs/extraction.md):
+The steps, each measured on three corpora (figures in docs/extraction.md):
 
+0. Layout tables (page layout, not data) become ``<div>``s.
 1. trafilatura in fast mode (no internal fallbacks) gives the lines; when it finds
    (almost) nothing or looks partial (the page's paragraphs or its JSON-LD
    ``articleBody`` hold much more), full trafilatura with its fallbacks, then
@@ -9,7 +10,8 @@ The steps, each measured on the extraction dev set (figures in docs/extraction.m
 2. The headline repeated as a line is dropped (the dek stays: it is body text by
    the reference corpora's account).
 3. Lines that are links (link density >= 0.7, four words or more, not headings) are
-   teasers, "related" lists and promos, not the article.
+   teasers, "related" lists and promos, not the article (unless they are most of it);
+   a comments heading in the second half ends the body.
 4. Second opinion, only when an edge of the body looks unsure (a run of ten words or
    more at either end that is mostly not sentences): readability (trafilatura's fork,
    a few milliseconds). When readability's text is nearly all inside trafilatura's, the
