@@ -67,9 +67,7 @@ UNSURE_MIN_WORDS = 10
 # ... looking at this many lines from each end.
 UNSURE_SCAN_LINES = 40
 
-_WORD = re.compile(r"\w+")
 _TOKEN = re.compile(f"{UNSPACED.pattern}|(?:(?!{UNSPACED.pattern})\\w)+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 # Closing quotes of every convention: ” ’ (English), “ ‘ (German), » « › (French,
 # Swiss, Nordic).
 _SENTENCE_END = re.compile(r"[.!?…:;\"”’“‘»«›)\]。！？」』]$")
