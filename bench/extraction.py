@@ -1,19 +1,27 @@
-"""Extraction benchmark: our ``extract_page`` beside plain trafilatura, same pages.
+"""Extraction benchmark: our ``extract_page`` beside plain trafilatura on every corpus.
 
-Reads a folder in the extraction dev set's format (``html/<id>.html.gz``,
-``ground-truth.json``, ``score.py``), runs both extractors on every page (each page's
-two extractions back to back in the same worker process, so machine load hits both
-alike), writes ``ours.json`` and ``trafilatura.json`` predictions and scores them with
-the dev set's own ``score.py`` (imported by path: the metric is the dev set's).
+Corpora (each scored by its own scorer, imported by path so the metric is its own):
 
-    .venv/bin/python bench/extraction.py [--devset DIR] [--out DIR] [--workers 2]
-        [--worst 15] [--only ID ...]
+* ``aeb``: the extraction dev set (``html/<id>.html.gz``, ``ground-truth.json``,
+  ``score.py``): token F1 / precision / recall, page means.
+* ``trafilatura-eval`` and ``fundus-dev`` in the shared corpora folder (``score.py``
+  there): snippets found / wrongly found, summed over pages; bag-of-words body
+  F1 / P / R against fundus's plaintext, page means, with a row per language.
 
-Prints, for each extractor, F1 / precision / recall (means as score.py defines them)
-with their bootstrap std, median and p95 milliseconds per page (CPU time of the worker
-process, so that other jobs on the machine do not skew the comparison), then the paired
-difference (ours minus trafilatura, paired bootstrap as ``score.py --against``) and the
-pages where we lose most against trafilatura.
+Each page's two extractions run back to back in the same worker process, so machine
+load hits both alike. Ours is ``extract_page`` with the project's ``EXTRACT_MIN_WORDS``
+(a refused page has no text, as in ``newsites extract``); trafilatura is
+``extract(html, url=url, include_comments=False, include_tables=True)``, the corpora
+scorer's baseline call.
+
+    .venv/bin/python bench/extraction.py [--corpora aeb trafilatura-eval fundus-dev]
+        [--devset DIR] [--corpora-dir DIR] [--out DIR] [--workers 2] [--worst 10]
+
+Prints one markdown table (F1 / precision / recall of both, the paired difference
+ours minus trafilatura with its bootstrap std, median CPU ms per page of both and
+their ratio), fundus-dev's per-language rows, then per corpus the pages where ours
+loses most. Times are CPU time of the worker process, so that other jobs on the
+machine do not skew the comparison.
 """
 
 from __future__ import annotations
@@ -23,37 +31,62 @@ import gzip
 import importlib.util
 import json
 import os
+import random
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 DEFAULT_DEVSET = Path("/work/shared/extraction-devset")
+DEFAULT_CORPORA = Path("/work/shared/corpora")
 DEFAULT_OUT = Path("out/bench-extraction")
+CORPORA = ("aeb", "trafilatura-eval", "fundus-dev")
+SEED = 0
+
+# A page's scores, by metric name; a corpus metric aggregates a list of them.
+Scores = dict[str, float]
+Aggregate = Callable[[Sequence[Scores]], Scores]
 
 
-def load_scorer(devset: Path) -> ModuleType:
-    """The dev set's ``score.py`` as a module, so the metric is exactly its own."""
-    path = devset / "score.py"
+@dataclass(frozen=True)
+class Job:
+    corpus: str
+    page_id: str
+    path: str
+    url: str | None
+
+
+def load_module(path: Path, name: str) -> ModuleType:
+    """A scorer (``score.py``) as a module, so each metric is exactly its own."""
     if not path.exists():
-        raise SystemExit(f"{path} not found: --devset must hold score.py")
-    spec = importlib.util.spec_from_file_location("devset_score", path)
+        raise SystemExit(f"{path} not found")
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["devset_score"] = module  # dataclasses need the module registered
+    sys.modules[name] = module  # dataclasses need the module registered
     spec.loader.exec_module(module)
     return module
 
 
+# --- running the extractors -----------------------------------------------------
+
+
 def _warm_up() -> None:
     """Import and exercise both extractors once so the first page's time is fair."""
+    import logging
+    import warnings
+
     import trafilatura
 
     from crawler.extraction import ExtractionError, extract_page
 
+    logging.disable(logging.CRITICAL)
+    warnings.filterwarnings("ignore")
     html = (
         "<html><body><article><p>"
         + "Warm up sentence here. " * 30
@@ -66,27 +99,35 @@ def _warm_up() -> None:
         pass
 
 
-def run_page(args: tuple[str, str, str]) -> dict[str, Any]:
-    """Both extractions of one page: texts, times in ms, our failure reason if any."""
+def run_page(job: Job) -> dict[str, Any]:
+    """Both extractions of one page: texts, CPU times in ms, our refusal if any."""
     import trafilatura
 
     from crawler.extraction import ExtractionError, extract_page
+    from crawler.settings import EXTRACT_MIN_WORDS
 
-    page_id, path, url = args
-    raw = gzip.decompress(Path(path).read_bytes())
+    raw = gzip.decompress(Path(job.path).read_bytes())
     started = time.process_time()
     reason = None
     try:
-        ours = extract_page(raw, url, None).text
+        ours = extract_page(
+            raw, job.url or "", None, min_words=EXTRACT_MIN_WORDS
+        ).text
     except ExtractionError as exc:
         ours, reason = "", exc.reason
     ours_ms = (time.process_time() - started) * 1000
     # Both get the page as fetched (bytes): each decodes it as part of its work.
     started = time.process_time()
-    plain = trafilatura.extract(raw, url=url) or ""
+    plain = (
+        trafilatura.extract(
+            raw, url=job.url, include_comments=False, include_tables=True
+        )
+        or ""
+    )
     plain_ms = (time.process_time() - started) * 1000
     return {
-        "id": page_id,
+        "corpus": job.corpus,
+        "id": job.page_id,
         "ours": ours,
         "ours_ms": ours_ms,
         "reason": reason,
@@ -95,163 +136,245 @@ def run_page(args: tuple[str, str, str]) -> dict[str, Any]:
     }
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    k = (len(ordered) - 1) * q
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+def run_all(jobs: list[Job], workers: int) -> list[dict[str, Any]]:
+    if workers > 1:
+        with ProcessPoolExecutor(workers, initializer=_warm_up) as pool:
+            return list(pool.map(run_page, jobs, chunksize=4))
+    _warm_up()
+    return [run_page(job) for job in jobs]
+
+
+# --- the corpora ----------------------------------------------------------------
+
+
+@dataclass
+class Corpus:
+    """A corpus's pages and how to score one page and aggregate pages."""
+
+    name: str
+    jobs: list[Job]
+    score: Callable[[str, str], Scores]  # (page id, text) -> page scores
+    aggregate: Aggregate
+    metrics: tuple[str, str, str]  # names of F1, precision, recall in aggregate()
+    language: dict[str, str]  # page id -> language (fundus-dev only)
+
+
+def aeb_corpus(devset: Path) -> Corpus:
+    score = load_module(devset / "score.py", "devset_score")
+    truth: dict[str, dict[str, Any]] = score.load_truth(devset / "ground-truth.json")
+    jobs = []
+    for page_id, item in truth.items():
+        path = devset / "html" / f"{page_id}.html.gz"
+        if not path.exists():
+            raise SystemExit(f"{path} missing")
+        jobs.append(Job("aeb", page_id, str(path), item.get("url") or None))
+
+    def page(page_id: str, text: str) -> Scores:
+        s = score.score_page(truth[page_id].get("articleBody", ""), text)
+        return {"tp": s.tp, "fp": s.fp, "fn": s.fn, "exact": float(s.exact), "f1": s.f1}
+
+    def aggregate(rows: Sequence[Scores]) -> Scores:
+        pages = [
+            score.PageScore(r["tp"], r["fp"], r["fn"], bool(r["exact"])) for r in rows
+        ]
+        return dict(score.aggregate(pages))
+
+    return Corpus("aeb", jobs, page, aggregate, ("f1", "precision", "recall"), {})
+
+
+def shared_corpus(name: str, corpora_dir: Path) -> Corpus:
+    score = load_module(corpora_dir / "score.py", "corpora_score")
+    pages = {p.id: p for p in score.load(name)}
+    jobs = [Job(name, p.id, str(p.path), p.url) for p in pages.values()]
+    if name == "trafilatura-eval":
+
+        def snippets(page_id: str, text: str) -> Scores:
+            row = score.score_snippets(pages[page_id], {"text": text})
+            return {k: float(row[k]) for k in ("tp", "fp", "fn", "tn")}
+
+        return Corpus(
+            name, jobs, snippets, _summed, ("f1", "precision", "recall"), {}
+        )
+
+    def body(page_id: str, text: str) -> Scores:
+        row = score.score_page(pages[page_id], {"text": text})
+        return {k: float(row[k]) for k in ("body_f1", "body_p", "body_r")}
+
+    languages = {p.id: str(p.truth.get("language") or "?") for p in pages.values()}
+    return Corpus(
+        name, jobs, body, _means, ("body_f1", "body_p", "body_r"), languages
+    )
+
+
+def _means(rows: Sequence[Scores]) -> Scores:
+    keys = rows[0].keys() if rows else ()
+    return {k: sum(r[k] for r in rows) / len(rows) for k in keys}
+
+
+def _summed(rows: Sequence[Scores]) -> Scores:
+    tp, fp, fn = (sum(r[k] for r in rows) for k in ("tp", "fp", "fn"))
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"f1": f1, "precision": precision, "recall": recall}
+
+
+def paired_difference(
+    ours: Sequence[Scores], theirs: Sequence[Scores], aggregate: Aggregate, n: int
+) -> dict[str, tuple[float, float]]:
+    """Metric of ``ours`` minus ``theirs`` on the same pages, with the bootstrap std
+    (pages resampled jointly, so that page difficulty cancels out)."""
+    point_a, point_b = aggregate(ours), aggregate(theirs)
+    rng = random.Random(SEED)
+    size = len(ours)
+    samples: dict[str, list[float]] = {k: [] for k in point_a}
+    for _ in range(n):
+        idx = [rng.randrange(size) for _ in range(size)]
+        a = aggregate([ours[i] for i in idx])
+        b = aggregate([theirs[i] for i in idx])
+        for key in samples:
+            samples[key].append(a[key] - b[key])
+    return {
+        k: (point_a[k] - point_b[k], statistics.stdev(v) if len(v) > 1 else 0.0)
+        for k, v in samples.items()
+    }
+
+
+# --- the report -----------------------------------------------------------------
+
+
+def report(
+    corpus: Corpus, results: list[dict[str, Any]], n_bootstrap: int
+) -> tuple[str, dict[str, dict[str, Scores]]]:
+    """The corpus's table row and every page's scores for both extractors."""
+    by_id = {r["id"]: r for r in results}
+    ids = [j.page_id for j in corpus.jobs]
+    scores = {
+        name: {i: corpus.score(i, by_id[i][name]) for i in ids}
+        for name in ("ours", "trafilatura")
+    }
+    ours = [scores["ours"][i] for i in ids]
+    plain = [scores["trafilatura"][i] for i in ids]
+    a, b = corpus.aggregate(ours), corpus.aggregate(plain)
+    diff = paired_difference(ours, plain, corpus.aggregate, n_bootstrap)
+    f1, precision, recall = corpus.metrics
+    times = {n: [by_id[i][f"{n}_ms"] for i in ids] for n in ("ours", "trafilatura")}
+    med_ours = statistics.median(times["ours"])
+    med_plain = statistics.median(times["trafilatura"])
+    refused = sum(1 for i in ids if by_id[i]["reason"])
+    row = (
+        f"| {corpus.name} | {len(ids)} | "
+        f"{b[f1]:.4f} / {b[precision]:.4f} / {b[recall]:.4f} | "
+        f"**{a[f1]:.4f}** / {a[precision]:.4f} / {a[recall]:.4f} | "
+        f"{diff[f1][0]:+.4f} ± {diff[f1][1]:.4f} | "
+        f"{diff[precision][0]:+.4f} / {diff[recall][0]:+.4f} | {refused} | "
+        f"{med_plain:.1f} / {med_ours:.1f} ({med_ours / max(med_plain, 1e-9):.2f}x) |"
+    )
+    return row, scores
+
+
+def language_rows(corpus: Corpus, scores: dict[str, dict[str, Scores]]) -> list[str]:
+    f1 = corpus.metrics[0]
+    groups: dict[str, list[str]] = {}
+    for page_id, lang in corpus.language.items():
+        groups.setdefault(lang, []).append(page_id)
+    rows = []
+    for lang, ids in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        a = corpus.aggregate([scores["ours"][i] for i in ids])
+        b = corpus.aggregate([scores["trafilatura"][i] for i in ids])
+        rows.append(
+            f"| {lang} | {len(ids)} | {b[f1]:.3f} | {a[f1]:.3f} | "
+            f"{a[f1] - b[f1]:+.3f} |"
+        )
+    return rows
+
+
+def worst_pages(
+    corpus: Corpus, scores: dict[str, dict[str, Scores]], n: int
+) -> list[str]:
+    """The pages where ours loses most against trafilatura (by page F1 or by
+    snippets: lost true ones count, wrongly found ones count against)."""
+
+    def gain(page_id: str) -> float:
+        a, b = scores["ours"][page_id], scores["trafilatura"][page_id]
+        if corpus.name == "trafilatura-eval":
+            return (a["tp"] - a["fp"]) - (b["tp"] - b["fp"])
+        key = corpus.metrics[0]
+        return a[key] - b[key]
+
+    ranked = sorted(scores["ours"], key=gain)
+    return [f"  {gain(i):+.3f}  {i}" for i in ranked[:n] if gain(i) < 0]
+
+
+TABLE_HEAD = (
+    "| corpus | pages | trafilatura F1 / P / R | newsites F1 / P / R "
+    "| ΔF1 (paired) | ΔP / ΔR | no record | median ms trafilatura / newsites |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--corpora", nargs="*", choices=CORPORA, default=list(CORPORA))
     parser.add_argument("--devset", type=Path, default=DEFAULT_DEVSET)
+    parser.add_argument("--corpora-dir", type=Path, default=DEFAULT_CORPORA)
     parser.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        help="folder for ours.json, trafilatura.json, pages.json",
+        "--out", type=Path, default=DEFAULT_OUT, help="folder for texts and scores"
     )
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument(
-        "--worst",
-        type=int,
-        default=15,
-        help="list the N pages where ours loses most to trafilatura",
-    )
-    parser.add_argument(
-        "--only",
-        nargs="*",
-        default=None,
-        help="page id prefixes to run (scores then cover only these)",
+        "--worst", type=int, default=10, help="pages where ours loses most, per corpus"
     )
     parser.add_argument("--n-bootstrap", type=int, default=1000)
     args = parser.parse_args(argv)
 
-    score = load_scorer(args.devset)
-    truth: dict[str, dict[str, Any]] = score.load_truth(
-        args.devset / "ground-truth.json"
-    )
-    ids = list(truth)
-    if args.only:
-        ids = [i for i in ids if any(i.startswith(p) for p in args.only)]
-        if not ids:
-            raise SystemExit(f"no page id starts with {args.only}")
-    jobs = []
-    for page_id in ids:
-        path = args.devset / "html" / f"{page_id}.html.gz"
-        if not path.exists():
-            raise SystemExit(f"{path} missing")
-        jobs.append((page_id, str(path), truth[page_id].get("url", "")))
-
+    corpora = [
+        aeb_corpus(args.devset)
+        if name == "aeb"
+        else shared_corpus(name, args.corpora_dir)
+        for name in args.corpora
+    ]
+    jobs = [job for corpus in corpora for job in corpus.jobs]
     started = time.perf_counter()
-    if args.workers > 1:
-        with ProcessPoolExecutor(args.workers, initializer=_warm_up) as pool:
-            results = list(pool.map(run_page, jobs, chunksize=2))
-    else:
-        _warm_up()
-        results = [run_page(job) for job in jobs]
+    results = run_all(jobs, args.workers)
     wall = time.perf_counter() - started
 
+    print(f"{len(jobs)} pages, {args.workers} workers, {wall:.1f} s wall\n")
+    print(TABLE_HEAD)
+    all_scores: dict[str, Any] = {}
+    tails: list[str] = []
+    for corpus in corpora:
+        mine = [r for r in results if r["corpus"] == corpus.name]
+        row, scores = report(corpus, mine, args.n_bootstrap)
+        print(row)
+        all_scores[corpus.name] = scores
+        if corpus.language:
+            tails.append(
+                f"\n{corpus.name} by language (body F1):\n\n"
+                "| language | pages | trafilatura | newsites | Δ |\n"
+                "|---|---|---|---|---|\n" + "\n".join(language_rows(corpus, scores))
+            )
+        if args.worst:
+            lines = worst_pages(corpus, scores, args.worst)
+            title = f"\n{corpus.name}: pages where ours loses most\n"
+            tails.append(title + "\n".join(lines))
+    ours_ms = [r["ours_ms"] for r in results]
+    plain_ms = [r["trafilatura_ms"] for r in results]
+    ratio = statistics.median(ours_ms) / max(statistics.median(plain_ms), 1e-9)
+    print(
+        f"\nall pages: median ms trafilatura {statistics.median(plain_ms):.1f}, "
+        f"newsites {statistics.median(ours_ms):.1f} ({ratio:.2f}x)"
+    )
+    print("\n".join(tails))
+
     args.out.mkdir(parents=True, exist_ok=True)
-    preds: dict[str, dict[str, dict[str, str]]] = {"ours": {}, "trafilatura": {}}
-    for r in results:
-        for name in preds:
-            preds[name][r["id"]] = {"articleBody": r[name]}
-    for name, pred in preds.items():
-        (args.out / f"{name}.json").write_text(
-            json.dumps(pred, ensure_ascii=False, indent=0), encoding="utf-8"
-        )
-
-    sub_truth = {i: truth[i] for i in ids}
-    scores = {
-        name: score.page_scores(sub_truth, pred, ids) for name, pred in preds.items()
-    }
-    print(
-        f"{len(ids)} pages from {args.devset}, {args.workers} workers, "
-        f"{wall:.1f} s wall\n"
+    (args.out / "results.json").write_text(
+        json.dumps(results, ensure_ascii=False), encoding="utf-8"
     )
-    print(
-        f"{'':<12} {'F1':<15} {'precision':<15} {'recall':<15} "
-        f"{'median ms':>9} {'p95 ms':>8}"
-    )
-    times = {name: [r[f"{name}_ms"] for r in results] for name in preds}
-    for name in preds:
-        m = score.with_bootstrap(list(scores[name].values()), args.n_bootstrap)
-        print(
-            f"{name:<12} {m['f1']:.4f} ± {m['f1_std']:.3f}  "
-            f"{m['precision']:.4f} ± {m['precision_std']:.3f}  "
-            f"{m['recall']:.4f} ± {m['recall_std']:.3f}  "
-            f"{statistics.median(times[name]):9.1f} "
-            f"{percentile(times[name], 0.95):8.1f}"
-        )
-    d = score.paired_difference(
-        list(scores["ours"].values()),
-        list(scores["trafilatura"].values()),
-        args.n_bootstrap,
-    )
-    print(
-        "\nours minus trafilatura (paired bootstrap): "
-        + "  ".join(f"{k} {v:+.4f} ± {e:.4f}" for k, (v, e) in d.items())
-    )
-    med = statistics.median(times["ours"]) / max(
-        statistics.median(times["trafilatura"]), 1e-9
-    )
-    p95 = percentile(times["ours"], 0.95) / max(
-        percentile(times["trafilatura"], 0.95), 1e-9
-    )
-    print(f"time ratio ours/trafilatura: median {med:.2f}x  p95 {p95:.2f}x")
-    failures = [r for r in results if r["reason"]]
-    if failures:
-        print(
-            f"ours raised ExtractionError on {len(failures)} pages: "
-            + ", ".join(f"{r['id'][:12]} ({r['reason']})" for r in failures)
-        )
-
-    delta = sorted(
-        ids, key=lambda i: scores["ours"][i].f1 - scores["trafilatura"][i].f1
-    )
-    if args.worst:
-        print(
-            "\npages where ours loses most "
-            "(F1 ours, trafilatura, delta; P/R ours; id, domain):"
-        )
-        for page_id in delta[: args.worst]:
-            a, b = scores["ours"][page_id], scores["trafilatura"][page_id]
-            if a.f1 - b.f1 >= 0:
-                break
-            print(
-                f"  {a.f1:.3f} {b.f1:.3f} {a.f1 - b.f1:+.3f}  P {a.precision:.3f} "
-                f"R {a.recall:.3f}  {page_id[:12]}  "
-                f"{score.domain(sub_truth[page_id].get('url', ''))}"
-            )
-        print("ours' lowest F1 pages (F1, P, R, id, domain):")
-        for page_id, s in sorted(scores["ours"].items(), key=lambda kv: kv[1].f1)[
-            : args.worst
-        ]:
-            print(
-                f"  {s.f1:.3f} {s.precision:.3f} {s.recall:.3f}  {page_id[:12]}  "
-                f"{score.domain(sub_truth[page_id].get('url', ''))}"
-            )
-    pages = {
-        i: {
-            name: {
-                "f1": scores[name][i].f1,
-                "precision": scores[name][i].precision,
-                "recall": scores[name][i].recall,
-            }
-            for name in preds
-        }
-        for i in ids
-    }
-    (args.out / "pages.json").write_text(json.dumps(pages, indent=1), encoding="utf-8")
-    print(
-        f"\npredictions in {args.out}/ (score.py {args.out}/ours.json "
-        f"--against {args.out}/trafilatura.json)"
-    )
+    (args.out / "scores.json").write_text(json.dumps(all_scores), encoding="utf-8")
+    print(f"\ntexts and per-page scores in {args.out}/")
     return 0
 
 

@@ -1,27 +1,36 @@
 """Clean-up rules: each one with text it must drop and text it must keep.
 
 The paragraph rules (``crawler.extraction.cleanup``) are checked on single
-paragraphs; the markup rules (``crawler.extraction.selector``: headline, dek, link
+paragraphs; the markup rules (``crawler.extraction.selector``: headline, link
 lines, edge runs) on small parsed pages, and once through ``extract_page``.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import pytest
 from lxml import html as lxml_html
 
 from crawler.extraction import extract_page
-from crawler.extraction.cleanup import clean_paragraphs, is_furniture, normalize_space
+from crawler.extraction.cleanup import (
+    clean_paragraphs,
+    count_words,
+    is_furniture,
+    normalize_space,
+)
 from crawler.extraction.dom import Block, BlockIndex
 from crawler.extraction.selector import (
     Body,
     drop_link_lines,
-    drop_title_and_dek,
+    drop_title,
     edges_unsure,
+    first_pass,
     is_prose,
+    looks_partial,
     trim_edges,
+    unwrap_layout_tables,
 )
 
 # --- paragraph rules ----------------------------------------------------------------
@@ -144,36 +153,28 @@ DEK_APART = f"""<html><body>
 <div class="body"><p>{LEAD}</p><p>{SECOND}</p></div>
 </body></html>"""
 
-LEAD_IS_DESCRIPTION = f"""<html><body>
-<h1>Council approves bridge</h1>
-<div class="body"><p>{DEK}</p><p>{LEAD}</p><p>{SECOND}</p></div>
-</body></html>"""
 
 
-def test_dek_standing_apart_is_dropped() -> None:
+def test_dek_standing_apart_is_kept() -> None:
+    """The dek is body text by the reference corpora's account (docs/extraction.md)."""
     body = Body(lines=[])
     blocks = blocks_of(DEK_APART, [DEK, LEAD, SECOND])
-    kept = drop_title_and_dek(blocks, ["Council approves bridge"], DEK, body)
-    assert [b.text for b in kept] == [LEAD, SECOND]
-    assert body.dropped["dek"] == 1
-
-
-def test_lead_paragraph_equal_to_description_is_kept() -> None:
-    body = Body(lines=[])
-    blocks = blocks_of(LEAD_IS_DESCRIPTION, [DEK, LEAD, SECOND])
-    kept = drop_title_and_dek(blocks, [], DEK, body)
+    kept = drop_title(blocks, ["Council approves bridge"], body)
     assert [b.text for b in kept] == [DEK, LEAD, SECOND]
+    assert not body.dropped
 
 
 def test_headline_line_is_dropped() -> None:
     body = Body(lines=[])
     blocks = blocks_of(DEK_APART, ["Council approves bridge", LEAD])
-    kept = drop_title_and_dek(blocks, ["Council approves bridge"], "", body)
+    kept = drop_title(blocks, ["Council approves bridge"], body)
     assert [b.text for b in kept] == [LEAD]
+    assert body.dropped["title"] == 1
 
 
-LINKS_PAGE = """<html><body><div class="body">
+LINKS_PAGE = f"""<html><body><div class="body">
 <p>The council approved the bridge, <a href="/a">as reported earlier</a>, on Monday.</p>
+<p>{SECOND} {LEAD}</p>
 <p>[<a href="/src">Wire</a>]</p>
 <ul><li><a href="/x">Mayor opens the new library in the old town</a></li>
 <li><a href="/y">Five things to know about the harbour budget</a></li></ul>
@@ -185,6 +186,7 @@ LINKS_PAGE = """<html><body><div class="body">
 def test_link_lines_are_dropped_prose_with_links_and_short_credits_are_kept() -> None:
     lines = [
         "The council approved the bridge, as reported earlier, on Monday.",
+        f"{SECOND} {LEAD}",
         "[Wire]",
         "- Mayor opens the new library in the old town",
         "- Five things to know about the harbour budget",
@@ -193,8 +195,30 @@ def test_link_lines_are_dropped_prose_with_links_and_short_credits_are_kept() ->
     ]
     body = Body(lines=[])
     kept = [b.text for b in drop_link_lines(blocks_of(LINKS_PAGE, lines), body)]
-    assert kept == [lines[0], lines[1], lines[5]]
+    assert kept == [lines[0], lines[1], lines[2], lines[6]]
     assert body.dropped["link"] == 3
+
+
+ROUNDUP_PAGE = """<html><body><div class="post">
+<p>Some reading for the weekend:</p>
+<ul><li><a href="/a">Study doubts that press subsidies help local papers</a></li>
+<li><a href="/b">Why the harbour bridge took three years to approve</a></li>
+<li><a href="/c">Five things to know about the new city budget</a></li></ul>
+</div></body></html>"""
+
+
+def test_link_lines_that_are_the_post_are_kept() -> None:
+    """A link round-up is all link lines: dropping them would leave no post."""
+    lines = [
+        "Some reading for the weekend:",
+        "- Study doubts that press subsidies help local papers",
+        "- Why the harbour bridge took three years to approve",
+        "- Five things to know about the new city budget",
+    ]
+    body = Body(lines=[])
+    kept = [b.text for b in drop_link_lines(blocks_of(ROUNDUP_PAGE, lines), body)]
+    assert kept == lines
+    assert not body.dropped
 
 
 PROSE = [
@@ -253,6 +277,119 @@ def test_is_prose() -> None:
     assert is_prose(
         "これは日本語の長い文章で、記事の本文としてよく見られる形の文です。句点で終わる文です。"
     )
+
+
+def test_hard_wrapped_prose_at_an_edge_is_kept() -> None:
+    """Text wrapped by hand (<pre>, <br>) is judged joined, not line by line."""
+    wrapped = [
+        "Before the vote, the council heard from the engineers who had",
+        "studied the soil under the old harbour for more than two years",
+        "and who said the new design would hold in any storm of the century.",
+    ]
+    lines = [*wrapped, *PROSE]
+    second = "\n".join(PROSE * 3)
+    body = Body(lines=[])
+    kept = trim_edges([Block(t) for t in lines], second, body)
+    assert [b.text for b in kept] == lines
+    assert not body.dropped
+
+
+def test_sentences_closed_by_any_quote_convention_are_prose() -> None:
+    """German „…“ and French/Nordic «…» / »…« close on “ « ›: still sentences."""
+    for text in (
+        "Der Bürgermeister sagte: „Die Brücke wird im Frühjahr gebaut, nicht früher.“",
+        "Le maire a déclaré : « Le pont sera construit au printemps, pas avant. »",
+        "Borgmesteren sagde: »Broen bygges til foråret, ikke før, og den er sikker.«",
+    ):
+        assert is_prose(text), text
+
+
+# --- length is script-aware (class 1) -------------------------------------------------
+
+
+def test_count_words_counts_characters_of_scripts_without_spaces() -> None:
+    assert count_words("The council approved the bridge.") == 5
+    # Chinese and Japanese: two characters a word; Latin words among them count too.
+    assert count_words("市议会周一批准了新的港口大桥") == 7
+    assert count_words("市議会は月曜日に新しい橋を承認した") == 9
+    assert count_words("東京 2024 の新しい橋") == 1 + 4
+    assert count_words("สภาเมืองอนุมัติสะพานใหม่") == 12  # Thai: 24 characters
+
+
+# --- completeness of the first pass (class 2) -----------------------------------------
+
+SENTENCES = [
+    f"Paragraph {n} of the report tells how the harbour bridge was planned, "
+    "argued over for three years and finally approved by the city council."
+    for n in range(1, 13)
+]
+# Only the lead is in the HTML; the whole article is in JSON-LD (a page whose body is
+# filled in by script).
+PARTIAL_PAGE = """<html><head><script type="application/ld+json">{ld}</script>
+</head><body><article><p>{first}</p><p>{second}</p></article></body></html>"""
+
+
+def test_looks_partial_compares_with_paragraphs_and_article_body() -> None:
+    tree = lxml_html.fromstring(
+        "<html><body>" + "".join(f"<p>{t}</p>" for t in SENTENCES) + "</body></html>"
+    )
+    everything = sum(len(t) for t in SENTENCES) + len(SENTENCES) - 1
+    assert looks_partial(len(SENTENCES[0]), tree, "")
+    assert not looks_partial(everything, tree, "")
+    small = lxml_html.fromstring(f"<html><body><p>{SENTENCES[0]}</p></body></html>")
+    assert looks_partial(len(SENTENCES[0]), small, " ".join(SENTENCES))
+    assert not looks_partial(len(SENTENCES[0]), small, SENTENCES[0])
+
+
+def test_a_complete_fast_pass_is_not_run_again() -> None:
+    tree = lxml_html.fromstring(
+        "<html><body><article>"
+        + "".join(f"<p>{t}</p>" for t in SENTENCES)
+        + "</article></body></html>"
+    )
+    body = Body(lines=[])
+    lines = first_pass(tree, "https://news.example.org/a", "", body)
+    assert lines == SENTENCES
+    assert not body.full_pass
+    assert body.source == "trafilatura"
+
+
+def test_a_fast_pass_shorter_than_the_article_body_asks_the_full_pass() -> None:
+    ld = json.dumps({"@type": "NewsArticle", "articleBody": " ".join(SENTENCES)})
+    html = PARTIAL_PAGE.format(ld=ld, first=SENTENCES[0], second=SENTENCES[1])
+    body = Body(lines=[])
+    tree = lxml_html.fromstring(html)
+    lines = first_pass(tree, "https://news.example.org/a", " ".join(SENTENCES), body)
+    assert body.full_pass, "the JSON-LD articleBody is much longer than the fast pass"
+    assert lines == SENTENCES[:2]  # the full pass found no more: the fast one stays
+    assert body.source == "trafilatura"
+
+
+# --- layout tables (class 4) ---------------------------------------------------------
+
+LAYOUT_TABLE_PAGE = f"""<html><body><table><tr>
+<td><div>Weather: 12°C, cloudy</div><div>Monday, 4 March</div></td>
+<td><h1>Council approves bridge</h1>{"".join(f"<p>{p}</p>" for p in PROSE)}
+<p>ALSO READ: Harbour budget doubles</p></td>
+</tr></table></body></html>"""
+
+DATA_TABLE_PAGE = f"""<html><body><article>{"".join(f"<p>{p}</p>" for p in PROSE)}
+<table><tr><th>Year</th><th>Cost</th></tr><tr><td>2023</td><td>12 m</td></tr>
+<tr><td>2024</td><td>15 m</td></tr></table></article></body></html>"""
+
+
+def test_layout_tables_become_blocks_data_tables_stay() -> None:
+    layout = unwrap_layout_tables(lxml_html.fromstring(LAYOUT_TABLE_PAGE))
+    assert layout.find(".//table") is None
+    assert [p.text for p in layout.iter("p")][:3] == PROSE
+    data = lxml_html.fromstring(DATA_TABLE_PAGE)
+    assert unwrap_layout_tables(data) is data  # nothing to unwrap: no copy
+
+
+def test_layout_table_page_gives_paragraphs_not_a_pipe_joined_row() -> None:
+    page = extract_page(LAYOUT_TABLE_PAGE.encode(), "https://news.example.org/a")
+    assert page.paragraphs[:3] == PROSE
+    assert not any("|" in p for p in page.paragraphs)
 
 
 # --- through the whole extraction ---------------------------------------------------

@@ -324,6 +324,77 @@ def test_article_mentioning_cookies_and_404_is_still_an_article() -> None:
     assert page.paragraphs == paragraphs
 
 
+# A page served through a protection service: its challenge script is in the page,
+# and so is the article (class 9: judged by what it lacks, too).
+MORE_PARAGRAPHS = [
+    "Opponents of the bridge had argued for years that a tunnel would be cheaper to "
+    "run and would keep the view of the harbour open for the people on its shore.",
+    "The transport office will publish the timetable of the works next month, with "
+    "the detours that buses and delivery vans will take while the bridge is built.",
+]
+CHALLENGE_SCRIPT = (
+    '<script src="/cdn-cgi/challenge-platform/h/b/orchestrate/jsch/v1"></script>'
+)
+
+
+def test_article_behind_challenge_markup_is_still_an_article() -> None:
+    paragraphs = [*PARAGRAPHS, *MORE_PARAGRAPHS]
+    page = extract(page_html(head=CHALLENGE_SCRIPT, paragraphs=paragraphs))
+    assert page.paragraphs == paragraphs
+
+
+def test_challenge_markup_without_article_text_is_a_challenge() -> None:
+    html = page_html(head=CHALLENGE_SCRIPT, paragraphs=["Checking your browser."])
+    with pytest.raises(ExtractionError) as excinfo:
+        extract(html)
+    assert excinfo.value.reason == "bot_challenge"
+
+
+# Written without spaces between words: its length is counted in characters (class 1).
+JAPANESE = [
+    "市議会は金曜日、港に新しい橋を架ける計画を賛成多数で承認した。"
+    "議論は夜遅くまで続き、最後は七対二の採決となった。",
+    "工事は春に始まり、およそ二年かかる見通しだと市の交通局は説明している。"
+    "旧市街の住民は決定を歓迎しつつも、工事の騒音や交通への影響を心配している。",
+    "市長は、新しい橋には車や自転車だけでなく路面電車も通る予定で、"
+    "最初の路面電車はこの十年のうちに橋を渡ることになると述べた。",
+    "反対派は長年、トンネルの方が維持費が安く、港の眺めも守られると主張してきた。"
+    "交通局は来月、工事の日程と迂回路を発表する予定だ。",
+]
+
+
+def test_japanese_article_passes_the_length_floor_and_counts_its_words() -> None:
+    page = extract(
+        page_html(lang="ja", paragraphs=JAPANESE, title="港の新しい橋、市議会が承認"),
+        min_words=40,
+    )
+    assert page.paragraphs == JAPANESE
+    article = build_article(page, fetched_url=URL)
+    characters = sum(len(p) - p.count("、") - p.count("。") for p in JAPANESE)
+    assert article.word_count == pytest.approx(characters / 2, abs=2)
+
+
+# Readers' comments in plain paragraphs inside the article's container (as AMP pages
+# have them): nothing says "comment" but the heading (class 5).
+PLAIN_COMMENTS = [
+    "3 Comments",
+    "harbourfan, 2 hours ago: About time this bridge got built, we waited long enough.",
+    "oldtowner, 1 hour ago: The noise will be terrible for those near the harbour.",
+    "cyclist22, 5 minutes ago: I hope the bike lanes on the bridge are wide enough.",
+]
+
+
+def test_comments_in_plain_markup_after_a_comments_heading_are_not_text() -> None:
+    page = extract(page_html(paragraphs=[*PARAGRAPHS, *PLAIN_COMMENTS]))
+    assert page.paragraphs == PARAGRAPHS
+    assert "About time" not in page.text
+
+
+def test_a_comments_heading_in_the_first_half_is_left_alone() -> None:
+    paragraphs = [PARAGRAPHS[0], "Comments", *PARAGRAPHS[1:]]
+    assert extract(page_html(paragraphs=paragraphs)).paragraphs == paragraphs
+
+
 def test_too_short_is_counted_not_emitted() -> None:
     with pytest.raises(ExtractionError) as excinfo:
         extract(page_html(), min_words=500)

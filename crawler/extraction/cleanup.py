@@ -54,6 +54,29 @@ def normalize_space(text: str) -> str:
     return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
 
 
+# Scripts written without spaces between words: Han, kana, Thai, Lao, Tibetan,
+# Myanmar, Khmer. Their length is counted in characters (Korean Hangul is written
+# with spaces, so it counts by words like Latin).
+UNSPACED = re.compile(
+    r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff"
+    r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+)
+# Characters of those scripts that make one word, for length floors and
+# ``word_count``: Chinese and Japanese words average under two characters, so a
+# 40-word floor asks for 80 characters there, a short paragraph.
+CHARS_PER_WORD = 2
+
+
+def count_words(text: str) -> int:
+    """Words in ``text``, script-aware: white-space separated words, plus the
+    characters of scripts written without spaces, ``CHARS_PER_WORD`` to a word."""
+    unspaced = len(UNSPACED.findall(text))
+    if not unspaced:
+        return len(text.split())
+    spaced = sum(1 for token in text.split() if not UNSPACED.search(token))
+    return spaced + -(-unspaced // CHARS_PER_WORD)
+
+
 def _key(text: str) -> str:
     return re.sub(r"\W+", " ", text).strip().lower()
 

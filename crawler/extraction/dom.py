@@ -206,37 +206,3 @@ def link_density(el: HtmlElement) -> float:
         return 0.0
     linked = sum(_chars(a.text_content()) for a in el.iter("a"))
     return min(linked / total, 1.0)
-
-
-def _ancestors(el: HtmlElement) -> list[HtmlElement]:
-    chain = []
-    node: HtmlElement | None = el
-    while node is not None:
-        chain.append(node)
-        node = node.getparent()
-    return chain
-
-
-def _join_depth(a: HtmlElement, b: HtmlElement) -> int:
-    """Depth (from the root) of the nearest element containing both ``a`` and ``b``."""
-    # The chain is kept alive while compared: lxml element proxies are created on
-    # access, and comparing ids of freed proxies would match unrelated elements.
-    chain = _ancestors(a)
-    mine = set(chain)
-    for node in _ancestors(b):
-        if node in mine:
-            return len(_ancestors(node))
-    return 0
-
-
-def joins_body(block: Block, first: Block, second: Block | None) -> bool:
-    """True when ``block`` sits with the body lines after it: it joins the first of
-    them at least as deep in the page as the first joins the second (one container per
-    paragraph is common), or, with one line after it, shares its parent."""
-    if block.element is None or first.element is None:
-        return False
-    if second is None or second.element is None:
-        return block.element.getparent() is first.element.getparent()
-    return _join_depth(block.element, first.element) >= _join_depth(
-        first.element, second.element
-    )

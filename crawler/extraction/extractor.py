@@ -18,7 +18,7 @@ from parsel import Selector
 from parsel.csstranslator import css2xpath
 
 from crawler.discovery import looks_like_listing
-from crawler.extraction.cleanup import clean_paragraphs, normalize_space
+from crawler.extraction.cleanup import clean_paragraphs, count_words, normalize_space
 from crawler.extraction.metadata import (
     figures_and_captions,
     find_images,
@@ -29,6 +29,7 @@ from crawler.extraction.metadata import (
 )
 from crawler.extraction.page import ExtractedPage, ExtractionError
 from crawler.extraction.pagetype import (
+    SHORT_BODY_WORDS,
     challenge_verdict,
     is_paywalled,
     short_page_verdict,
@@ -249,16 +250,19 @@ def _extract_tree(
         or None
     )
 
-    verdict = challenge_verdict(tree, title)
-    if verdict is not None:
-        raise ExtractionError(verdict.reason, verdict.detail)
+    # A challenge page is judged by what it lacks too: markup of a protection
+    # service on a page whose article text is there is a page served through it.
+    challenge = challenge_verdict(tree, title)
 
     body = None
     if overrides.get("body"):
         raw_paragraphs = overrides["body"]
     else:
         body = choose_body(
-            tree, url, titles=[title, *meta.titles], description=description or ""
+            tree,
+            url,
+            titles=[title, *meta.titles],
+            article_body=json_ld_article_body(meta.json_ld),
         )
         raw_paragraphs = body.lines
 
@@ -269,7 +273,9 @@ def _extract_tree(
         captions=captions,
         clutter_phrases=site.extraction.clutter_phrases if site else (),
     )
-    words = sum(len(p.split()) for p in paragraphs)
+    words = sum(count_words(p) for p in paragraphs)
+    if challenge is not None and words < SHORT_BODY_WORDS:
+        raise ExtractionError(challenge.reason, challenge.detail)
     verdict = short_page_verdict(tree, title, words, " ".join(paragraphs))
     if verdict is not None:
         raise ExtractionError(verdict.reason, verdict.detail)
@@ -312,6 +318,19 @@ def _extract_tree(
         cleanup=dict(body.dropped) if body is not None else {},
         body_source=body.source if body is not None else "site",
     )
+
+
+def json_ld_article_body(objects: list[dict[str, Any]]) -> str:
+    """The longest ``articleBody`` text of the page's JSON-LD objects, looking one
+    level into nested objects too (``mainEntity``, ``hasPart``)."""
+    found = ""
+    for obj in objects:
+        nested = [v for v in obj.values() if isinstance(v, dict)]
+        for node in [obj, *nested]:
+            text = node.get("articleBody")
+            if isinstance(text, str) and len(text) > len(found):
+                found = text
+    return found
 
 
 def _page_description(sel: Selector) -> str | None:

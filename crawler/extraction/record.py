@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
 
+from crawler.extraction.cleanup import count_words
 from crawler.extraction.page import ExtractedPage
 from crawler.items import Article, article_id
 from crawler.urls import normalize_url, same_site
@@ -70,5 +71,5 @@ def build_article(
         comments=page.comments,
         source_url=fetched_url,
         paywalled=page.paywalled,
-        word_count=len(text.split()),
+        word_count=count_words(text),
     )

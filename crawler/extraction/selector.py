@@ -1,14 +1,17 @@
 """Choose the article body: trafilatura's lines judged by markup and a second opinion.
 
-The steps, each measured on the extraction dev set (figures in docs/extraction.md):
+The steps, each measured on three corpora (figures in docs/extraction.md):
 
+0. Layout tables (page layout, not data) become ``<div>``s.
 1. trafilatura in fast mode (no internal fallbacks) gives the lines; when it finds
-   (almost) nothing, full trafilatura with its fallbacks, then readability alone.
-2. The headline repeated as a line is dropped, and so is the dek (the page's
-   description) when it leads the body from a container of its own: a lead paragraph
-   that merely equals the description sits with the paragraphs after it, and stays.
+   (almost) nothing or looks partial (the page's paragraphs or its JSON-LD
+   ``articleBody`` hold much more), full trafilatura with its fallbacks, then
+   readability alone.
+2. The headline repeated as a line is dropped (the dek stays: it is body text by
+   the reference corpora's account).
 3. Lines that are links (link density >= 0.7, four words or more, not headings) are
-   teasers, "related" lists and promos, not the article.
+   teasers, "related" lists and promos, not the article (unless they are most of it);
+   a comments heading in the second half ends the body.
 4. Second opinion, only when an edge of the body looks unsure (a run of ten words or
    more at either end that is mostly not sentences): readability (trafilatura's fork,
    a few milliseconds). When readability's text is nearly all inside trafilatura's, the
@@ -29,17 +32,29 @@ from dataclasses import dataclass, field
 import trafilatura
 from lxml.html import HtmlElement
 
-from crawler.extraction.dom import Block, BlockIndex, joins_body, text_key
+from crawler.extraction.cleanup import UNSPACED, count_words
+from crawler.extraction.dom import Block, BlockIndex, text_key
 
 logger = logging.getLogger(__name__)
 
-# Below this many characters trafilatura's fast pass is retried with its fallbacks.
-MIN_FAST_CHARS = 250
+# Below this many words (script-aware, ``count_words``; about trafilatura's own 250
+# characters of Latin text) the fast pass is retried with trafilatura's fallbacks.
+MIN_FAST_WORDS = 40
+# A table cell with block children and this many characters is page layout.
+LAYOUT_CELL_CHARS = 200
+# The fast pass looks partial when the page's <p> elements hold this many times its
+# text (tuned on fundus-dev, confirmed on trafilatura-eval: docs/extraction.md) ...
+PARTIAL_PARAGRAPHS = 2.0
+# ... and the full pass replaces it when it finds this many times as much.
+FULLER_SHARE = 1.2
 # A line is dropped as a link when this share of its text is link text ...
 LINK_DENSITY = 0.7
 # ... and it has at least this many words (short link lines are often content:
 # a source credit, a product name).
 LINK_MIN_WORDS = 4
+# ... unless such lines hold more than this share of the body's words: then they are
+# the post itself (a link round-up).
+LINK_BODY_SHARE = 0.5
 # Readability's text must have at least this many characters to judge the edges ...
 SECOND_MIN_CHARS = 400
 # ... and at least this share of its 4-word shingles must be in trafilatura's text.
@@ -51,12 +66,11 @@ EDGE_PROSE_SHARE = 0.5
 UNSURE_MIN_WORDS = 10
 # ... looking at this many lines from each end.
 UNSURE_SCAN_LINES = 40
-# Where the dek may stand: among the first lines.
-DEK_MAX_INDEX = 3
 
-_WORD = re.compile(r"\w+")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
-_SENTENCE_END = re.compile(r"[.!?…:;\"”’»)\]。！？」』]$")
+_TOKEN = re.compile(f"{UNSPACED.pattern}|(?:(?!{UNSPACED.pattern})\\w)+")
+# Closing quotes of every convention: ” ’ (English), “ ‘ (German), » « › (French,
+# Swiss, Nordic).
+_SENTENCE_END = re.compile(r"[.!?…:;\"”’“‘»«›)\]。！？」』]$")
 _BLOCKS = frozenset(
     {
         "p",
@@ -96,19 +110,19 @@ class Body:
     source: str = "trafilatura"
     dropped: Counter[str] = field(default_factory=Counter)
     second_opinion: bool = False
+    full_pass: bool = False
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(text)
+    """Word tokens; each character of a script written without spaces is one."""
+    return _TOKEN.findall(text)
 
 
 def is_prose(text: str) -> bool:
-    """A sentence: eight words, 60 characters or 25 CJK characters or more (those
-    scripts do not separate words), ending like a sentence."""
+    """A sentence: eight words (script-aware: ``count_words``) or 60 characters or
+    more, ending like a sentence."""
     text = text.strip()
-    long_enough = (
-        len(text) >= 60 or len(words(text)) >= 8 or len(_CJK.findall(text)) >= 25
-    )
+    long_enough = len(text) >= 60 or count_words(text) >= 8
     return long_enough and bool(_SENTENCE_END.search(text))
 
 
@@ -132,13 +146,24 @@ class TextCover:
         return sum(g in self.grams for g in grams) / len(grams)
 
 
+# A heading that opens the readers' comments, in the languages of the corpora's
+# sites (whole line, optional count before or after).
+_COMMENTS_HEADING = re.compile(
+    r"(\d+\s+)?(comments?|reader comments|responses?|replies|leave a (reply|comment)"
+    r"|kommentare?|leserkommentare|commentaires?|comentarios?|commenti|reacties"
+    r"|komentarze|kommentarer|yorumlar)(\s*[(\[]?\d+[)\]]?)?\s*:?",
+    re.IGNORECASE,
+)
+
+
 # --- the extractors -----------------------------------------------------------------
 
 
 def trafilatura_lines(tree: HtmlElement, url: str, *, fast: bool = True) -> list[str]:
     """trafilatura's body text as lines (no comments, tables kept)."""
+    # No copy here: trafilatura copies a tree it is given before changing it.
     doc = trafilatura.bare_extraction(
-        copy.deepcopy(tree),
+        tree,
         url=url or None,
         fast=fast,
         include_comments=False,
@@ -207,44 +232,123 @@ def _element_lines(root: HtmlElement) -> list[str]:
     return lines
 
 
+# --- layout tables -----------------------------------------------------------------
+
+_TABLE_PARTS = ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
+
+
+def is_layout_table(table: HtmlElement) -> bool:
+    """A table that lays out the page rather than holding data: it holds another
+    table, or a cell holds a paragraph-length text (data cells hold short values)."""
+    if table.find(".//table") is not None:
+        return True
+    for cell in table.iter("td", "th"):
+        if next(cell.iter("p", "div", "h1", "h2", "h3", "ul", "ol"), None) is not None:
+            if len(cell.text_content()) >= LAYOUT_CELL_CHARS:
+                return True
+    return False
+
+
+def unwrap_layout_tables(tree: HtmlElement) -> HtmlElement:
+    """A copy of ``tree`` whose layout tables are plain ``<div>``s, so that their text
+    comes out as paragraphs, not as one row of pipe-separated cells; ``tree`` itself
+    when it has none."""
+    tables = [t for t in tree.iter("table") if is_layout_table(t)]
+    if not tables:
+        return tree
+    tree = copy.deepcopy(tree)
+    for table in [t for t in tree.iter("table") if is_layout_table(t)]:
+        for el in [table, *table.iter(*_TABLE_PARTS[1:])]:
+            el.tag = "div"
+    return tree
+
+
+# --- completeness of the first pass -------------------------------------------------
+
+
+def paragraph_chars(tree: HtmlElement) -> int:
+    """Characters of text in the page's ``<p>`` elements: a cheap upper estimate of
+    how much prose the page holds (menus and teasers are rarely paragraphs)."""
+    return sum(len(" ".join(p.text_content().split())) for p in tree.iter("p"))
+
+
+def looks_partial(chars: int, tree: HtmlElement, article_body: str) -> bool:
+    """True when the fast pass's ``chars`` characters look like part of the article:
+    the page's paragraphs hold ``PARTIAL_PARAGRAPHS`` times as much text, or its
+    JSON-LD ``articleBody`` is ``FULLER_SHARE`` times longer."""
+    if len(article_body) > FULLER_SHARE * chars:
+        return True
+    return paragraph_chars(tree) > PARTIAL_PARAGRAPHS * chars
+
+
+def first_pass(
+    tree: HtmlElement, url: str, article_body: str, body: Body
+) -> list[str]:
+    """trafilatura's fast pass; its full pass (with its own fallbacks) instead when
+    the fast one is near empty or looks partial and the full one finds clearly more.
+    """
+    lines = trafilatura_lines(tree, url, fast=True)
+    chars = sum(map(len, lines))
+    if sum(map(count_words, lines)) < MIN_FAST_WORDS:
+        wanted = chars
+    elif looks_partial(chars, tree, article_body):
+        wanted = int(FULLER_SHARE * chars)
+    else:
+        return lines
+    body.full_pass = True
+    fuller = trafilatura_lines(tree, url, fast=False)
+    if sum(map(len, fuller)) > wanted:
+        lines, body.source = fuller, "trafilatura_fallback"
+    return lines
+
+
 # --- the rules ----------------------------------------------------------------------
 
 
-def drop_title_and_dek(
-    blocks: list[Block], titles: Iterable[str], description: str, body: Body
-) -> list[Block]:
-    """Drop lines that repeat the headline; drop the dek when it stands apart."""
+def drop_title(blocks: list[Block], titles: Iterable[str], body: Body) -> list[Block]:
+    """Drop lines that repeat the headline. The dek (the page's description) stays:
+    both fundus's and trafilatura's reference texts count it as body (dropping it
+    cost 31 pages on trafilatura-eval and 17 on fundus-dev, docs/extraction.md)."""
     title_keys = {k for k in (text_key(t) for t in titles) if k}
-    dek_key = text_key(description) if description else ""
     kept: list[Block] = []
-    for i, block in enumerate(blocks):
-        key = block.key
-        if key and key in title_keys:
+    for block in blocks:
+        if title_keys and block.key in title_keys:
             body.dropped["title"] += 1
             continue
-        if dek_key and key == dek_key and i < DEK_MAX_INDEX:
-            first = blocks[i + 1] if i + 1 < len(blocks) else None
-            second = blocks[i + 2] if i + 2 < len(blocks) else None
-            if first is None or not joins_body(block, first, second):
-                body.dropped["dek"] += 1
-                continue
         kept.append(block)
     return kept
 
 
 def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
-    """Drop lines that are (almost) all link text: teasers, related lists, promos."""
-    kept = []
-    for block in blocks:
-        if (
-            len(words(block.text)) >= LINK_MIN_WORDS
-            and not block.heading
-            and block.link_density >= LINK_DENSITY
-        ):
-            body.dropped["link"] += 1
-            continue
-        kept.append(block)
-    return kept
+    """Drop lines that are (almost) all link text: teasers, related lists, promos.
+
+    When such lines hold most of the body's words, they are the post itself (a link
+    round-up, a list of sources): all are kept."""
+    links = [
+        count_words(b.text) >= LINK_MIN_WORDS
+        and not b.heading
+        and b.link_density >= LINK_DENSITY
+        for b in blocks
+    ]
+    pairs = list(zip(blocks, links, strict=True))
+    linked = sum(count_words(b.text) for b, link in pairs if link)
+    if linked > LINK_BODY_SHARE * sum(count_words(b.text) for b in blocks):
+        return blocks
+    body.dropped["link"] += sum(links)
+    return [b for b, link in pairs if not link]
+
+
+def cut_comment_section(blocks: list[Block], body: Body) -> list[Block]:
+    """Cut the body at a comments heading in its second half ("Comments", "12
+    comments", "Kommentare (3)", "Leave a reply"): what follows is the readers'
+    discussion, even when its markup does not say "comment" (AMP pages, plain
+    <div>/<li> lists) and trafilatura's comment pruning misses it."""
+    start = len(blocks) // 2
+    for i in range(max(start, 1), len(blocks)):
+        if _COMMENTS_HEADING.fullmatch(blocks[i].text.strip()):
+            body.dropped["comments"] += len(blocks) - i
+            return blocks[:i]
+    return blocks
 
 
 def _droppable_words(blocks: list[Block], enough: int) -> int:
@@ -253,7 +357,7 @@ def _droppable_words(blocks: list[Block], enough: int) -> int:
     once ``enough`` is reached or after ``UNSURE_SCAN_LINES`` lines."""
     total = prose = best = 0
     for block in blocks[:UNSURE_SCAN_LINES]:
-        n = len(words(block.text))
+        n = count_words(block.text)
         total += n
         if is_prose(block.text) or block.in_quote:
             prose += n
@@ -275,6 +379,35 @@ def edges_unsure(blocks: list[Block]) -> bool:
     )
 
 
+def _paragraphs(run: list[Block]) -> list[tuple[str, bool]]:
+    """The run's lines joined where a line runs on into the next (no sentence end,
+    the next starts in lower case: hard-wrapped text), with whether each is quoted."""
+    merged: list[tuple[str, bool]] = []
+    for block in run:
+        text = block.text.strip()
+        if (
+            merged
+            and text[:1].islower()
+            and not _SENTENCE_END.search(merged[-1][0])
+        ):
+            merged[-1] = (f"{merged[-1][0]} {text}", merged[-1][1] or block.in_quote)
+        else:
+            merged.append((text, block.in_quote))
+    return merged
+
+
+def _keep_run(run: list[Block]) -> bool:
+    """An edge run stays when at least ``EDGE_PROSE_SHARE`` of its words are prose or
+    quotes (hard-wrapped lines judged joined)."""
+    total = sum(count_words(b.text) for b in run) or 1
+    prose = sum(
+        count_words(text)
+        for text, quoted in _paragraphs(run)
+        if quoted or is_prose(text)
+    )
+    return prose / total >= EDGE_PROSE_SHARE
+
+
 def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     """Drop non-prose runs before/after the part both extractors agree on."""
     if len(second) < SECOND_MIN_CHARS or not blocks:
@@ -286,23 +419,18 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     # Anchors are lines of four words or more: a short line ("Home", "Health") is
     # found in any long text by chance.
     shared = [
-        len(words(b.text)) >= 4 and theirs.share_of(b.text) >= 0.5 for b in blocks
+        count_words(b.text) >= 4 and theirs.share_of(b.text) >= 0.5 for b in blocks
     ]
     if not any(shared):
         return blocks
     start = shared.index(True)
     end = len(blocks) - shared[::-1].index(True)
 
-    def keep_run(run: list[Block]) -> bool:
-        total = sum(len(words(b.text)) for b in run) or 1
-        prose = sum(len(words(b.text)) for b in run if b.in_quote or is_prose(b.text))
-        return prose / total >= EDGE_PROSE_SHARE
-
     head, middle, tail = blocks[:start], blocks[start:end], blocks[end:]
-    if head and not keep_run(head):
+    if head and not _keep_run(head):
         body.dropped["edge_head"] += len(head)
         head = []
-    if tail and not keep_run(tail):
+    if tail and not _keep_run(tail):
         body.dropped["edge_tail"] += len(tail)
         tail = []
     return head + middle + tail
@@ -316,17 +444,15 @@ def choose_body(
     url: str,
     *,
     titles: Iterable[str] = (),
-    description: str = "",
+    article_body: str = "",
 ) -> Body:
-    """The article's lines from a parsed page (``tree`` is not modified)."""
+    """The article's lines from a parsed page (``tree`` is not modified);
+    ``article_body`` is the page's JSON-LD ``articleBody``, if any."""
     body = Body(lines=[])
-    lines = trafilatura_lines(tree, url, fast=True)
-    if sum(len(line) for line in lines) < MIN_FAST_CHARS:
-        fuller = trafilatura_lines(tree, url, fast=False)
-        if sum(map(len, fuller)) > sum(map(len, lines)):
-            lines, body.source = fuller, "trafilatura_fallback"
+    tree = unwrap_layout_tables(tree)
+    lines = first_pass(tree, url, article_body, body)
     second: str | None = None
-    if sum(len(line) for line in lines) < MIN_FAST_CHARS:
+    if sum(map(count_words, lines)) < MIN_FAST_WORDS:
         second = readability_text(tree)
         body.second_opinion = True
         if len(second) > sum(map(len, lines)):
@@ -335,8 +461,9 @@ def choose_body(
         return body
     index = BlockIndex(tree, lines)
     blocks = [index.block(line) for line in lines]
-    blocks = drop_title_and_dek(blocks, titles, description, body)
+    blocks = drop_title(blocks, titles, body)
     blocks = drop_link_lines(blocks, body)
+    blocks = cut_comment_section(blocks, body)
     if body.source != "readability" and edges_unsure(blocks):
         if second is None:
             second = readability_text(tree)

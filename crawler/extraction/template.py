@@ -34,6 +34,8 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
 
+from crawler.extraction.cleanup import count_words
+
 logger = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
@@ -264,5 +266,5 @@ class TemplatePipeline:
             "word_count" in adapter.field_names()
             or adapter.get("word_count") is not None
         ):
-            adapter["word_count"] = len(adapter["text"].split())
+            adapter["word_count"] = count_words(adapter["text"])
         return item
