@@ -58,8 +58,9 @@ def boilerplate() -> str:
 
 
 def stub_html(title: str) -> str:
-    """An 18-word story padded to an article's length by the site's template."""
-    words = " ".join(f"word{i}" for i in range(17))
+    """An 8-word story (under EXTRACT_MIN_WORDS, 15) padded to an article's length
+    by the site's template."""
+    words = " ".join(f"word{i}" for i in range(7))
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f"<title>{title}</title></head><body><article><h1>{title}</h1>"
             f'<time datetime="2024-05-02">2 May 2024</time><p>Stub {words}.</p>'
