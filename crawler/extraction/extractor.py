@@ -20,6 +20,7 @@ from parsel.csstranslator import css2xpath
 from crawler.discovery import looks_like_listing
 from crawler.extraction.cleanup import clean_paragraphs, count_words, normalize_space
 from crawler.extraction.metadata import (
+    drop_site_tail,
     figures_and_captions,
     find_images,
     parse_any_date,
@@ -240,8 +241,11 @@ def _extract_tree(
 
     title = overrides.get("title") or meta.title or ""
     site_name = (site.name if site else "") or meta.sitename or ""
-    title = strip_title_suffix(
-        title, site_name, site.extraction.title_suffix if site else ""
+    title = drop_site_tail(
+        strip_title_suffix(
+            title, site_name, site.extraction.title_suffix if site else ""
+        ),
+        meta.headlines,
     )
     description = (
         overrides.get("description")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from lxml.html import HtmlElement
@@ -32,11 +32,45 @@ _HUMAN_DATE = re.compile(
 )
 
 
+# Unix time in seconds or milliseconds, as some sites put in article:published_time.
+_EPOCH = re.compile(r"\d{10}(?:\d{3})?")
+# Java's Date.toString() ("Fri Apr 28 19:20:36 CEST 2023"), printed by many CMSs.
+_JAVA_DATE = re.compile(
+    r"[A-Z][a-z]{2} ([A-Z][a-z]{2} \d{1,2} \d{2}:\d{2}:\d{2}) ([A-Z]{2,5}) (\d{4})"
+)
+# Offsets of the zone names Java prints most; another name gives a local time.
+_ZONE_HOURS = {
+    "UTC": 0, "GMT": 0, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2,
+    "EET": 2, "EEST": 3, "MSK": 3, "IST": 5.5, "CST": -6, "CDT": -5, "EST": -5,
+    "EDT": -4, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "JST": 9, "KST": 9,
+}
+
+
+def _epoch_date(raw: str) -> str | None:
+    seconds = int(raw) / (1000 if len(raw) == 13 else 1)
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+def _java_date(match: re.Match[str]) -> str | None:
+    try:
+        local = datetime.strptime(f"{match[1]} {match[3]}", "%b %d %H:%M:%S %Y")
+    except ValueError:
+        return None
+    hours = _ZONE_HOURS.get(match[2])
+    if hours is None:
+        return local.isoformat()
+    return local.replace(tzinfo=timezone(timedelta(hours=hours))).isoformat()
+
+
 def parse_any_date(raw: str) -> str | None:
     """ISO 8601 of a machine or human date ("January 5, 2012" -> "2012-01-05")."""
     raw = (raw or "").strip()
     if not raw:
         return None
+    if _EPOCH.fullmatch(raw):
+        return _epoch_date(raw)
+    if java := _JAVA_DATE.search(raw):
+        return _java_date(java)
     match = _HUMAN_DATE.search(raw)
     if not match:
         return None
@@ -76,8 +110,10 @@ def json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
                 stack.extend(item)
             elif isinstance(item, dict):
                 objects.append(item)
-                if "@graph" in item:
-                    stack.append(item["@graph"])
+                # An article nested in @graph or in a WebPage's mainEntity.
+                for key in ("@graph", "mainEntity"):
+                    if isinstance(item.get(key), list | dict):
+                        stack.append(item[key])
     return objects
 
 
@@ -128,17 +164,40 @@ def _plausible(value: str) -> bool:
 
 
 def _precise(candidates: list[Any]) -> str | None:
-    """The first plausible candidate, or a later one with a time of day on that date."""
+    """The first plausible candidate that parses (an unparseable one does not end the
+    search), or a later one that says more of the same instant: a time of day on
+    that date, or an explicit UTC offset where the first has none."""
     found = [str(c).strip() for c in candidates if c and isinstance(c, str | int)]
-    found = [c for c in found if c and _plausible(c)]
-    if not found:
+    parsed = [
+        (c, iso)
+        for c in found
+        if c and _plausible(c) and (iso := parse_any_date(c)) is not None
+    ]
+    if not parsed:
         return None
-    first = found[0]
-    if not _HAS_TIME.match(first):
-        for other in found[1:]:
-            if _HAS_TIME.match(other) and other[:10] == first[:10]:
-                return other
+    first, first_iso = parsed[0]
+    for other, other_iso in parsed[1:]:
+        same_day = other_iso[:10] == first_iso[:10]
+        if "T" not in first_iso and "T" in other_iso and same_day:
+            return other
+        if _naive(first_iso) and not _naive(other_iso) and _whole_hours_apart(
+            first_iso, other_iso
+        ):
+            return other
     return first
+
+
+def _naive(iso: str) -> bool:
+    return "T" in iso and datetime.fromisoformat(iso).tzinfo is None
+
+
+def _whole_hours_apart(naive: str, aware: str) -> bool:
+    """The same instant written in two zones: a naive time differs from an aware one's
+    wall clock by whole hours (less than a day)."""
+    other = datetime.fromisoformat(aware)
+    wall = other.replace(tzinfo=None)
+    gap = abs((datetime.fromisoformat(naive) - wall).total_seconds())
+    return gap < 86400 and gap % 3600 == 0
 
 
 def find_dates(
@@ -245,6 +304,8 @@ _ROLE = re.compile(
 )
 # A credential after a name ("MS", "RDN", "PhD", "M.D."); first in the string it is
 # an agency ("AFP", "PTI").
+# An e-mail address in an author field ("jane@news.example (Jane Doe)").
+_EMAIL = re.compile(r"(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _CREDENTIAL = re.compile(r"^([A-Z]{2,5}|Ph\.?D|M\.?D|Dr|Jr|Sr|[A-Z]\.([A-Z]\.)+)\.?$")
 
 
@@ -257,9 +318,9 @@ def split_authors(raw: str | list[str] | None, site_name: str = "") -> list[str]
     site = site_name.strip().lower()
     names: list[str] = []
     for part in parts:
-        part = _BY.sub("", " ".join(str(part).split()))
+        part = _BY.sub("", " ".join(_EMAIL.sub(" ", str(part)).split()))
         for position, name in enumerate(_SPLIT.split(part)):
-            name = _BY.sub("", name.strip(" .-–—:|"))
+            name = _BY.sub("", name.strip(" .-–—:|()<>[]"))
             if (
                 not name
                 or "@" in name
@@ -276,6 +337,25 @@ def split_authors(raw: str | list[str] | None, site_name: str = "") -> list[str]
             if name not in names:
                 names.append(name)
     return names
+
+
+# What sites put between a headline and their name ("Headline | Site", "Headline -
+# Site", "Headline：Site", "Headline-Section|Site").
+_TAIL_SEPARATORS = "|-–—:*·•ㅣ：/»«"
+
+
+def drop_site_tail(title: str, headlines: list[str]) -> str:
+    """The page's own headline (an <h1>, the JSON-LD headline) when the title is that
+    headline plus a separator and a short tail (site name, section, byline)."""
+    for headline in sorted(headlines, key=len, reverse=True):
+        if len(headline) < 10 or len(headline) >= len(title):
+            continue
+        if not title.startswith(headline):
+            continue
+        tail = title[len(headline):].strip()
+        if tail[:1] in _TAIL_SEPARATORS and len(tail) <= 80:
+            return headline
+    return title
 
 
 def strip_title_suffix(title: str, site_name: str = "", suffix: str = "") -> str:
@@ -315,6 +395,9 @@ class PageMeta:
     tags: list[str] = field(default_factory=list)
     language: str | None = None
     canonical_url: str | None = None
+    #: The headlines the page shows or declares without a site tail (<h1>s, the
+    #: JSON-LD headline), to take such a tail off the title.
+    headlines: list[str] = field(default_factory=list)
     #: The page's JSON-LD objects (flattened), for the checks that read them too.
     json_ld: list[dict[str, Any]] = field(default_factory=list)
 
@@ -370,7 +453,11 @@ def _names(value: Any) -> list[str]:
         return [value]
     if isinstance(value, dict):
         name = value.get("name")
-        return [name] if isinstance(name, str) else []
+        if isinstance(name, str) and name.strip():
+            return [name]
+        parts = [value.get("givenName"), value.get("familyName")]
+        full = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+        return [full] if full else []
     if isinstance(value, list):
         return [n for v in value for n in _names(v)]
     return []
@@ -453,6 +540,11 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
             if candidate and len(candidate) >= 8 and candidate not in titles:
                 titles.append(candidate)
     meta.titles = titles
+    meta.headlines = [_text(h) for h in tree.iter("h1")] + [
+        " ".join(o["headline"].split())
+        for o in articles
+        if isinstance(o.get("headline"), str)
+    ]
     lang = tree.get("lang") or metas.get("content-language") or ""
     meta.language = lang.strip() or None
     canonical = tree.xpath(_CANONICAL_LINK) or [metas.get("og:url", "")]

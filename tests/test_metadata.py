@@ -1,0 +1,171 @@
+"""Metadata read from a page (crawler/extraction/metadata.py): dates, authors, titles.
+
+Each page here is written for the test and shows one convention seen across many
+sites; the figures that justify the rules are in docs/extraction.md.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from lxml import html
+
+from crawler.extraction import extract_page
+from crawler.extraction.metadata import (
+    drop_site_tail,
+    parse_any_date,
+    read_metadata,
+    split_authors,
+)
+
+BODY = "".join(
+    f"<p>Paragraph {i}: the council met on Tuesday to weigh the harbour plan, and "
+    f"the vote was put off until the engineers report in the spring.</p>"
+    for i in range(6)
+)
+
+
+def page(
+    head: str = "", body_top: str = "", title: str = "Harbour plan vote delayed"
+) -> str:
+    return (
+        f'<html lang="en"><head><title>{title}</title>{head}</head><body>'
+        f"<article>{body_top}{BODY}</article></body></html>"
+    )
+
+
+def ld(obj: object) -> str:
+    return f'<script type="application/ld+json">{json.dumps(obj)}</script>'
+
+
+# --- class 7: dates ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "iso"),
+    [
+        ("1714638600000", "2024-05-02T08:30:00+00:00"),  # epoch milliseconds
+        ("1714638600", "2024-05-02T08:30:00+00:00"),  # epoch seconds
+        ("Thu May 02 10:30:00 CEST 2024", "2024-05-02T10:30:00+02:00"),  # Java
+        ("Thu May 02 10:30:00 EDT 2024", "2024-05-02T10:30:00-04:00"),
+        ("Thu May 02 10:30:00 ABCT 2024", "2024-05-02T10:30:00"),  # unknown zone
+    ],
+)
+def test_machine_dates_sites_print_are_parsed(raw: str, iso: str) -> None:
+    assert parse_any_date(raw) == iso
+
+
+def test_epoch_milliseconds_in_the_published_time_meta_give_the_date() -> None:
+    head = '<meta property="article:published_time" content="1714638600000">'
+    record = extract_page(page(head), url="https://news.example/harbour")
+    assert record.date == "2024-05-02T08:30:00+00:00", record.date
+
+
+def test_an_unparseable_first_candidate_does_not_end_the_search() -> None:
+    head = (
+        '<meta property="article:published_time" content="just now">'
+        + ld({"@type": "NewsArticle", "datePublished": "2024-05-02T08:30:00Z"})
+    )
+    record = extract_page(page(head), url="https://news.example/harbour")
+    assert record.date is not None and record.date.startswith("2024-05-02T08:30")
+
+
+def test_a_date_with_an_offset_wins_over_a_local_time_hours_apart() -> None:
+    """The meta tag's local wall clock and JSON-LD's instant are the same time in
+    two zones: the one that says its zone is the one that can be trusted."""
+    head = (
+        '<meta property="article:published_time" content="2024-05-02T10:30:00">'
+        + ld({"@type": "NewsArticle", "datePublished": "2024-05-02T08:30:00+00:00"})
+    )
+    record = extract_page(page(head), url="https://news.example/harbour")
+    assert record.date == "2024-05-02T08:30:00+00:00", record.date
+
+
+# --- class 8: authors -------------------------------------------------------------
+
+
+def authors_of(head: str) -> list[str]:
+    tree = html.fromstring(page(head))
+    return split_authors(read_metadata(tree, "https://news.example/harbour").authors)
+
+
+def test_an_article_nested_in_a_web_pages_main_entity_gives_its_authors() -> None:
+    head = ld(
+        {
+            "@context": "https://schema.org",
+            "@type": "WebPage",
+            "mainEntity": {
+                "@type": "NewsArticle",
+                "headline": "Harbour plan vote delayed",
+                "author": [{"@type": "Person", "name": "Ada Lovelace"}],
+            },
+        }
+    )
+    assert authors_of(head) == ["Ada Lovelace"]
+
+
+def test_an_article_in_a_graph_gives_its_authors() -> None:
+    head = ld(
+        {
+            "@graph": [
+                {"@type": "WebSite", "name": "Harbour News"},
+                {"@type": "NewsArticle", "author": {"name": "Grace Hopper"}},
+            ]
+        }
+    )
+    assert authors_of(head) == ["Grace Hopper"]
+
+
+def test_a_person_with_only_given_and_family_name() -> None:
+    head = ld(
+        {
+            "@type": "NewsArticle",
+            "author": {"@type": "Person", "givenName": "Ada", "familyName": "Lovelace"},
+        }
+    )
+    assert authors_of(head) == ["Ada Lovelace"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        ("ada.lovelace@news.example (Ada Lovelace)", ["Ada Lovelace"]),
+        ("Ada Lovelace <ada@news.example>", ["Ada Lovelace"]),
+        ("mailto:desk@y.example", []),
+        ("Ana y Luis", ["Ana", "Luis"]),
+    ],
+)
+def test_an_e_mail_address_in_an_author_tag_leaves_the_name(
+    raw: str, names: list[str]
+) -> None:
+    assert split_authors(raw) == names
+
+
+# --- class 10: titles -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Harbour plan vote delayed again - Coastal Daily News",
+        "Harbour plan vote delayed again | Coastal Daily | by Ada Lovelace",
+        "Harbour plan vote delayed again * Coastal Daily * by Ada Lovelace",
+        "Harbour plan vote delayed again-Politicsㅣ Coastal Daily",
+        "Harbour plan vote delayed again – Coastal – 02.05.2024",
+    ],
+)
+def test_a_site_tail_after_the_pages_own_headline_is_dropped(title: str) -> None:
+    head = f'<meta property="og:title" content="{title}">'
+    record = extract_page(
+        page(head, body_top="<h1>Harbour plan vote delayed again</h1>", title=title),
+        url="https://news.example/harbour",
+    )
+    assert record.title == "Harbour plan vote delayed again", record.title
+
+
+def test_a_title_longer_than_the_headline_without_a_separator_is_kept() -> None:
+    assert (
+        drop_site_tail("Harbour plan vote delayed again today", ["Harbour plan vote"])
+        == "Harbour plan vote delayed again today"
+    )
