@@ -55,7 +55,8 @@ class Article:
     #: never in ``text``.
     images: list[dict[str, Any]] = field(default_factory=list)
     #: Reader comments, only with EXTRACT_COMMENTS (or the site's
-    #: ``include_comments``): ``{"author", "date", "text"}`` in page order.
+    #: ``include_comments``): ``{"author", "date", "date_raw", "text"}`` in page
+    #: order; ``date`` is ISO 8601 (None when unparseable), ``date_raw`` as shown.
     comments: list[dict[str, Any]] | None = None
     #: The URL actually fetched (may differ from ``url``).
     source_url: str = ""

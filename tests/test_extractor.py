@@ -253,7 +253,8 @@ def test_comments_only_when_asked_and_never_in_text() -> None:
     assert on.comments == [
         {
             "author": "Reader Joe",
-            "date": "Nov 29, 2024",
+            "date": "2024-11-29",
+            "date_raw": "Nov 29, 2024",
             "text": "About time this bridge got built.",
         }
     ]

@@ -104,10 +104,12 @@ def extract_comments(
         text = pick(spec.text)
         if not text:
             continue
+        date_raw = pick(spec.date) or None
         comments.append(
             {
                 "author": pick(spec.author) or None,
-                "date": pick(spec.date) or None,
+                "date": parse_any_date(date_raw) if date_raw else None,
+                "date_raw": date_raw,
                 "text": text,
             }
         )
