@@ -1,11 +1,12 @@
 """``newsites merge``: join the JSONL files of a run's workers into one, by article id.
 
-Each cluster worker writes its own file (``-O out/worker-N.jsonl``). The merge keeps
+Each cluster worker appends to its own file (``-o out/worker-N.jsonl``). The merge keeps
 only valid records (a complete line holding a JSON object with a 16-hex ``id``, a
 ``url``, a ``title`` and a ``text``, as ``ValidatePipeline`` requires) and one record
 per id: the highest ``version``, then the latest ``fetched_at``, then the first seen.
 Records keep the order in which their ids first appear. The output is written to a
-temporary file and renamed, so a reader never sees half of it.
+temporary file and renamed, so a reader never sees half of it; an existing output
+holding articles that none of the inputs has is not replaced without ``--force``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -107,9 +109,8 @@ def _rank(record: dict[str, Any]) -> tuple[int, str]:
     )
 
 
-def merge(inputs: Iterable[Path], output: Path) -> MergeReport:
-    """Merge ``inputs`` into ``output`` (replaced atomically); returns the report."""
-    report = MergeReport()
+def collect(inputs: Iterable[Path], report: MergeReport) -> dict[str, dict[str, Any]]:
+    """The best valid record of every article id in ``inputs``, in first-seen order."""
     best: dict[str, dict[str, Any]] = {}
     for path in inputs:
         report.files += 1
@@ -121,14 +122,57 @@ def merge(inputs: Iterable[Path], output: Path) -> MergeReport:
             report.duplicates += 1
             if _rank(record) > _rank(kept):
                 best[record["id"]] = record
+    return best
+
+
+def write_atomically(output: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Write ``records`` to a temporary file of its own beside ``output``, then
+    rename it: readers never see half a file, and two merges at once never share a
+    temporary file (the last rename wins, each a whole merge)."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".part")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for record in best.values():
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, output)
+    fd, name = tempfile.mkstemp(
+        dir=output.parent, prefix=f".{output.name}.", suffix=".part"
+    )
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(name, output)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+class MergeShrinkError(ValueError):
+    """The merge would replace an output holding articles the inputs do not have."""
+
+
+def ids_in(path: Path) -> set[str]:
+    """Article ids of the valid records of an existing output (empty if none)."""
+    if not path.is_file():
+        return set()
+    return {record["id"] for record in read_records(path, MergeReport())}
+
+
+def merge(inputs: Iterable[Path], output: Path, force: bool = False) -> MergeReport:
+    """Merge ``inputs`` into ``output`` (replaced atomically); returns the report.
+
+    An existing ``output`` holding an article none of the inputs has is never
+    replaced (``MergeShrinkError``) unless ``force``: a rerun whose worker files
+    were emptied must not wipe the merged result of an earlier, complete merge."""
+    report = MergeReport()
+    best = collect(inputs, report)
+    if not force:
+        lost = ids_in(output) - best.keys()
+        if lost:
+            raise MergeShrinkError(
+                f"{output} holds {len(lost)} article(s) that none of the inputs has; "
+                "nothing written (merge it as an input under another name to keep "
+                "them, or pass --force to replace it)"
+            )
+    write_atomically(output, best.values())
     report.written = len(best)
     return report
 
@@ -147,10 +191,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        report = merge(inputs, output)
+        report = merge(inputs, output, force=args.force)
     except MergeInputError as exc:
         print(f"newsites merge: {exc}; nothing written", file=sys.stderr)
         return 2
+    except MergeShrinkError as exc:
+        print(f"newsites merge: {exc}", file=sys.stderr)
+        return 1
     print(f"{output}: {report.summary()}")
     return 0
 
@@ -169,5 +216,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "-o", "--output", required=True, help="the merged JSONL file (replaced)"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the output even if it holds articles the inputs do not have",
     )
     parser.set_defaults(func=run)

@@ -286,6 +286,15 @@ def error_count(stats: dict[str, Any]) -> int:
 def assess(stats: dict[str, Any], site_ids: list[str], settings: Settings) -> Outcome:
     """The run's exit status from its stats: interrupted > output > store >
     deadline > site > errors > nothing found."""
+    stopped = stopped_outcome(stats)
+    if stopped is not None:
+        return stopped
+    return health_outcome(stats, site_ids, settings)
+
+
+def stopped_outcome(stats: dict[str, Any]) -> Outcome | None:
+    """How a crawl was stopped before its end, from its stats (None: it was not):
+    interrupted > output > store > deadline. ``scrapy crawl`` exits with these too."""
     if stats.get("finish_reason") == "shutdown":
         return Outcome(EXIT_INTERRUPTED, "interrupted",
                        "interrupted by a signal; the output has every finished article")
@@ -311,6 +320,13 @@ def assess(stats: dict[str, Any], site_ids: list[str], settings: Settings) -> Ou
                        "the run reached its deadline (RUN_MAX_SECONDS) and was "
                        "stopped; what was written is kept, the rest is fetched next "
                        "run")
+    return None
+
+
+def health_outcome(
+    stats: dict[str, Any], site_ids: list[str], settings: Settings
+) -> Outcome:
+    """A crawl that ran to its end: site > errors > nothing found > ok."""
     failed = []
     for site in site_ids:
         found = (_stat(stats, f"extract/ok/{site}")

@@ -158,6 +158,7 @@ SETTING_RULES: dict[str, Rule] = {
     "CLUSTER_HEARTBEAT_SECONDS": POSITIVE_FLOAT,
     "CLUSTER_MAX_REQUEUES": INT0,
     "CLUSTER_SHARED_POLITENESS": BOOL,
+    "CLUSTER_REDIS_RETRY_SECONDS": FLOAT0,
     "SEEN_BACKEND": Rule("str", choices=("sqlite", "redis")),
     "SEEN_REDIS_URL": TEXT,
     "SEEN_REDIS_PREFIX": TEXT,
@@ -297,6 +298,19 @@ def check_cluster(settings: BaseSettings) -> None:
     from crawler.cluster.config import ClusterConfig, ClusterConfigError
 
     try:
-        ClusterConfig.from_settings(settings)
+        config = ClusterConfig.from_settings(settings)
     except ClusterConfigError as exc:
         raise ConfigError(str(exc)) from exc
+    if config is None:
+        return
+    replaced = [
+        uri
+        for uri, options in settings.getdict("FEEDS").items()
+        if (options or {}).get("overwrite")
+    ]
+    if replaced:
+        raise ConfigError(
+            f"cluster mode: -O would empty {replaced[0]}, this worker's earlier "
+            "output of the run, whose articles the run will not fetch again; use "
+            "-o (append: a restarted worker goes on after what it wrote)"
+        )

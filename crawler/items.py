@@ -6,10 +6,24 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from scrapy.exceptions import DropItem
+
 
 def article_id(canonical_url: str) -> str:
     """16 hex chars, stable for a canonical URL (first 64 bits of its SHA-256)."""
     return hashlib.sha256(canonical_url.encode("utf-8")).hexdigest()[:16]
+
+
+class NotWrittenYet(DropItem):
+    """Dropped here while the article is still unwritten elsewhere (another
+    cluster worker holds it): whoever tracks what this process emitted must forget
+    it, so that a later fetch of the page may still write it."""
+
+
+def unwritten(exception: BaseException | None, failed: bool) -> bool:
+    """Whether an item that left the pipelines unwritten may be written by a later
+    fetch: it failed in a pipeline, or was dropped as ``NotWrittenYet``."""
+    return failed or isinstance(exception, NotWrittenYet)
 
 
 @dataclass

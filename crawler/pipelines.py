@@ -7,11 +7,13 @@ import re
 from typing import Any
 
 from itemadapter import ItemAdapter
+from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.extraction.cleanup import normalize_space
 from crawler.extraction.metadata import parse_any_date
+from crawler.items import unwritten
 from crawler.seen import without_query, words_of
 
 
@@ -106,6 +108,26 @@ class DuplicateUrlPipeline(_Component):
         self.seen: set[str] = set()
         self.compare_texts = not crawler.settings.getbool("SEEN_ENABLED")
         self.variants: set[tuple[str, str]] = set()
+        crawler.signals.connect(self.item_not_written, signal=signals.item_error)
+        crawler.signals.connect(self.item_not_written, signal=signals.item_dropped)
+
+    def item_not_written(
+        self,
+        item: Any,
+        exception: BaseException | None = None,
+        failure: Any = None,
+        **_: Any,
+    ) -> None:
+        """Forget an article a later pipeline failed on (or left to another
+        worker): a later fetch of it is not a duplicate of a written one."""
+        if unwritten(exception, failed=failure is not None):
+            adapter = ItemAdapter(item)
+            url = str(adapter.get("url") or "")
+            self.seen.discard(url)
+            if self.compare_texts:
+                self.variants.discard(
+                    (without_query(url), text_key(adapter.get("text") or ""))
+                )
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)

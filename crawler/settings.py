@@ -205,6 +205,9 @@ STATS_FILE = ""
 # Progress (pages, articles, rate, per-site counts, errors): one live stderr line
 # on a terminal, else a line in the log (crawler/extensions/progress.py).
 EXTENSIONS["crawler.extensions.progress.Progress"] = 500
+# Before `-o out.jsonl` appends, cut a half-written last line a killed crawl left
+# (crawler/extensions/feedrecovery.py).
+EXTENSIONS["crawler.extensions.feedrecovery.FeedRecovery"] = 100
 PROGRESS_ENABLED = True
 # "auto" (the live line when stderr is a terminal), "always" or "never" (log lines).
 PROGRESS_TERMINAL = "auto"
@@ -287,6 +290,11 @@ CLUSTER_MAX_REQUEUES = 3
 # Hold each host's delay and concurrency (site file, else DOWNLOAD_DELAY and
 # CONCURRENT_REQUESTS_PER_DOMAIN; robots Crawl-delay) for the whole cluster.
 CLUSTER_SHARED_POLITENESS = True
+# Ride out a Redis outage this long: every Redis call of a worker is retried
+# (exponential back-off, at most 1 s apart) before it fails. The worker waits
+# meanwhile; a longer outage fails the calls (counted, and nothing is lost: a failed
+# request or item goes back to the queue once its lease expires).
+CLUSTER_REDIS_RETRY_SECONDS = 60.0
 ADDONS: dict[str, int] = {"crawler.cluster.addon.ClusterAddon": 0}
 # Where the seen store lives: "sqlite" (SEEN_DB, one machine) or "redis" (shared
 # by every worker on every machine; crawler/cluster/seen_redis.py).

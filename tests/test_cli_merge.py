@@ -109,3 +109,40 @@ def test_a_worker_killed_in_its_first_line_is_merged(tmp_path: Path) -> None:
     empty = write(tmp_path / "w2.jsonl")
     report = merge([good, cut, empty], tmp_path / "all.jsonl")
     assert report.written == 1 and report.invalid["incomplete_line"] == 1
+
+
+def test_a_merge_never_shrinks_an_existing_output_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A rerun whose worker files were emptied must not wipe an earlier merge."""
+    w0 = write(tmp_path / "w0.jsonl", record(A), record(B))
+    out = tmp_path / "all.jsonl"
+    assert main(["merge", str(w0), "-o", str(out)]) == 0
+    emptied = write(tmp_path / "w0.jsonl")
+    assert main(["merge", str(emptied), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "holds 2 article(s) that none of the inputs has; nothing written" in err
+    assert len(out.read_text().splitlines()) == 2, "the merged output was replaced"
+    grown = write(tmp_path / "w0.jsonl", record(A), record(B), record(C))
+    assert main(["merge", str(grown), "-o", str(out)]) == 0, "a superset is fine"
+    assert len(out.read_text().splitlines()) == 3
+    assert main(["merge", str(emptied := write(tmp_path / "w0.jsonl", record(A))),
+                 "-o", str(out), "--force"]) == 0
+    assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == [A]
+    assert emptied.exists() and not list(tmp_path.glob(".all.jsonl.*")), "temp left"
+
+
+def test_two_merges_into_one_file_at_once_both_succeed(tmp_path: Path) -> None:
+    inputs = [write(tmp_path / f"w{n}.jsonl",
+                    *(record(f"{n:x}{k:015x}") for k in range(300))) for n in range(4)]
+    out = tmp_path / "all.jsonl"
+    for _ in range(3):
+        procs = [subprocess.Popen([str(NEWSITES), "merge", *map(str, inputs), "-o",
+                                   str(out)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+        assert len(out.read_text().splitlines()) == 1200
+    assert not list(tmp_path.glob(".all.jsonl.*")), "a temporary file was left"

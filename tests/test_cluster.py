@@ -145,7 +145,7 @@ class Cluster:
             "scrapy",
             "crawl",
             "newsites",
-            "-O",
+            "-o",  # append: a restarted worker goes on after what it wrote
             str(worker.output),
         ]
         for key, value in settings.items():
@@ -420,7 +420,9 @@ def _config(redis: RedisServer, worker: str, **changes: Any) -> ClusterConfig:
 
 def _book(redis: RedisServer, worker: str, **changes: Any) -> LeaseBook:
     stats: Any = _Stats()
-    return LeaseBook(redis.client(), _config(redis, worker, **changes), stats)
+    book = LeaseBook(redis.client(), _config(redis, worker, **changes), stats)
+    book.renew()  # enters the run, as a worker does when its spider opens
+    return book
 
 
 def test_a_popped_request_stays_in_the_run_until_released(redis: RedisServer) -> None:

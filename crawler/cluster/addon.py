@@ -23,6 +23,7 @@ from crawler.cluster.config import (
     ClusterConfigError,
     connect,
     missing_extra_message,
+    ride_out_outages,
 )
 
 if TYPE_CHECKING:
@@ -160,7 +161,9 @@ class ClusterAddon:
     @property
     def server(self) -> Redis:
         if self._server is None:
-            self._server = connect(self.cfg.redis_url)
+            self._server = ride_out_outages(
+                connect(self.cfg.redis_url), self.cfg.retry_seconds
+            )
         return self._server
 
     @property

@@ -19,6 +19,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from crawler.cluster.addon import cluster_of
+from crawler.items import NotWrittenYet
 
 # KEYS: claims, leases; ARGV: article id, lease token.
 # 1: claimed; 0: written earlier in this run; -1: another live worker holds it.
@@ -60,5 +61,7 @@ class ClusterClaimPipeline:
             self.stats.inc_value("cluster/claimed")
             return item
         self.stats.inc_value("cluster/duplicate_article")
-        why = "written earlier in this run" if result == 0 else "being written"
-        raise DropItem(f"{why} by another worker: {ItemAdapter(item).get('url')}")
+        url = ItemAdapter(item).get("url")
+        if result == 0:
+            raise DropItem(f"written earlier in this run by another worker: {url}")
+        raise NotWrittenYet(f"being written by another worker: {url}")

@@ -1,8 +1,10 @@
 """``newsites cluster status|clear``: watch a run, tell when it is done, clear its keys.
 
-``status`` exits 0 when the run is finished, 1 while it is not (``--wait`` polls
-until it finishes or the time is up), 2 on a usage or connection error, so a
-script can wait for a run and then merge its outputs.
+``status`` exits 0 when the run is finished with every claimed article written, 1
+while it is not (``--wait`` polls until it ends or the time is up), 3 when it ended
+short ("incomplete: N missing": articles claimed and never written, requests given
+up) or its data is gone from Redis, 2 on a usage or connection error, so a script
+can wait for a run and then merge its outputs.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from crawler.cluster.config import ClusterConfigError, connect
 from crawler.cluster.status import clear_run, read_status
 
 # A worker whose last heartbeat is younger than this is taken as alive by `clear`.
-ALIVE_SECONDS = 60.0
+ALIVE_SECONDS = 60.0  # the same as status.GONE_SECONDS
 
 
 def _connect(args: argparse.Namespace) -> Any:
@@ -32,7 +34,7 @@ def status(args: argparse.Namespace) -> int:
         deadline = time.monotonic() + args.wait
         while True:
             state = read_status(server, args.run)
-            if state.finished or time.monotonic() >= deadline:
+            if state.ended or state.lost or time.monotonic() >= deadline:
                 break
             time.sleep(args.interval)
     except (ClusterConfigError, OSError) as exc:
@@ -45,7 +47,7 @@ def status(args: argparse.Namespace) -> int:
         print(json.dumps(state.as_dict(), indent=1, sort_keys=True))
     else:
         print(state.describe())
-    return 0 if state.finished else 1
+    return 0 if state.finished else 3 if state.ended or state.lost else 1
 
 
 def clear(args: argparse.Namespace) -> int:

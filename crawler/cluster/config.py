@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from scrapy.settings import BaseSettings
 
@@ -90,6 +92,12 @@ class RunKeys:
         return self.prefix + "done"
 
     @property
+    def marker(self) -> str:
+        """Set by the first worker of the run and never deleted but by ``cluster
+        clear``: a live worker that finds it gone knows Redis lost the run's data."""
+        return self.prefix + "marker"
+
+    @property
     def claims(self) -> str:
         """Hash article id -> lease token of its writer, or ``written``."""
         return self.prefix + "claims"
@@ -120,6 +128,7 @@ class ClusterConfig:
     heartbeat_seconds: float
     max_requeues: int
     shared_politeness: bool
+    retry_seconds: float = 0.0
 
     @property
     def keys(self) -> RunKeys:
@@ -163,6 +172,7 @@ class ClusterConfig:
             heartbeat_seconds=beat,
             max_requeues=max_requeues,
             shared_politeness=settings.getbool("CLUSTER_SHARED_POLITENESS"),
+            retry_seconds=max(0.0, settings.getfloat("CLUSTER_REDIS_RETRY_SECONDS")),
         )
 
 
@@ -179,3 +189,49 @@ def connect(url: str, **kwargs: Any) -> Redis:
     }
     options.update(kwargs)
     return redis.Redis.from_url(url, **options)
+
+
+def unreachable(settings: BaseSettings) -> str | None:
+    """Why a cluster worker cannot start: its Redis does not answer (one line, the
+    password hidden). None when it answers or cluster mode is off. Asked once, with
+    no retry, before the crawl is built, where a failure would end in a traceback."""
+    config = ClusterConfig.from_settings(settings)
+    if config is None:
+        return None
+    try:
+        connect(config.redis_url, socket_connect_timeout=5, socket_timeout=5).ping()
+    except ClusterConfigError as exc:
+        return str(exc)
+    except Exception as exc:  # redis.exceptions.ConnectionError, AuthenticationError...
+        return (
+            f"cannot reach Redis at CLUSTER_REDIS_URL={redacted(config.redis_url)}: "
+            f"{str(exc).rstrip('.')}; nothing crawled"
+        )
+    return None
+
+
+def ride_out_outages(server: Redis, seconds: float) -> Redis:
+    """Make every call of ``server`` retry connection errors and timeouts for about
+    ``seconds`` (exponential back-off from 50 ms, at most 1 s apart); redis-py
+    reconnects on each try. Returns ``server``."""
+    if seconds <= 0:
+        return server
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
+    cap = 1.0
+    # 50 ms doubling reaches the 1-s cap after 5 tries (~1.55 s in all).
+    retries = 5 + max(0, math.ceil((seconds - 1.55) / cap))
+    server.set_retry(Retry(ExponentialBackoff(cap=cap, base=0.05), retries))
+    return server
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password (``redis://:***@host``), for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = f"{parts.username or ''}:***@{parts.hostname}"
+        if parts.port:
+            netloc += f":{parts.port}"
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)

@@ -19,9 +19,11 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from crawler.cluster.addon import cluster_of
+from crawler.cluster.leases import RunLost
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ class ClusterHeartbeat:
         return cls(crawler)
 
     def spider_opened(self) -> None:
-        self.book.renew()
+        self.book.renew()  # enters the run (creates its marker if first)
         logger.info(
             "Cluster worker %s joined run %s",
             self.book.config.worker_id,
@@ -59,11 +61,27 @@ class ClusterHeartbeat:
             self.sweep()
             self.book.renew()
             self.book.requeue_expired()
+        except RunLost as exc:
+            self.run_lost(str(exc))
+            return
         except Exception:  # noqa: BLE001 - Redis I/O boundary; the next beat retries
             self.stats.inc_value("cluster/heartbeat_errors")
             logger.error("Cluster heartbeat failed", exc_info=True)
             return
         self.wake_engine()
+
+    def run_lost(self, why: str) -> None:
+        """Stop at once: the run's data is gone, so "finished" can never be told."""
+        if self.stats.get_value("cluster/run_lost"):
+            return
+        self.stats.set_value("cluster/run_lost", 1)
+        logger.error("Stopping: %s", why)
+        if self.loop is not None and self.loop.running:
+            self.loop.stop()
+        assert self.crawler.engine is not None
+        deferred_from_coro(
+            self.crawler.engine.close_spider_async(reason="cluster_run_lost")
+        )
 
     def sweep(self) -> None:
         """Release leases of requests the engine has finished with (no path saw it)."""
@@ -72,7 +90,9 @@ class ClusterHeartbeat:
         if inprogress is None:  # engine closing, or a Scrapy without this attribute
             return
         for token, request in list(self.book.held.items()):
-            if request not in inprogress:
+            # busy: its callback or items are still being handled (items may wait
+            # on pipelines, e.g. a claim retried through a Redis outage)
+            if request not in inprogress and token not in self.book.busy:
                 self.book.release(token, "sweep")
 
     def wake_engine(self) -> None:
@@ -86,8 +106,24 @@ class ClusterHeartbeat:
         self.sweep()
         self.book.requeue_expired()
         snapshot = self.book.snapshot(mark_done=True)
+        if snapshot.run_lost:
+            self.run_lost(
+                f"the keys of run {self.book.config.run_id} are gone from Redis "
+                "(restarted without persistence, or cleared)"
+            )
+            raise DontCloseSpider("closing: the run's data is gone")
         if snapshot.finished:
             self.stats.set_value("cluster/finished", 1)
+            if snapshot.missing:
+                self.stats.set_value("cluster/incomplete", snapshot.missing)
+                logger.error(
+                    "Run %s ended short: %d article(s) claimed and never written, "
+                    "%d request(s) given up after CLUSTER_MAX_REQUEUES",
+                    self.book.config.run_id,
+                    snapshot.unwritten,
+                    snapshot.given_up,
+                )
+                return
             logger.info(
                 "Run %s finished: nothing queued, leased or seeding",
                 self.book.config.run_id,

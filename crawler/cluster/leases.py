@@ -74,11 +74,22 @@ end
 return n
 """
 
-# KEYS: leases, workers, seeding; ARGV: lease seconds, worker id, seeding (0/1), tokens
+# KEYS: leases, workers, seeding, marker
+# ARGV: lease seconds, worker id, seeding (0/1), tokens
+# Returns how many leases were renewed, or -1 when the run's marker is gone (Redis
+# lost the run's data): then nothing is written, so nothing of the run is recreated.
+# Workers silent for 3 leases (killed) leave the list of workers.
 _RENEW = (
     _NOW
     + """
+if redis.call('EXISTS', KEYS[4]) == 0 then return -1 end
 local until_ = now + tonumber(ARGV[1])
+local beats = redis.call('HGETALL', KEYS[2])
+for i = 1, #beats, 2 do
+  if tonumber(beats[i + 1]) < now - 3 * tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[2], beats[i])
+  end
+end
 redis.call('HSET', KEYS[2], ARGV[2], now)
 if ARGV[3] == '1' then redis.call('ZADD', KEYS[3], until_, ARGV[2]) end
 local n = 0
@@ -93,9 +104,11 @@ return n
 )
 
 # KEYS: leases, inflight, inflight_score, queue, requeues, counters, done
-# ARGV: max requeues, batch size, mode ('expired' | 'tokens'), tokens (mode 'tokens')
+# ARGV: max requeues, batch size, mode ('expired' | 'tokens' | 'failed'), tokens
 # 'expired': every lease past its deadline goes back, counted against max requeues.
 # 'tokens': a closing worker hands back its own unfinished requests (not counted).
+# 'failed': a worker gives back requests whose children or items it could not
+# save (Redis down, a pipeline error), counted against max requeues.
 _REQUEUE = (
     _NOW
     + """
@@ -116,7 +129,7 @@ for _, tok in ipairs(toks) do
   redis.call('HDEL', KEYS[3], tok)
   if data and held == 1 then
     local n = 0
-    if ARGV[3] == 'expired' then
+    if ARGV[3] ~= 'tokens' then
       n = redis.call('HINCRBY', KEYS[5], redis.sha1hex(data), 1)
     end
     if n <= tonumber(ARGV[1]) then
@@ -138,19 +151,30 @@ return {requeued, dropped}
 """
 )
 
-# KEYS: queue, leases, seeding, done; ARGV: worker id, '1' to mark the run done if
-# finished. Atomic with every script above, so "done" is never set over new work.
+# KEYS: queue, leases, seeding, done, marker, claims, counters
+# ARGV: worker id, '1' to mark the run done if finished.
+# Atomic with every script above, so "done" is never set over new work. Returns
+# queued, leased, seeding, done, marker present, and once nothing is outstanding
+# the books: claims never written, requests given up.
 _SNAPSHOT = (
     _NOW
     + """
+if redis.call('EXISTS', KEYS[5]) == 0 then return {0, 0, 0, 0, 0, 0, 0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 local q = redis.call('ZCARD', KEYS[1])
 local l = redis.call('ZCARD', KEYS[2])
 local s = redis.call('ZCARD', KEYS[3])
-if ARGV[2] == '1' and q == 0 and l == 0 and s == 0 then
-  redis.call('SET', KEYS[4], ARGV[1] .. ' ' .. now)
+local unwritten, given_up = 0, 0
+if q == 0 and l == 0 and s == 0 then
+  for _, v in ipairs(redis.call('HVALS', KEYS[6])) do
+    if v ~= 'written' then unwritten = unwritten + 1 end
+  end
+  given_up = tonumber(redis.call('HGET', KEYS[7], 'dropped_after_requeues') or '0')
+  if ARGV[2] == '1' then
+    redis.call('SET', KEYS[4], ARGV[1] .. ' ' .. now)
+  end
 end
-return {q, l, s, redis.call('EXISTS', KEYS[4])}
+return {q, l, s, redis.call('EXISTS', KEYS[4]), 1, unwritten, given_up}
 """
 )
 
@@ -176,11 +200,30 @@ class Snapshot:
     leased: int
     seeding: int
     done_marked: bool = False
+    run_lost: bool = False  # the run's marker is gone: Redis lost the run's data
+    unwritten: int = 0  # claims never written (counted once nothing is outstanding)
+    given_up: int = 0  # requests dropped after CLUSTER_MAX_REQUEUES
 
     @property
     def finished(self) -> bool:
         """True when nothing is queued, nothing leased and no worker is seeding."""
-        return self.queued == 0 and self.leased == 0 and self.seeding == 0
+        return (
+            not self.run_lost
+            and self.queued == 0
+            and self.leased == 0
+            and self.seeding == 0
+        )
+
+    @property
+    def missing(self) -> int:
+        """Work the finished run did not do: articles claimed but never written,
+        requests given up."""
+        return self.unwritten + self.given_up
+
+
+class RunLost(RuntimeError):
+    """The run's marker is gone from Redis: it restarted without its data, or the
+    run was cleared under a live worker. The run cannot be completed from here."""
 
 
 class LeaseBook:
@@ -199,6 +242,10 @@ class LeaseBook:
         #: id(item) -> (article id, lease) claimed by ``ClusterClaimPipeline``
         self.claims: dict[int, tuple[str, str]] = {}
         self.seeding = False
+        #: leases whose callback output or items are still being handled: the
+        #: heartbeat's sweep leaves them alone (``crawler.cluster.release``)
+        self.busy: set[str] = set()
+        self._joined = False
         self._tokens = (
             f"{config.worker_id}:{uuid.uuid4().hex[:8]}:{n}" for n in itertools.count()
         )
@@ -266,15 +313,35 @@ class LeaseBook:
             # The lease had expired and another worker re-queued the request.
             self.stats.inc_value("cluster/lease_lost")
 
+    def abandon(self, token: str) -> None:
+        """Give back a request whose children or items could not all be saved, so
+        that it is fetched again. If Redis cannot take it back now, its lease, no
+        longer renewed, expires and any worker puts it back."""
+        if token not in self.held:
+            return
+        self._forget(token)
+        self.stats.inc_value("cluster/abandoned")
+        requeued, dropped = self._run_requeue("failed", [token], 1)
+        if dropped:
+            self.stats.inc_value("cluster/dropped_after_requeues", dropped)
+
     def _forget(self, token: str) -> None:
         self.held.pop(token, None)
+        self.busy.discard(token)
 
     def renew(self) -> None:
-        """Extend every lease this worker holds; record this worker as alive."""
+        """Extend every lease this worker holds; record this worker as alive.
+
+        The first call enters the run: the first worker of the run creates its
+        marker, which every later call needs; ``RunLost`` when it is gone (Redis
+        lost the run's data)."""
         k = self.keys
+        if not self._joined:
+            self.server.set(k.marker, self.config.worker_id, nx=True)
+            self._joined = True
         tokens = list(self.held)
         renewed = self._renew(
-            keys=[k.leases, k.workers, k.seeding],
+            keys=[k.leases, k.workers, k.seeding, k.marker],
             args=[
                 self.config.lease_seconds,
                 self.config.worker_id,
@@ -282,6 +349,12 @@ class LeaseBook:
                 *tokens,
             ],
         )
+        if int(renewed) < 0:
+            raise RunLost(
+                f"the keys of run {self.config.run_id} are gone from Redis (restarted "
+                "without persistence, or the run was cleared): the run cannot be "
+                "completed; see docs/cluster.md, Redis"
+            )
         lost = len(tokens) - int(renewed)
         if lost > 0:
             self.stats.inc_value("cluster/lease_lost", lost)
@@ -343,11 +416,19 @@ class LeaseBook:
     def snapshot(self, mark_done: bool = False) -> Snapshot:
         """Queued, leased and seeding counts; ``mark_done`` records a finished run."""
         k = self.keys
-        queued, leased, seeding, done = self._snapshot(
-            keys=[k.queue, k.leases, k.seeding, k.done],
+        queued, leased, seeding, done, marker, unwritten, given_up = self._snapshot(
+            keys=[k.queue, k.leases, k.seeding, k.done, k.marker, k.claims, k.counters],
             args=[self.config.worker_id, "1" if mark_done else "0"],
         )
-        return Snapshot(int(queued), int(leased), int(seeding), bool(done))
+        return Snapshot(
+            int(queued),
+            int(leased),
+            int(seeding),
+            bool(done),
+            run_lost=not int(marker),
+            unwritten=int(unwritten),
+            given_up=int(given_up),
+        )
 
     def leave(self) -> None:
         """This worker stops: drop it from the live workers and the seeders."""

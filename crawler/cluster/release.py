@@ -17,6 +17,7 @@ feed exporter, connected first, has flushed the JSONL line). The paths:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -26,6 +27,8 @@ from scrapy.http import Response
 
 from crawler.cluster.addon import cluster_of
 from crawler.cluster.leases import LEASE_META
+
+logger = logging.getLogger(__name__)
 
 
 def lease_of(response: Response | None) -> str | None:
@@ -42,6 +45,7 @@ class ReleaseAfterCallbackMiddleware:
         self.stats = crawler.stats
         self.pending: dict[str, int] = {}  # lease -> items not yet through pipelines
         self.exhausted: set[str] = set()  # leases whose callback output ended
+        self.failed: set[str] = set()  # leases with a child or item not saved
         crawler.signals.connect(self.engine_started, signal=signals.engine_started)
 
     def engine_started(self) -> None:
@@ -49,8 +53,8 @@ class ReleaseAfterCallbackMiddleware:
         # (its own engine_started handler, connected earlier): the line is written,
         # then marked exported, and only then does the lease end.
         self.crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
-        for signal in (signals.item_dropped, signals.item_error):
-            self.crawler.signals.connect(self.item_not_written, signal=signal)
+        self.crawler.signals.connect(self.item_dropped, signal=signals.item_dropped)
+        self.crawler.signals.connect(self.item_error, signal=signals.item_error)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReleaseAfterCallbackMiddleware:
@@ -65,6 +69,7 @@ class ReleaseAfterCallbackMiddleware:
                 yield output
             return
         self.pending[token] = 0
+        self.book.busy.add(token)
         try:
             async for output in result:
                 if isinstance(output, Request):
@@ -72,8 +77,7 @@ class ReleaseAfterCallbackMiddleware:
                     output.meta.pop(LEASE_META, None)
                     # What the scraper would do, but now: once this loop ends, every
                     # child is in the shared queue (or filtered as a duplicate).
-                    self.crawler.engine.crawl(output)
-                    self.stats.inc_value("cluster/children_queued")
+                    self._queue_child(token, output)
                     continue
                 if output is not None:
                     self.pending[token] += 1
@@ -83,14 +87,39 @@ class ReleaseAfterCallbackMiddleware:
             self.exhausted.add(token)
             self._maybe_release(token)
 
+    def _queue_child(self, token: str, request: Request) -> None:
+        try:
+            self.crawler.engine.crawl(request)
+        except Exception:  # noqa: BLE001 - Redis down longer than it is retried
+            # The child is not queued: the request that found it is fetched again.
+            self.failed.add(token)
+            self.stats.inc_value("cluster/child_not_queued")
+            logger.error("Could not queue %s", request.url, exc_info=True)
+            return
+        self.stats.inc_value("cluster/children_queued")
+
     def item_scraped(self, item: Any) -> None:
         self.item_done(item, written=True)
 
-    def item_not_written(self, item: Any) -> None:
+    def item_dropped(self, item: Any) -> None:
+        self.item_done(item, written=False)
+
+    def item_error(self, item: Any) -> None:
+        # A pipeline failed (e.g. the claim, Redis down): the article is not written.
+        token = self.book.item_leases.get(id(item))
+        if token is not None:
+            self.failed.add(token)
         self.item_done(item, written=False)
 
     def item_done(self, item: Any, written: bool) -> None:
-        self.book.settle_claim(item, written)
+        try:
+            self.book.settle_claim(item, written)
+        except Exception:  # noqa: BLE001 - Redis down longer than it is retried
+            # An unsettled claim of a dead lease is taken over by the next fetch.
+            logger.error("Could not settle the claim of an item", exc_info=True)
+            token = self.book.item_leases.get(id(item))
+            if token is not None and not written:
+                self.failed.add(token)
         token = self.book.item_leases.pop(id(item), None)
         if token is None or token not in self.pending:
             return
@@ -101,7 +130,16 @@ class ReleaseAfterCallbackMiddleware:
         if token in self.exhausted and self.pending.get(token, 0) <= 0:
             self.exhausted.discard(token)
             self.pending.pop(token, None)
-            self.book.release(token, "handled")
+            try:
+                if token in self.failed:
+                    self.failed.discard(token)
+                    self.book.abandon(token)  # fetched again, by any worker
+                else:
+                    self.book.release(token, "handled")
+            except Exception:  # noqa: BLE001 - Redis down longer than it is retried
+                # Forgotten here, the lease expires and any worker puts it back.
+                self.stats.inc_value("cluster/release_errors")
+                logger.error("Could not end lease %s", token, exc_info=True)
 
 
 class ReleaseOnFailureMiddleware:

@@ -23,7 +23,7 @@ from scrapy.spiders import Spider
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
 from crawler.cluster.addon import cluster_of
-from crawler.cluster.config import ClusterConfigError
+from crawler.cluster.config import ClusterConfigError, redacted, ride_out_outages
 from crawler.cluster.leases import LEASE_META, LeaseBook
 
 logger = logging.getLogger(__name__)
@@ -48,8 +48,9 @@ class ClusterScheduler(RedisScheduler):
         except Exception as exc:  # redis raises ConnectionError, TimeoutError...
             raise ClusterConfigError(
                 "cannot reach Redis at CLUSTER_REDIS_URL="
-                f"{cluster.cfg.redis_url}: {exc}"
+                f"{redacted(cluster.cfg.redis_url)}: {exc}"
             ) from exc
+        ride_out_outages(instance.server, cluster.cfg.retry_seconds)
         instance.stats = crawler.stats
         instance.book = cluster.book
         instance.crawler = crawler

@@ -36,11 +36,16 @@ import socket
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from scrapy.settings import BaseSettings
 
-from crawler.cluster.config import ClusterConfigError, connect
+from crawler.cluster.config import (
+    ClusterConfigError,
+    connect,
+    redacted,
+    ride_out_outages,
+)
 from crawler.seen import (
     Fingerprint,
     PendingArticle,
@@ -69,17 +74,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:  # someone else's process: alive
         return True
     return True
-
-
-def redacted(url: str) -> str:
-    """``url`` without its password, for logs."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = f"{parts.username or ''}:***@{parts.hostname}"
-        if parts.port:
-            netloc += f":{parts.port}"
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
 
 
 class RedisSeenStore:
@@ -123,6 +117,7 @@ class RedisSeenStore:
             raise SeenStoreError(
                 f"cannot reach the seen store at {redacted(url)}: {exc}"
             ) from exc
+        ride_out_outages(server, settings.getfloat("CLUSTER_REDIS_RETRY_SECONDS"))
         store = cls(server, prefix, url, timedelta(hours=hours))
         if settings.getbool("SEEN_RESET"):
             store.reset()

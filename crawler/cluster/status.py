@@ -10,10 +10,14 @@ from crawler.cluster.config import RunKeys
 if TYPE_CHECKING:
     from redis import Redis
 
-# KEYS: queue, leases, seeding, dupefilter, workers, counters, done, claims
+# KEYS: queue, leases, seeding, dupefilter, workers, counters, done, claims, marker
 _READ = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local unwritten = 0
+for _, v in ipairs(redis.call('HVALS', KEYS[8])) do
+  if v ~= 'written' then unwritten = unwritten + 1 end
+end
 return {
   tostring(now),
   redis.call('ZCARD', KEYS[1]),
@@ -24,9 +28,15 @@ return {
   redis.call('HGETALL', KEYS[5]),
   redis.call('HGETALL', KEYS[6]),
   redis.call('GET', KEYS[7]) or '',
-  redis.call('HLEN', KEYS[8]),
+  unwritten,
+  redis.call('EXISTS', KEYS[9]),
 }
 """
+
+
+#: A worker silent this long is shown as "gone?" (live workers beat every second or
+#: so; a killed one is removed from the list by the others after 3 leases).
+GONE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -42,26 +52,54 @@ class RunStatus:
     done_marked: bool
     workers: dict[str, float] = field(default_factory=dict)  # id -> seconds since beat
     counters: dict[str, int] = field(default_factory=dict)
+    unwritten: int = 0  # articles claimed and not (yet) written
+    marker: bool = True  # the run's marker exists (its data is in Redis)
 
     @property
     def started(self) -> bool:
-        return self.requests_seen > 0
+        return self.requests_seen > 0 or self.marker
 
     @property
-    def finished(self) -> bool:
+    def ended(self) -> bool:
         """A worker found nothing queued, leased or seeding, and that still holds."""
         return (
-            self.done_marked
+            self.marker
+            and self.done_marked
             and self.queued == 0
             and self.leased == 0
             and self.seeding == 0
         )
 
     @property
+    def missing(self) -> int:
+        """What an ended run did not do: articles claimed and never written, and
+        requests given up after CLUSTER_MAX_REQUEUES."""
+        return self.unwritten + self.counters.get("dropped_after_requeues", 0)
+
+    @property
+    def finished(self) -> bool:
+        """Ended with the books balanced: every claimed article written."""
+        return self.ended and self.missing == 0
+
+    @property
+    def lost(self) -> bool:
+        """Keys of the run exist without its marker: Redis lost the run's data."""
+        return not self.marker and (self.requests_seen > 0 or bool(self.counters))
+
+    @property
     def state(self) -> str:
         if self.finished:
             return "finished"
-        return "running" if self.started else "not started"
+        if self.ended:
+            return f"incomplete: {self.missing} missing"
+        if self.lost:
+            return "lost: the run's marker is gone (Redis lost the run's data?)"
+        if not self.started:
+            return (
+                "not started (no key of this run in Redis: never started, cleared, "
+                "or Redis restarted without its data)"
+            )
+        return "running"
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "state": self.state}
@@ -69,7 +107,8 @@ class RunStatus:
     def describe(self) -> str:
         c = self.counters
         workers = ", ".join(
-            f"{w} ({age:.0f} s ago)" for w, age in sorted(self.workers.items())
+            f"{w} ({age:.0f} s ago{'; gone?' if age > GONE_SECONDS else ''})"
+            for w, age in sorted(self.workers.items())
         )
         return "\n".join(
             [
@@ -81,7 +120,8 @@ class RunStatus:
                 f"{c.get('requeued_expired', 0)}, handed back on close "
                 f"{c.get('requeued_tokens', 0)}, dropped after "
                 f"CLUSTER_MAX_REQUEUES {c.get('dropped_after_requeues', 0)}",
-                f"  articles written {c.get('articles_written', 0)}",
+                f"  articles written {c.get('articles_written', 0)}, claimed and not "
+                f"written {self.unwritten}",
                 f"  workers: {workers or 'none'}",
             ]
         )
@@ -108,6 +148,7 @@ def read_status(server: Redis, run_id: str) -> RunStatus:
             k.counters,
             k.done,
             k.claims,
+            k.marker,
         ]
     )
     now = float(_text(raw[0]))
@@ -123,6 +164,8 @@ def read_status(server: Redis, run_id: str) -> RunStatus:
         done_marked=bool(_text(raw[8])),
         workers=workers,
         counters=counters,
+        unwritten=int(raw[9]),
+        marker=bool(int(raw[10])),
     )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from itemadapter import ItemAdapter
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, IgnoreRequest
@@ -41,7 +42,7 @@ from crawler.discovery import (
 from crawler.extraction import ExtractionError
 from crawler.extraction.record import build_article
 from crawler.extraction.service import ExtractionService
-from crawler.items import Article
+from crawler.items import Article, unwritten
 from crawler.replay import configure_fixtures
 from crawler.safety.nesting import report_deep_nesting
 from crawler.seenfilter import SeenFilterMiddleware
@@ -155,7 +156,30 @@ class NewsitesSpider(scrapy.Spider):
         spider.min_words = settings.getint("EXTRACT_MIN_WORDS")
         spider.default_max_requests = settings.getint("BUDGET_MAX_REQUESTS")
         crawler.signals.connect(spider.release_parked, signal=signals.spider_idle)
+        crawler.signals.connect(spider.item_not_written, signal=signals.item_error)
+        crawler.signals.connect(spider.item_not_written, signal=signals.item_dropped)
         return spider
+
+    def item_not_written(
+        self,
+        item: Any,
+        exception: BaseException | None = None,
+        failure: Any = None,
+        **_: Any,
+    ) -> None:
+        """An article that failed in a pipeline (or is unwritten elsewhere) is no
+        longer "emitted": a later fetch of it (a retry, a re-leased cluster
+        request) must not be refused as a duplicate (``extract/duplicate_canonical``).
+        """
+        if not unwritten(exception, failed=failure is not None):
+            return
+        url = str(ItemAdapter(item).get("url") or "")
+        if url in self.emitted:
+            self.emitted.discard(url)
+            site = str(ItemAdapter(item).get("site") or "")
+            if site in self.article_counts:
+                self.article_counts[site] = max(0, self.article_counts[site] - 1)
+            self.crawler.stats.inc_value("extract/forgotten_unwritten")
 
     def _build_extraction(self) -> None:
         self.extraction = ExtractionService.from_crawler(self.crawler)
