@@ -119,14 +119,15 @@ class Cluster:
     settings: dict[str, Any] = field(default_factory=dict)
     workers: list[Worker] = field(default_factory=list)
 
-    def start(self, name: str) -> Worker:
+    def start(self, name: str, output: Path | None = None) -> Worker:
+        """Start a worker; ``output``: its JSONL file (default: a new one)."""
         number = len(self.workers)
         out = self.tmp / "out"
         out.mkdir(exist_ok=True)
         worker = Worker(
             name,
             proc=None,  # type: ignore[arg-type]
-            output=out / f"worker-{number}.jsonl",
+            output=output or out / f"worker-{number}.jsonl",
             stats_file=out / f"worker-{number}.stats.json",
             log_file=out / f"worker-{number}.log",
         )

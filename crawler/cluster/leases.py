@@ -246,6 +246,8 @@ class LeaseBook:
         #: heartbeat's sweep leaves them alone (``crawler.cluster.release``)
         self.busy: set[str] = set()
         self._joined = False
+        #: the run's marker was found gone: write nothing more of the run
+        self.lost = False
         self._tokens = (
             f"{config.worker_id}:{uuid.uuid4().hex[:8]}:{n}" for n in itertools.count()
         )
@@ -350,6 +352,7 @@ class LeaseBook:
             ],
         )
         if int(renewed) < 0:
+            self.lost = True
             raise RunLost(
                 f"the keys of run {self.config.run_id} are gone from Redis (restarted "
                 "without persistence, or the run was cleared): the run cannot be "
@@ -371,7 +374,7 @@ class LeaseBook:
     def give_back(self) -> int:
         """Hand back every request this worker still holds (called on close)."""
         tokens = list(self.held)
-        if not tokens:
+        if not tokens or self.lost:  # a lost run's keys must not be recreated
             return 0
         self.held.clear()
         requeued, _ = self._run_requeue("tokens", tokens, len(tokens))
@@ -420,6 +423,7 @@ class LeaseBook:
             keys=[k.queue, k.leases, k.seeding, k.done, k.marker, k.claims, k.counters],
             args=[self.config.worker_id, "1" if mark_done else "0"],
         )
+        self.lost = self.lost or not int(marker)
         return Snapshot(
             int(queued),
             int(leased),

@@ -56,48 +56,68 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    """One ``redis-server`` bound to 127.0.0.1 only, persistence off, in ``folder``."""
+    """One ``redis-server`` bound to 127.0.0.1 only, in ``folder``; persistence off
+    unless ``persistent`` (then an append-only file, fsynced on every write)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, persistent: bool = False) -> None:
         self.folder = folder
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
+        #: AOF on, fsync on every write (what docs/cluster.md asks of production)
+        self.persistent = persistent
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        binary = find_redis_server()
         self.folder.mkdir(parents=True, exist_ok=True)
         for _attempt in range(5):  # the free port can be taken before we bind it
             self.port = _free_port()
-            self.process = subprocess.Popen(
-                [
-                    binary,
-                    "--bind",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--dir",
-                    str(self.folder),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--protected-mode",
-                    "yes",
-                    "--logfile",
-                    str(self.folder / "redis.log"),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            self._launch()
             if self._wait_ready(timeout):
                 return self
             self.stop()
         raise RuntimeError(
             f"redis-server did not start; see {self.folder / 'redis.log'}"
+        )
+
+    def restart(self, down_seconds: float = 0.0, timeout: float = 10.0) -> None:
+        """Stop the server (SIGTERM: a persistent one writes its data), stay down
+        ``down_seconds``, start it again on the same port and folder."""
+        self.stop()
+        time.sleep(down_seconds)
+        self._launch()
+        if not self._wait_ready(timeout):
+            raise RuntimeError(
+                f"redis-server did not restart; see {self.folder / 'redis.log'}"
+            )
+
+    def _launch(self) -> None:
+        persistence = (
+            ["--appendonly", "yes", "--appendfsync", "always"]
+            if self.persistent
+            else ["--appendonly", "no"]
+        )
+        self.process = subprocess.Popen(
+            [
+                find_redis_server(),
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.folder),
+                "--save",
+                "",
+                *persistence,
+                "--protected-mode",
+                "yes",
+                "--logfile",
+                str(self.folder / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
 
     def _wait_ready(self, timeout: float) -> bool:
