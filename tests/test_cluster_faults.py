@@ -282,3 +282,44 @@ def test_a_silent_worker_leaves_the_list_of_workers(tmp_path: Path) -> None:
         alive.renew()
         left = {k.decode() for k in client.hkeys(workers)}
     assert left == {"alive", "recent"}, left
+
+
+def test_an_outage_longer_than_the_retries_loses_nothing(tmp_path: Path) -> None:
+    """Redis down longer than CLUSTER_REDIS_RETRY_SECONDS: Redis calls fail (claims,
+    child requests, lease ends, pops). What failed is fetched again once Redis is
+    back (its lease expires, or it is given back), and nothing is refused as a
+    duplicate by a worker that had seen it in memory: every article once."""
+    redis = RedisServer(tmp_path / "redis", persistent=True).start()
+    try:
+        with SiteServer() as server:
+            site = slow_site(server, tmp_path, 16, delay=0.3)
+            sites_dir = site.write_site_file(
+                tmp_path / "sites", server.url, crawl={"concurrency": 4}
+            )
+            cluster = Cluster(
+                tmp_path,
+                redis,
+                sites_dir,
+                settings={
+                    "CLUSTER_REDIS_RETRY_SECONDS": 0.3,
+                    "CLUSTER_LEASE_SECONDS": 8,
+                    "SEEN_REDIS_PREFIX": "outage:seen",
+                },
+            )
+            cluster.start("w1")
+            cluster.start("w2")
+            wait_for(cluster, 3)
+            redis.restart(down_seconds=3)
+            cluster.wait_all(240)
+            expected = site.canonical_urls(server.url)
+            status = read_status(redis.client(), cluster.run_id)
+    finally:
+        redis.stop()
+    items = cluster.all_items()
+    assert {str(i["url"]) for i in items} == expected, (
+        f"missing {sorted(expected - {str(i['url']) for i in items})}\n"
+        + cluster.logs()
+    )
+    written = ids(items)
+    assert max(written.values()) == 1, written
+    assert status.finished, status

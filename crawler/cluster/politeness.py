@@ -22,6 +22,7 @@ import time
 import uuid
 from typing import Any
 
+from redis.exceptions import RedisError
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
@@ -202,4 +203,9 @@ class SharedPolitenessMiddleware:
         place: Any = request.meta.pop(PLACE_META, None)
         if place is not None:
             host, token = place
-            self._server.zrem(RunKeys.host_active(host), token)
+            try:
+                self._server.zrem(RunKeys.host_active(host), token)
+            except RedisError:
+                # Redis down: the place is reclaimed once it expires; the response
+                # itself must not fail for it (its article would be lost).
+                self.stats.inc_value("cluster/politeness/place_not_returned")

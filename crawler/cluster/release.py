@@ -21,6 +21,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from redis.exceptions import RedisError
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
@@ -156,5 +157,15 @@ class ReleaseOnFailureMiddleware:
         # Outermost: called only when no middleware turned the failure into a retry,
         # a redirect or a response. The errback follows (ours yields nothing).
         token = request.meta.get(LEASE_META)
-        if token is not None:
-            self.book.release(token, "failed")
+        if token is None:
+            return
+        if isinstance(exception, RedisError):
+            # Not the site's failure: a middleware could not reach Redis (an
+            # outage longer than CLUSTER_REDIS_RETRY_SECONDS). Fetch it again.
+            self.book.stats.inc_value("cluster/redis_failed_requests")
+            try:
+                self.book.abandon(token)
+            except RedisError:
+                pass  # no longer renewed here: its lease expires, any worker requeues
+            return
+        self.book.release(token, "failed")
