@@ -270,7 +270,8 @@ def _fill(
     site = report.site
     assert site is not None
     report.fetched = True
-    report.entries_requested = spider.request_counts[site.id, "entry"]
+    assert spider.frontier is not None
+    report.entries_requested = spider.frontier.scheduled(site.id, "entry")
     report.entries_answered = int(stats.get(f"health/{site.id}/entry_ok", 0))
     report.articles_found = len(spider.found[site.id])
     own = [item for item in items if item.get("site") == site.id]

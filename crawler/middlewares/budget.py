@@ -10,24 +10,29 @@ articles need, and nothing goes beyond it. A site file without ``max_requests`` 
 off). Retries and redirects are requests too and are counted. The robots.txt request
 is not a site's.
 
+The frontier (crawler/frontier.py) keeps both counts, scheduled and sent.
+
 Counters: ``discovery/over_max_requests/<site>`` (refused here or not scheduled).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-
 from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
+from crawler.frontier import Frontier
+
 
 class RequestBudgetMiddleware:
-    """Downloader middleware: refuse a site's requests past its ``max_requests``."""
+    """Downloader middleware: refuse a site's requests past its ``max_requests``.
+
+    The count is the spider's frontier's (``Frontier.may_send``), the one place the
+    run's budget is kept; a spider without a frontier (``scrapy shell``, another
+    spider of the project) has no budget."""
 
     def __init__(self, crawler: Crawler) -> None:
-        self.stats = crawler.stats
-        self.sent: Counter[str] = Counter()
+        self.crawler = crawler
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RequestBudgetMiddleware:
@@ -35,11 +40,10 @@ class RequestBudgetMiddleware:
 
     def process_request(self, request: Request) -> None:
         cap = request.meta.get("max_requests")
-        if not cap:
+        frontier = getattr(self.crawler.spider, "frontier", None)
+        if not cap or not isinstance(frontier, Frontier):
             return None
         site = str(request.meta.get("site", ""))
-        if self.sent[site] >= cap:
-            self.stats.inc_value(f"discovery/over_max_requests/{site}")
+        if not frontier.may_send(site, int(cap)):
             raise IgnoreRequest(f"{site}: max_requests ({cap}) reached")
-        self.sent[site] += 1
         return None

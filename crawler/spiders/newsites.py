@@ -42,6 +42,7 @@ from crawler.discovery import (
 from crawler.extraction import ExtractionError
 from crawler.extraction.record import build_article
 from crawler.extraction.service import ExtractionService
+from crawler.frontier import ExportedEarlier, Frontier, LinkState, SeenAnswer
 from crawler.items import Article, unwritten
 from crawler.replay import configure_fixtures
 from crawler.safety.nesting import report_deep_nesting
@@ -54,11 +55,7 @@ logger = logging.getLogger(__name__)
 
 ARTICLE_PRIORITY = 10  # articles before more navigation: bounded frontier, early output
 
-# What the run knows about an article URL (normalized).
-REQUESTED = "requested"  # scheduled (or fetched, or emitted through an alias)
-OLD = "old"  # an entry point or the page dated it before `since`: never requested
-PARKED = "parked"  # waiting for the spider to go idle (undated, or over the cap)
-SEEN = "seen"  # exported by an earlier run (the seen store): never requested
+REQUESTED, OLD = LinkState.REQUESTED, LinkState.OLD
 
 _FEED_LINKS = (
     "//link[contains(concat(' ', normalize-space(@rel), ' '), ' alternate ')]"
@@ -111,18 +108,8 @@ class NewsitesSpider(scrapy.Spider):
         # sites made for URL-list hosts without a site file (crawler.urllist)
         self.generic_sites: dict[str, SiteConfig] = {}
         self.since: datetime | None = None
-        self.article_counts: Counter[str] = Counter()  # emitted, per site
-        # requests scheduled, per (site, "entry" | "article"): navigation may take
-        # half of max_requests, articles all of it, so a navigation trap cannot
-        # starve articles; RequestBudgetMiddleware caps the requests sent.
-        self.request_counts: Counter[tuple[str, str]] = Counter()
-        self.default_max_requests = 0  # BUDGET_MAX_REQUESTS, set in from_crawler
-        self.in_flight: Counter[str] = Counter()  # article requests not yet answered
-        self.links: dict[str, str] = {}  # article URL -> REQUESTED | OLD | PARKED
-        # article URL -> (site id, source, whether the seen store was asked)
-        self.parked: dict[str, tuple[str, str, bool]] = {}
-        self.entries: set[str] = set()  # entry URLs requested
-        self.emitted: set[str] = set()  # canonical URLs emitted
+        # every URL decision of the run (crawler/frontier.py); built in from_crawler
+        self.frontier: Frontier | None = None
         self.extraction: ExtractionService | None = None  # built on spider_opened
         self.seen_filter: SeenFilterMiddleware | None = None  # with SEEN_ENABLED
         self.include_comments = False
@@ -154,7 +141,7 @@ class NewsitesSpider(scrapy.Spider):
         crawler.signals.connect(spider._build_extraction, signal=signals.spider_opened)
         spider.include_comments = settings.getbool("EXTRACT_COMMENTS")
         spider.min_words = settings.getint("EXTRACT_MIN_WORDS")
-        spider.default_max_requests = settings.getint("BUDGET_MAX_REQUESTS")
+        spider.frontier = Frontier(crawler, settings.getint("BUDGET_MAX_REQUESTS"))
         crawler.signals.connect(spider.release_parked, signal=signals.spider_idle)
         crawler.signals.connect(spider.item_not_written, signal=signals.item_error)
         crawler.signals.connect(spider.item_not_written, signal=signals.item_dropped)
@@ -173,12 +160,9 @@ class NewsitesSpider(scrapy.Spider):
         """
         if not unwritten(exception, failed=failure is not None):
             return
-        url = str(ItemAdapter(item).get("url") or "")
-        if url in self.emitted:
-            self.emitted.discard(url)
-            site = str(ItemAdapter(item).get("site") or "")
-            if site in self.article_counts:
-                self.article_counts[site] = max(0, self.article_counts[site] - 1)
+        adapter = ItemAdapter(item)
+        url, site = str(adapter.get("url") or ""), str(adapter.get("site") or "")
+        if self._frontier.forget_emitted(url, site):
             self.crawler.stats.inc_value("extract/forgotten_unwritten")
 
     def _build_extraction(self) -> None:
@@ -188,6 +172,11 @@ class NewsitesSpider(scrapy.Spider):
         self.seen_filter = self.crawler.get_downloader_middleware(SeenFilterMiddleware)
 
     # --- policy --------------------------------------------------------------
+    @property
+    def _frontier(self) -> Frontier:
+        assert self.frontier is not None, "built in from_crawler"
+        return self.frontier
+
     def _site(self, site_id: str) -> SiteConfig:
         return self.sites.get(site_id) or self.generic_sites[site_id]
 
@@ -198,45 +187,17 @@ class NewsitesSpider(scrapy.Spider):
             return datetime.now(UTC) - timedelta(days=site.crawl.max_age_days)
         return None
 
-    def _budget_ok(self, site: SiteConfig, kind: str) -> bool:
-        """Count one scheduled request of ``kind`` against ``max_requests``: entry
-        pages may use half of it (rounded up), articles all of it."""
-        cap = self._max_requests(site)
-        if kind == "entry":
-            cap = (cap + 1) // 2
-        if cap and self.request_counts[site.id, kind] >= cap:
-            self.crawler.stats.inc_value(f"discovery/over_max_requests/{site.id}")
-            return False
-        self.request_counts[site.id, kind] += 1
-        return True
-
-    def _max_requests(self, site: SiteConfig) -> int:
-        """The site file's crawl.max_requests, else BUDGET_MAX_REQUESTS (0: none)."""
-        return site.crawl.max_requests or self.default_max_requests
-
     def _meta(self, site: SiteConfig, **meta: Any) -> dict[str, Any]:
-        if cap := self._max_requests(site):
+        if cap := self._frontier.max_requests(site):
             meta["max_requests"] = cap  # RequestBudgetMiddleware
         return {"site": site.id, **meta}
-
-    def _capacity(self, site: SiteConfig) -> int:
-        """How many more article pages may be requested now under ``max_articles``."""
-        cap = site.crawl.max_articles
-        if not cap:
-            return 1 << 30
-        return cap - self.article_counts[site.id] - self.in_flight[site.id]
 
     # --- requests ------------------------------------------------------------
     def _entry(
         self, url: str, site: SiteConfig, callback: Any, **kwargs: Any
     ) -> Request | None:
-        key = normalize_url(url)
-        if key in self.entries:
-            self.crawler.stats.inc_value("discovery/duplicate_entry")
+        if not self._frontier.admit_entry(normalize_url(url), site):
             return None
-        if not self._budget_ok(site, "entry"):
-            return None
-        self.entries.add(key)
         self.crawler.stats.inc_value("discovery/entry_requests")
         return Request(
             url,
@@ -262,57 +223,34 @@ class NewsitesSpider(scrapy.Spider):
             stats.inc_value("discovery/not_article_url")
             return None, ""
         hint = link.date or date_from_url(url)
-        since = self._since_for(site)
-        age = (
-            "undated" if hint is None else "old" if since and hint < since else "fresh"
+        decision = self._frontier.decide(
+            url, site, source, hint, self._since_for(site), self._seen_lookup(site)
         )
-        state = self.links.get(url)
-        if state in (REQUESTED, OLD, SEEN):
-            stats.inc_value("discovery/duplicate_url")
-            return None, age
-        if age == "old":
-            self.links[url] = OLD
-            self.parked.pop(url, None)
-            stats.inc_value("discovery/skipped_old")
-            stats.inc_value(f"discovery/skipped_old/{source}")
-            return None, age
-        checked = False
-        if (
-            state is None
-            and self.seen_filter is not None
+        if not decision.request:
+            return None, decision.age
+        request = self._article_request(url, site, source, hint, decision.checked)
+        return request, decision.age
+
+    def _seen_lookup(self, site: SiteConfig) -> ExportedEarlier | None:
+        """How the frontier asks the seen store about a new link (None: no store)."""
+        seen_filter = self.seen_filter
+        if seen_filter is None:
+            return None
+
+        def exported_earlier(url: str, hint: datetime | None) -> SeenAnswer:
             # with re-crawls, an undated link cannot say "updated": a later dated
             # link to it (or the request's own date) decides, in the middleware
-            and (hint is not None or not self.seen_filter.recrawl_updated)
-        ):
+            if hint is None and seen_filter.recrawl_updated:
+                return "unasked"
             try:
-                seen = self.seen_filter.exported_earlier(
+                record = seen_filter.exported_earlier(
                     url, hint.isoformat() if hint else None, site.id
                 )
             except IgnoreRequest:  # the store failed: the crawl is stopping
-                return None, age
-            if seen is not None:
-                self.links[url] = SEEN
-                return None, age
-            checked = True
-        if state == PARKED:
-            if age == "undated" or self._capacity(site) <= 0:
-                stats.inc_value("discovery/duplicate_url")
-                return None, age
-            checked = self.parked.pop(url)[2]  # now dated and fresh: no need to wait
-        elif since is not None and age == "undated":
-            self._park(url, site, source, "undated", checked)
-            return None, age
-        elif self._capacity(site) <= 0:
-            self._park(url, site, source, "over_cap", checked)
-            return None, age
-        return self._article_request(url, site, source, hint, checked), age
+                return "failed"
+            return "new" if record is None else "exported"
 
-    def _park(
-        self, url: str, site: SiteConfig, source: str, why: str, checked: bool
-    ) -> None:
-        self.links[url] = PARKED
-        self.parked[url] = (site.id, source, checked)
-        self.crawler.stats.inc_value(f"discovery/deferred_{why}")
+        return exported_earlier
 
     def _article_request(
         self,
@@ -324,10 +262,8 @@ class NewsitesSpider(scrapy.Spider):
     ) -> Request | None:
         """The request for an article link; ``checked``: the seen store was asked
         about this link already (else the seen middleware asks)."""
-        if not self._budget_ok(site, "article"):
+        if not self._frontier.admit_article(url, site):
             return None
-        self.links[url] = REQUESTED
-        self.in_flight[site.id] += 1
         self.crawler.stats.inc_value(f"discovery/article_links/{source}")
         return Request(
             url,
@@ -365,23 +301,26 @@ class NewsitesSpider(scrapy.Spider):
         Nothing is in flight when the spider is idle, so every dated entry point has
         been read: an undated link still parked was dated by none of them.
         """
-        self.in_flight.clear()
+        frontier = self._frontier
         released = 0
-        for url, (site_id, source, checked) in list(self.parked.items()):
-            site = self._site(site_id)
-            if self._capacity(site) <= 0:
+        for url, parked in frontier.idle():
+            site = self._site(parked.site_id)
+            if frontier.capacity(site) <= 0:
                 continue
-            del self.parked[url]
-            request = self._article_request(url, site, source, checked=checked)
+            frontier.unpark(url)
+            request = self._article_request(
+                url, site, parked.source, checked=parked.checked
+            )
             if request is not None:
                 self.crawler.engine.crawl(request)
                 released += 1
         self.crawler.stats.inc_value("discovery/released", released)
         if released:
             raise DontCloseSpider
-        for site_id, _source, _checked in self.parked.values():
-            self.crawler.stats.inc_value(f"discovery/over_max_articles/{site_id}")
-        self.parked.clear()
+        for parked in frontier.drop_parked():
+            self.crawler.stats.inc_value(
+                f"discovery/over_max_articles/{parked.site_id}"
+            )
 
     # --- start ---------------------------------------------------------------
     async def start(self) -> AsyncIterator[Any]:
@@ -407,7 +346,7 @@ class NewsitesSpider(scrapy.Spider):
             if site.id not in self.sites:
                 self.generic_sites.setdefault(site.id, site)
             key = normalize_url(url)
-            if key in self.links:
+            if self._frontier.known(key):
                 stats.inc_value("urls/duplicate")
                 continue
             stats.inc_value("urls/listed")
@@ -675,7 +614,7 @@ class NewsitesSpider(scrapy.Spider):
                 yield article
         finally:
             # in flight until extracted: pages extract concurrently (worker pool)
-            self.in_flight[site_id] = max(0, self.in_flight[site_id] - 1)
+            self._frontier.answered(site_id)
 
     async def _article_from(
         self, response: Response, site_id: str
@@ -685,12 +624,12 @@ class NewsitesSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             stats.inc_value("extract/not_html")
             return
-        cap = site.crawl.max_articles
-        if cap and self.article_counts[site_id] >= cap:
+        frontier = self._frontier
+        if frontier.over_max_articles(site):
             stats.inc_value(f"extract/over_max_articles/{site_id}")
             return
         fetched = normalize_url(response.url)
-        self.links[fetched] = REQUESTED  # also after a redirect
+        frontier.mark(fetched, REQUESTED)  # also after a redirect
         assert self.extraction is not None, "built on spider_opened"
         try:
             page = await self.extraction.extract(
@@ -710,26 +649,24 @@ class NewsitesSpider(scrapy.Spider):
             report_deep_nesting(stats, response.url)
         # listing-like pages are refused by the worker (extract/listing_like)
         canonical = self._canonical(page.canonical_url, response, site, fetched)
-        if canonical in self.emitted:  # another URL of it was written already
+        if frontier.emitted(canonical):  # another URL of it was written already
             stats.inc_value("extract/duplicate_canonical")
             return
-        if cap and self.article_counts[site_id] >= cap:  # others finished first
+        if frontier.over_max_articles(site):  # others finished first
             stats.inc_value(f"extract/over_max_articles/{site_id}")
             return
         if canonical != fetched:
             stats.inc_value("extract/alias_url")  # fetched under a second URL
-            self.parked.pop(canonical, None)
+            frontier.unpark(canonical)
         since = self._since_for(site)
         published = parse_date_hint(page.date) if page.date else None
         if since is not None and published is not None and published < since:
             stats.inc_value("extract/skipped_old")
-            self.links[canonical] = OLD
+            frontier.mark(canonical, OLD)
             return
         if since is not None and published is None:
             stats.inc_value("extract/undated")  # kept: nothing says it is old
-        self.links[canonical] = REQUESTED
-        self.emitted.add(canonical)
-        self.article_counts[site_id] += 1
+        frontier.emit(canonical, site_id)
         stats.inc_value("extract/ok")
         stats.inc_value(f"extract/ok/{site_id}")
         for rule, count in page.cleanup.items():
@@ -749,7 +686,7 @@ class NewsitesSpider(scrapy.Spider):
         kind = "article" if request.meta.get("article") else "entry"
         stats = self.crawler.stats
         if kind == "article":
-            self.in_flight[site] = max(0, self.in_flight[site] - 1)
+            self._frontier.answered(site)
         if failure.check(HttpError):
             status = failure.value.response.status
             if status == 404 and request.cb_kwargs.get("page", 1) > 1:
