@@ -11,8 +11,10 @@ import pytest
 from scrapy import Request, Spider
 from scrapy.core.downloader import Slot
 from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
+from crawler.frontier import Frontier
 from crawler.middlewares.budget import RequestBudgetMiddleware
 from crawler.middlewares.crawl_delay import CrawlDelayMiddleware
 from tests.support.crawl import CrawlResult, run_crawl
@@ -75,7 +77,11 @@ def test_crawl_delay_can_be_switched_off() -> None:
 
 
 def test_budget_refuses_past_the_cap_per_site() -> None:
-    mw = RequestBudgetMiddleware.from_crawler(get_crawler(Spider))
+    """The middleware keeps no count of its own: it asks the spider's frontier."""
+    crawler = get_crawler(Spider)
+    crawler.stats = MemoryStatsCollector(crawler)
+    crawler.spider = SimpleNamespace(frontier=Frontier(crawler))
+    mw = RequestBudgetMiddleware.from_crawler(crawler)
     for _ in range(3):
         mw.process_request(
             Request("https://a.example/", meta={"site": "a", "max_requests": 3})
@@ -88,7 +94,11 @@ def test_budget_refuses_past_the_cap_per_site() -> None:
         Request("https://b.example/", meta={"site": "b", "max_requests": 3})
     )
     mw.process_request(Request("https://a.example/robots.txt"))  # no site: free
-    assert mw.stats.get_value("discovery/over_max_requests/a") == 1
+    assert crawler.stats.get_value("discovery/over_max_requests/a") == 1
+    crawler.spider = Spider(name="other")  # another spider: no frontier, no budget
+    mw.process_request(
+        Request("https://a.example/y", meta={"site": "a", "max_requests": 3})
+    )
 
 
 # --- real crawls: AutoThrottle on, no global delay --------------------------------
