@@ -80,7 +80,7 @@ def test_budget_refuses_past_the_cap_per_site() -> None:
     """The middleware keeps no count of its own: it asks the spider's frontier."""
     crawler = get_crawler(Spider)
     crawler.stats = MemoryStatsCollector(crawler)
-    crawler.spider = SimpleNamespace(frontier=Frontier(crawler))
+    crawler.spider = SimpleNamespace(frontier=Frontier(crawler))  # type: ignore[assignment]
     mw = RequestBudgetMiddleware.from_crawler(crawler)
     for _ in range(3):
         mw.process_request(
