@@ -14,7 +14,7 @@ from scrapy.exceptions import DropItem
 from crawler.extraction.cleanup import normalize_space
 from crawler.extraction.metadata import parse_any_date
 from crawler.items import unwritten
-from crawler.seen import without_query, words_of
+from crawler.store import without_query, words_of
 
 
 class _Component:

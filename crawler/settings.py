@@ -108,10 +108,10 @@ CONCURRENT_ITEMS = 8
 # --- Output --------------------------------------------------------------
 FEED_EXPORT_ENCODING = "utf-8"
 FEED_EXPORTERS = {
-    "jsonlines": "crawler.exporters.LineJsonLinesExporter",
-    "jsonl": "crawler.exporters.LineJsonLinesExporter",
+    "jsonlines": "crawler.output.exporters.LineJsonLinesExporter",
+    "jsonl": "crawler.output.exporters.LineJsonLinesExporter",
     # lists and dicts (authors, images...) as JSON, not Python reprs
-    "csv": "crawler.exporters.JsonFieldsCsvExporter",
+    "csv": "crawler.output.exporters.JsonFieldsCsvExporter",
 }
 FEED_STORE_EMPTY = True
 
@@ -206,8 +206,8 @@ STATS_FILE = ""
 # on a terminal, else a line in the log (crawler/extensions/progress.py).
 EXTENSIONS["crawler.extensions.progress.Progress"] = 500
 # Before `-o out.jsonl` appends, cut a half-written last line a killed crawl left
-# (crawler/extensions/feedrecovery.py).
-EXTENSIONS["crawler.extensions.feedrecovery.FeedRecovery"] = 100
+# (crawler/output/recovery.py).
+EXTENSIONS["crawler.output.recovery.FeedRecovery"] = 100
 PROGRESS_ENABLED = True
 # "auto" (the live line when stderr is a terminal), "always" or "never" (log lines).
 PROGRESS_TERMINAL = "auto"
@@ -241,15 +241,15 @@ SEEN_NEAR_DUPLICATE_MIN_WORDS = 50
 SEEN_RECRAWL_UPDATED = False
 # The run's id in the store, set by `newsites run` (0: the crawl registers its own).
 SEEN_RUN_ID = 0
-EXTENSIONS["crawler.extensions.seen_marker.SeenMarker"] = 800
+EXTENSIONS["crawler.store.marker.SeenMarker"] = 800
 # Per-site counters of answered pages (health/<site>/entry_ok...): tells a site down.
 EXTENSIONS["crawler.extensions.sitehealth.SiteHealth"] = 810
 # First downloader middleware: a skipped article costs no DNS lookup or robots check.
-DOWNLOADER_MIDDLEWARES["crawler.seenfilter.SeenFilterMiddleware"] = 30
+DOWNLOADER_MIDDLEWARES["crawler.store.filter.SeenFilterMiddleware"] = 30
 # Last pipeline: only what every other pipeline kept is made pending in the store.
-ITEM_PIPELINES["crawler.seenfilter.SeenDedupPipeline"] = 900
+ITEM_PIPELINES["crawler.store.filter.SeenDedupPipeline"] = 900
 # `-o folder/index.tsv:text`: one NNN_<id>.txt per article (title, date, body).
-FEED_EXPORTERS["text"] = "crawler.textoutput.TextFilesExporter"
+FEED_EXPORTERS["text"] = "crawler.output.text.TextFilesExporter"
 # `newsites run` output: a new file per run, written as <name>.part and renamed when
 # the run ends. Fields: {sites} ("all" or "a+b"), {start} (UTC datetime), {run} (id
 # in the store). Relative: beside scrapy.cfg (else the cwd). Log, stats and text
@@ -297,7 +297,7 @@ CLUSTER_SHARED_POLITENESS = True
 CLUSTER_REDIS_RETRY_SECONDS = 60.0
 ADDONS: dict[str, int] = {"crawler.cluster.addon.ClusterAddon": 0}
 # Where the seen store lives: "sqlite" (SEEN_DB, one machine) or "redis" (shared
-# by every worker on every machine; crawler/cluster/seen_redis.py).
+# by every worker on every machine; crawler/store/redis.py).
 SEEN_BACKEND = "sqlite"
 # Redis of the shared seen store; empty: CLUSTER_REDIS_URL.
 SEEN_REDIS_URL = ""

@@ -1,4 +1,4 @@
-"""The ``newsites`` console script (crawler/cli.py): subcommands and ``--version``."""
+"""The ``newsites`` console script (crawler/cli/): subcommands and ``--version``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``newsites merge`` (crawler/cli_merge.py): one file per run, one record per id."""
+"""``newsites merge`` (crawler/cli/merge.py): one file per run, one record per id."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from crawler.cli import main
-from crawler.cli_merge import merge
+from crawler.cli.merge import merge
 
 
 def record(aid: str, title: str = "T", **extra: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from crawler.cli_run import (
+from crawler.cli.run import (
     EXIT_CONFIG,
     EXIT_DEADLINE,
     EXIT_INTERRUPTED,
@@ -38,7 +38,7 @@ from crawler.cli_run import (
     repair_output,
     settle_pending,
 )
-from crawler.seen import PendingArticle, SqliteSeenStore, fingerprint
+from crawler.store import PendingArticle, SqliteSeenStore, fingerprint
 from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import Page, SiteServer
 
@@ -285,7 +285,7 @@ def test_kill_between_writing_and_marking_neither_loses_nor_repeats(
     """The worst moment: the line is on disk, the store has not marked it yet."""
     extensions = json.dumps({
         "crawler.extensions.statsfile.StatsFile": 900,
-        "crawler.extensions.seen_marker.SeenMarker": 800,
+        "crawler.store.marker.SeenMarker": 800,
         "crawler.extensions.sitehealth.SiteHealth": 810,
         "tests.test_cron.KillAfterThirdWrite": 950,
     })
@@ -530,7 +530,7 @@ def test_the_recovery_of_a_killed_run_is_logged_and_counted(tmp_path: Path) -> N
     the log when the crawler is made) and its stats count what was recovered."""
     extensions = json.dumps({
         "crawler.extensions.statsfile.StatsFile": 900,
-        "crawler.extensions.seen_marker.SeenMarker": 800,
+        "crawler.store.marker.SeenMarker": 800,
         "crawler.extensions.sitehealth.SiteHealth": 810,
         "tests.test_cron.KillAfterThirdWrite": 950,
     })

@@ -1,4 +1,4 @@
-"""Feed exporters (crawler/exporters.py), through a real crawl of the bundled fixtures.
+"""Feed exporters (crawler/output/exporters.py), through a real crawl of the fixtures.
 
 CSV: every list or dict field is JSON that reads back to what the JSON-lines output
 of the same crawl holds, never a Python repr or a comma-joined list.

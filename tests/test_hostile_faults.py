@@ -241,7 +241,7 @@ def test_disk_full_mid_run_keeps_every_line_whole_and_marks_only_what_was_writte
 def test_a_corrupt_or_locked_seen_store_stops_the_run(tmp_path: Path) -> None:
     """Case 18: a corrupt store: a message naming it, exit 6, the file untouched and
     nothing fetched; a store locked by another run: exit 75, nothing fetched."""
-    from crawler.seen import SeenLock
+    from crawler.store import SeenLock
 
     corrupt = tmp_path / "corrupt.sqlite3"
     garbage = b"SQLite format 3\x00" + b"\x13\x37" * 3000

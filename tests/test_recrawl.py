@@ -25,12 +25,12 @@ from scrapy import Request, Spider
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from crawler import seenfilter
-from crawler.cli_run import EXIT_OK
-from crawler.extensions.seen_marker import SeenMarker
+from crawler.cli.run import EXIT_OK
 from crawler.items import article_id
-from crawler.seen import SCHEMA_VERSION, PendingArticle, SqliteSeenStore, fingerprint
-from crawler.seenfilter import SeenFilterMiddleware
+from crawler.store import SCHEMA_VERSION, PendingArticle, SqliteSeenStore, fingerprint
+from crawler.store import filter as seenfilter
+from crawler.store.filter import SeenFilterMiddleware
+from crawler.store.marker import SeenMarker
 from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import Page, SiteServer
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.seen import (
+from crawler.store import (
     SCHEMA_VERSION,
     PendingArticle,
     SeenLock,

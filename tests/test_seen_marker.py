@@ -17,17 +17,17 @@ from typing import Any
 
 from scrapy import signals
 
-from crawler.cli_run import EXIT_LOCKED, EXIT_STORE
-from crawler.exporters import LineJsonLinesExporter
-from crawler.extensions.seen_marker import SeenMarker
-from crawler.seen import SeenLock
+from crawler.cli.run import EXIT_LOCKED, EXIT_STORE
+from crawler.output.exporters import LineJsonLinesExporter
+from crawler.store import SeenLock
+from crawler.store.marker import SeenMarker
 from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import SiteServer
 from tests.test_cron import NewsSite, site_file
 
 EXTENSIONS = {
     "crawler.extensions.statsfile.StatsFile": 900,
-    "crawler.extensions.seen_marker.SeenMarker": 800,
+    "crawler.store.marker.SeenMarker": 800,
     "crawler.extensions.sitehealth.SiteHealth": 810,
 }
 
@@ -124,7 +124,7 @@ def test_marked_only_after_the_line_is_in_the_feed(tmp_path: Path) -> None:
 
 
 def test_failed_write_is_not_marked_and_is_exported_next_time(tmp_path: Path) -> None:
-    exporters = {"jsonlines": "crawler.exporters.LineJsonLinesExporter",
+    exporters = {"jsonlines": "crawler.output.exporters.LineJsonLinesExporter",
                  "fulldisk": "tests.test_seen_marker.FullDiskExporter"}
     full = tmp_path / "full.jsonl"
     feeds = {str(full): {"format": "fulldisk"}}

@@ -1,4 +1,4 @@
-"""The seen store in Redis (crawler/cluster/seen_redis.py) against a real redis-server.
+"""The seen store in Redis (crawler/store/redis.py) against a real redis-server.
 
 The same contract as the SQLite store (tests/test_seen.py): keys, pending ->
 exported, near duplicates, recovery; plus what only a shared store needs: the
@@ -23,14 +23,14 @@ from typing import Any
 import pytest
 from scrapy.settings import Settings
 
-from crawler.cluster.seen_redis import RedisSeenStore
-from crawler.seen import (
+from crawler.store import (
     PendingArticle,
     SeenStore,
     SeenStoreError,
     exported_ids,
     fingerprint,
 )
+from crawler.store.redis import RedisSeenStore
 from tests.support.crawl import CrawlResult, run_crawl
 from tests.support.redis_server import RedisServer
 from tests.support.server import SiteServer

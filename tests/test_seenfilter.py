@@ -11,15 +11,15 @@ from scrapy.exceptions import DropItem
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.extensions.seen_marker import SeenMarker
 from crawler.items import Article, article_id
-from crawler.seen import SqliteSeenStore
-from crawler.seenfilter import (
+from crawler.store import SqliteSeenStore
+from crawler.store.filter import (
     SeenDedupPipeline,
     SeenFilterMiddleware,
     SeenSkip,
     is_newer,
 )
+from crawler.store.marker import SeenMarker
 
 SETTINGS = {
     "SEEN_ENABLED": True, "SEEN_MATCH_QUERY_VARIANTS": True,

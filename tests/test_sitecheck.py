@@ -1,4 +1,4 @@
-"""crawler/sitecheck.py through `newsites check` and `scrapy check`: site files
+"""crawler/cli/sitecheck.py through `newsites check` and `scrapy check`: site files
 validated one by one, and crawled (fixtures or a local server) for a report."""
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from crawler.items import Article
-from crawler.textoutput import TextFilesExporter, article_text, next_number
+from crawler.output.text import TextFilesExporter, article_text, next_number
 from tests.support.server import SiteServer
 from tests.test_cron import (  # netguard: autouse here too
     NewsSite,

@@ -10,6 +10,6 @@ Switched on by ``CLUSTER_REDIS_URL`` (see docs/cluster.md); needs the ``redis`` 
 - ``release``: middlewares that release a lease once its request is fully handled.
 - ``politeness``: per-host delay and concurrency shared by every worker.
 - ``heartbeat``: lease renewal, recovery of dead workers' requests, finish detection.
-- ``seen_redis``: the exported-articles store in Redis.
+- the exported-articles store in Redis is crawler/store/redis.py.
 - ``cli``: ``newsites cluster status|clear``.
 """

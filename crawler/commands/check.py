@@ -1,4 +1,4 @@
-"""``scrapy check``: the project's site check (``crawler.sitecheck``), not contracts.
+"""``scrapy check``: the site check of ``crawler.cli.sitecheck``, not contracts.
 
 The spider has no contracts, so Scrapy's own ``check`` ran nothing and said OK, even
 for a folder holding a broken site file. This one validates the site files and, with
@@ -13,7 +13,7 @@ import argparse
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.sitecheck import check_sites, exit_status, report_lines
+from crawler.cli.sitecheck import check_sites, exit_status, report_lines
 from crawler.sites import SiteConfigError
 from crawler.spiders.newsites import NewsitesSpider
 

@@ -26,7 +26,7 @@ from typing import Any, NoReturn
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
-from crawler.cli_run import (
+from crawler.cli.run import (
     EXIT_CODES,
     EXIT_DEADLINE,
     EXIT_INTERRUPTED,
@@ -37,7 +37,7 @@ from crawler.cli_run import (
 )
 from crawler.cluster.config import unreachable as cluster_unreachable
 from crawler.config_check import ConfigError, check_crawl
-from crawler.extensions.seen_marker import store_refusal
+from crawler.store.marker import store_refusal
 
 #: A cluster worker whose run ended short (docs/cluster.md).
 EXIT_RUN_INCOMPLETE = 9

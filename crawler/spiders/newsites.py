@@ -46,8 +46,8 @@ from crawler.frontier import ExportedEarlier, Frontier, LinkState, SeenAnswer
 from crawler.items import Article, unwritten
 from crawler.replay import configure_fixtures
 from crawler.safety.nesting import report_deep_nesting
-from crawler.seenfilter import SeenFilterMiddleware
 from crawler.sites import SiteConfig, SiteConfigError, load_sites, select, select_sites
+from crawler.store.filter import SeenFilterMiddleware
 from crawler.urllist import UrlList, UrlListError, read_url_list, site_for_url
 from crawler.urls import normalize_url, same_site
 

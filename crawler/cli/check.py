@@ -18,7 +18,7 @@ import sys
 from typing import Any
 
 from crawler.cli import project_settings
-from crawler.sitecheck import (
+from crawler.cli.sitecheck import (
     EXIT_USAGE,
     check_sites,
     exit_status,

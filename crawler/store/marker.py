@@ -31,7 +31,7 @@ from scrapy.extensions.feedexport import FeedExporter, FileFeedStorage
 from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 
-from crawler.seen import (
+from crawler.store import (
     RunRecord,
     SeenLock,
     SeenLockHeld,
@@ -50,7 +50,7 @@ def open_store(crawler: Crawler) -> SeenStore:
     """The SEEN_DB store, reset first with SEEN_RESET; SeenStoreError if unusable."""
     settings = crawler.settings
     if settings.get("SEEN_BACKEND") == "redis":  # shared by a cluster's workers
-        from crawler.cluster.seen_redis import RedisSeenStore
+        from crawler.store.redis import RedisSeenStore
 
         return RedisSeenStore.from_settings(settings)
     value = settings.get("SEEN_DB") or ""
@@ -68,7 +68,7 @@ def store_refusal(settings: BaseSettings) -> tuple[int, str] | None:
     of ``newsites run`` and one line: the store's lock is held (75) or the store is
     unusable (6). Checked by the crawl command before the crawl, where a
     ``from_crawler`` error would end in a traceback. None when it can start."""
-    from crawler.cli_run import EXIT_LOCKED, EXIT_STORE
+    from crawler.cli.run import EXIT_LOCKED, EXIT_STORE
 
     if not settings.getbool("SEEN_ENABLED") or settings.get("SEEN_BACKEND") == "redis":
         return None

@@ -1,10 +1,10 @@
-"""``RedisSeenStore``: the seen store (``crawler.seen.SeenStore``) kept in Redis.
+"""``RedisSeenStore``: the seen store (``crawler.store.SeenStore``) kept in Redis.
 
 With several machines the store of exported articles must be shared: every worker
 of every run reads and writes the same one (SEEN_BACKEND = "redis"). It keeps the
-SQLite store's rules (crawler/seen.py): canonical URL, aliases and query variants
-for lookups; exact text hash or SimHash within ``max_bits`` (found through the four
-16-bit bands) for near duplicates; two-step writes (pending, then exported once
+SQLite store's rules (crawler/store/sqlite.py): canonical URL, aliases and query
+variants for lookups; exact text hash or SimHash within ``max_bits`` (found through
+the four 16-bit bands) for near duplicates; two-step writes (pending, then exported once
 the line is flushed) and recovery of what a killed crawl left pending; for
 re-crawls (SEEN_RECRAWL_UPDATED), the link date (``lastmod``) each article's text
 was fetched under, moved forward by ``mark_checked`` when a later fetch finds the
@@ -46,7 +46,7 @@ from crawler.cluster.config import (
     redacted,
     ride_out_outages,
 )
-from crawler.seen import (
+from crawler.store import (
     Fingerprint,
     PendingArticle,
     RunRecord,

@@ -1,4 +1,4 @@
-"""The ``newsites`` console script: one subcommand per module under ``crawler.cli_*``.
+"""The ``newsites`` console script: one subcommand per module of ``crawler.cli``.
 
 Each subcommand module has ``register(subparsers)`` that adds its parser and sets
 ``func`` (args -> exit status).
@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 
 # Modules providing subcommands, in help order.
 SUBCOMMAND_MODULES: tuple[str, ...] = (
-    "crawler.cli_run",
-    "crawler.cli_merge",
+    "crawler.cli.run",
+    "crawler.cli.merge",
     "crawler.cluster.cli",
-    "crawler.cli_extract",
-    "crawler.cli_check",
+    "crawler.cli.extract",
+    "crawler.cli.check",
 )
 
 
@@ -79,7 +79,3 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -5,7 +5,7 @@ that line without its newline, and the next crawl's first record would be glued 
 it, so both would be lost to every JSON-lines reader. Before the feed exporter opens
 its files, this extension cuts such a half line (its article was not marked in the
 seen store, so it is fetched again) with the same repair ``newsites run`` applies to
-its own output (``crawler.cli_run.repair_output``). Files written with ``-O`` are
+its own output (``crawler.cli.run.repair_output``). Files written with ``-O`` are
 emptied by Scrapy anyway and are left alone; so are URIs with ``%(...)s`` parameters
 and remote storages.
 
@@ -55,7 +55,7 @@ class FeedRecovery:
     """Extension: repair appended JSON-lines outputs when the crawler is built."""
 
     def __init__(self, crawler: Crawler) -> None:
-        from crawler.cli_run import repair_output
+        from crawler.cli.run import repair_output
 
         self.stats = crawler.stats
         self.repaired: list[str] = []

@@ -29,7 +29,8 @@ from scrapy.settings import Settings
 
 from crawler.cli import pairs, project_settings
 from crawler.config_check import ConfigError, check_crawl
-from crawler.seen import (
+from crawler.sites import SiteConfig, SiteConfigError
+from crawler.store import (
     SeenLock,
     SeenLockHeld,
     SeenStore,
@@ -39,7 +40,6 @@ from crawler.seen import (
     json_line_object,
     resolve_path,
 )
-from crawler.sites import SiteConfig, SiteConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -418,7 +418,7 @@ def start_log(path: Path, run: int, output: Path) -> str:
     log handler would otherwise fail with a traceback when the crawler is made."""
     try:
         with path.open("a", encoding="utf-8") as log:
-            log.write(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} [crawler.cli_run] INFO: "
+            log.write(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} [crawler.cli.run] INFO: "
                       f"newsites run {run}: output {output}\n")
     except OSError as exc:
         return (f"cannot write the log {path}: {exc.strerror or exc} (disk full?); "

@@ -32,8 +32,8 @@ from scrapy.exceptions import DropItem, IgnoreRequest, NotConfigured
 from scrapy.http import Response
 
 from crawler.discovery import parse_date
-from crawler.extensions.seen_marker import SeenMarker
-from crawler.seen import PendingArticle, SeenRecord, fingerprint
+from crawler.store import PendingArticle, SeenRecord, fingerprint
+from crawler.store.marker import SeenMarker
 from crawler.urls import normalize_url
 
 logger = logging.getLogger(__name__)
