@@ -296,6 +296,9 @@ CLUSTER_SHARED_POLITENESS = True
 # request or item goes back to the queue once its lease expires).
 CLUSTER_REDIS_RETRY_SECONDS = 60.0
 ADDONS: dict[str, int] = {"crawler.cluster.addon.ClusterAddon": 0}
+# The owner of the crawl's seen store, shared by the marker, the filter and the
+# pipeline below (crawler/store/run.py).
+ADDONS["crawler.store.run.SeenStoreAddon"] = 1
 # Where the seen store lives: "sqlite" (SEEN_DB, one machine) or "redis" (shared
 # by every worker on every machine; crawler/store/redis.py).
 SEEN_BACKEND = "sqlite"

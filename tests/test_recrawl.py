@@ -30,7 +30,7 @@ from crawler.items import article_id
 from crawler.store import SCHEMA_VERSION, PendingArticle, SqliteSeenStore, fingerprint
 from crawler.store import filter as seenfilter
 from crawler.store.filter import SeenFilterMiddleware
-from crawler.store.marker import SeenMarker
+from crawler.store.run import SeenRun
 from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import Page, SiteServer
 
@@ -367,14 +367,15 @@ def test_link_dates_of_pages_without_an_item_are_forgotten_beyond_a_bound(
     monkeypatch.setattr(seenfilter, "MAX_PENDING_HINTS", 2)
     crawler = get_crawler(Spider, {"SEEN_ENABLED": True})
     store = SqliteSeenStore.open(tmp_path / "seen.sqlite3")
-    mw = SeenFilterMiddleware(crawler, SeenMarker(crawler, store))
+    seen = SeenRun(crawler, store)
+    mw = SeenFilterMiddleware(crawler, seen)
     for i in range(3):
         url = f"http://news.test/news/{i}"
         request = Request(url, meta={"article": True,
                                      "date_hint": f"2024-05-0{i + 1}T10:00:00+02:00"})
         mw.process_response(request, HtmlResponse(url, body=b"", request=request))
-    assert mw.take_hint("http://news.test/news/0") is None, "the oldest is forgotten"
-    assert mw.take_hint("http://news.test/news/2") == "2024-05-03T08:00:00+00:00"
+    assert "http://news.test/news/0" not in seen.hints, "the oldest is forgotten"
+    assert seen.hints["http://news.test/news/2"] == "2024-05-03T08:00:00+00:00"
     assert crawler.stats is not None
     assert crawler.stats.get_value("seen/hint_forgotten") == 1
     store.close()

@@ -20,7 +20,7 @@ from scrapy import signals
 from crawler.cli.run import EXIT_LOCKED, EXIT_STORE
 from crawler.output.exporters import LineJsonLinesExporter
 from crawler.store import SeenLock
-from crawler.store.marker import SeenMarker
+from crawler.store.run import seen_run_of
 from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import SiteServer
 from tests.test_cron import NewsSite, site_file
@@ -75,7 +75,7 @@ class MarkAfterWriteProbe:
         return probe
 
     def spider_opened(self) -> None:
-        marker = self.crawler.get_extension(SeenMarker)
+        marker = seen_run_of(self.crawler)
         feeds = [Path(p) for p in self.crawler.settings.getdict("FEEDS")]
         stats = self.crawler.stats
         original = marker.store.mark_exported

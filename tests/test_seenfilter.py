@@ -19,7 +19,7 @@ from crawler.store.filter import (
     SeenSkip,
     is_newer,
 )
-from crawler.store.marker import SeenMarker
+from crawler.store.run import SeenRun
 
 SETTINGS = {
     "SEEN_ENABLED": True, "SEEN_MATCH_QUERY_VARIANTS": True,
@@ -41,12 +41,13 @@ def article(slug: str, body: str, site: str = "harbour", base: str = BASE) -> Ar
 
 
 class Parts:
-    """A crawler, its store and the marker, filter and pipeline built on them."""
+    """A crawler, its store, the crawl's SeenRun and the filter and pipeline given
+    it (the marker's part, marking, is set as the marker would)."""
 
     def __init__(self, tmp_path: Path, **settings: object) -> None:
         self.crawler = get_crawler(Spider, {**SETTINGS, **settings})
         self.store = SqliteSeenStore.open(tmp_path / "seen.sqlite3")
-        self.marker = SeenMarker(self.crawler, self.store)
+        self.marker = SeenRun(self.crawler, self.store)
         self.marker.marking = True
         self.marker.run = self.store.start_run()
         self.filter = SeenFilterMiddleware(self.crawler, self.marker)

@@ -47,7 +47,7 @@ from crawler.items import Article, unwritten
 from crawler.replay import configure_fixtures
 from crawler.safety.nesting import report_deep_nesting
 from crawler.sites import SiteConfig, SiteConfigError, load_sites, select, select_sites
-from crawler.store.filter import SeenFilterMiddleware
+from crawler.store.run import SeenRun, seen_run_of
 from crawler.urllist import UrlList, UrlListError, read_url_list, site_for_url
 from crawler.urls import normalize_url, same_site
 
@@ -111,7 +111,7 @@ class NewsitesSpider(scrapy.Spider):
         # every URL decision of the run (crawler/frontier.py); built in from_crawler
         self.frontier: Frontier | None = None
         self.extraction: ExtractionService | None = None  # built on spider_opened
-        self.seen_filter: SeenFilterMiddleware | None = None  # with SEEN_ENABLED
+        self.seen: SeenRun | None = None  # the crawl's seen store, with SEEN_ENABLED
         self.include_comments = False
         self.min_words = 0
 
@@ -169,7 +169,8 @@ class NewsitesSpider(scrapy.Spider):
         self.extraction = ExtractionService.from_crawler(self.crawler)
         # With the seen store, links to articles earlier runs exported are dropped
         # as they are found (no Request built, queued and refused for each).
-        self.seen_filter = self.crawler.get_downloader_middleware(SeenFilterMiddleware)
+        if self.crawler.settings.getbool("SEEN_ENABLED"):
+            self.seen = seen_run_of(self.crawler)
 
     # --- policy --------------------------------------------------------------
     @property
@@ -233,17 +234,17 @@ class NewsitesSpider(scrapy.Spider):
 
     def _seen_lookup(self, site: SiteConfig) -> ExportedEarlier | None:
         """How the frontier asks the seen store about a new link (None: no store)."""
-        seen_filter = self.seen_filter
-        if seen_filter is None:
+        seen = self.seen
+        if seen is None:
             return None
 
         def exported_earlier(url: str, hint: datetime | None) -> SeenAnswer:
             # with re-crawls, an undated link cannot say "updated": a later dated
             # link to it (or the request's own date) decides, in the middleware
-            if hint is None and seen_filter.recrawl_updated:
+            if hint is None and seen.recrawl_updated:
                 return "unasked"
             try:
-                record = seen_filter.exported_earlier(
+                record = seen.exported_earlier(
                     url, hint.isoformat() if hint else None, site.id
                 )
             except IgnoreRequest:  # the store failed: the crawl is stopping

@@ -2,7 +2,10 @@
 
 One protocol (``SeenStore``, base.py) and two backends: ``SqliteSeenStore``
 (sqlite.py, one machine, the default) and ``RedisSeenStore`` (redis.py, shared by a
-cluster's workers). Around the store, the crawl's two uses of it:
+cluster's workers). ``run.py`` owns the crawl's use of it: ``SeenStoreAddon``
+builds one ``SeenRun`` per crawl (the store, the run id, what this run marked,
+write and store failures, aliases, recrawl hints, the lock) and every other part
+gets that object from ``seen_run_of(crawler)`` instead of looking up its peers:
 
 - ``filter.py``: skip links and requests to exported articles before download, and
   drop an article whose text an earlier run exported (``SeenDedupPipeline``);

@@ -15,8 +15,11 @@ was exported earlier (it may have been fetched under another URL) and an article
 the same site with the same text (a story republished under a new URL), sets the
 item's ``version``, and records the article as pending in the store, with the date
 it was fetched under: the ``SeenMarker`` extension marks it exported once the feeds
-wrote it. A re-fetched article whose text did not change is dropped, and the store
-keeps the newer date (``mark_checked``), so the same lastmod does not fetch it again.
+wrote it. All three share the crawl's ``SeenRun`` (crawler/store/run.py): the store,
+the link dates and redirect aliases this middleware records for the pipeline, the
+articles the pipeline makes pending for the marker. A re-fetched article whose text
+did not change is dropped, and the store keeps the newer date (``mark_checked``), so
+the same lastmod does not fetch it again.
 """
 
 from __future__ import annotations
@@ -28,24 +31,15 @@ from typing import Any
 from itemadapter import ItemAdapter
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem, IgnoreRequest, NotConfigured
+from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.http import Response
 
 from crawler.discovery import parse_date
 from crawler.store import PendingArticle, SeenRecord, fingerprint
-from crawler.store.marker import SeenMarker
+from crawler.store.run import SeenRun, seen_run_of
 from crawler.urls import normalize_url
 
 logger = logging.getLogger(__name__)
-
-
-def _marker(crawler: Crawler) -> SeenMarker:
-    marker = crawler.get_extension(SeenMarker)
-    if marker is None:
-        # bare, as Scrapy's own components do when a setting switches them off: a
-        # message would make Scrapy log "Disabled ..." as a warning on every crawl
-        raise NotConfigured
-    return marker
 
 
 def is_newer(hint: str | None, reference: str | None) -> bool:
@@ -92,19 +86,14 @@ class SeenFilterMiddleware:
     """Drop requests for article pages already exported (unless updated, with
     SEEN_RECRAWL_UPDATED); remember redirect aliases and the dates links gave."""
 
-    def __init__(self, crawler: Crawler, marker: SeenMarker) -> None:
+    def __init__(self, crawler: Crawler, seen: SeenRun) -> None:
         self.crawler = crawler
-        self.marker = marker
+        self.seen = seen
         self.stats = crawler.stats
-        settings = crawler.settings
-        self.match_query_variants = settings.getbool("SEEN_MATCH_QUERY_VARIANTS")
-        self.recrawl_updated = settings.getbool("SEEN_RECRAWL_UPDATED")
-        #: fetched URL -> the date (UTC ISO) its link gave (taken by the pipeline)
-        self.hints: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SeenFilterMiddleware:
-        mw = cls(crawler, _marker(crawler))
+        mw = cls(crawler, seen_run_of(crawler))
         crawler.signals.connect(mw.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(mw.item_dropped, signal=signals.item_error)
         return mw
@@ -113,50 +102,16 @@ class SeenFilterMiddleware:
         """An item dropped before the seen pipeline took its date: forget the date."""
         source = ItemAdapter(item).get("source_url")
         if source:
-            self.hints.pop(normalize_url(source), None)
-
-    def take_hint(self, source_url: str) -> str | None:
-        """The date the link to ``source_url`` gave (UTC ISO), once."""
-        return self.hints.pop(normalize_url(source_url), None)
-
-    def exported_earlier(self, url: str, date_hint: str | None,
-                         site: str) -> SeenRecord | None:
-        """The stored article that makes fetching ``url`` (normalized) pointless, or
-        None to fetch it: new, or updated after its export (SEEN_RECRAWL_UPDATED and
-        ``date_hint``, the link's date, is later). Counted: ``seen/new_url``,
-        ``seen/recrawl_updated``, ``seen/skipped``. A store that fails stops the crawl
-        and raises ``IgnoreRequest``.
-
-        The spider asks this as it finds a link (so a re-run does not even build the
-        requests of the articles it has), and marks the request ``seen_checked``;
-        ``process_request`` asks it for every other article request.
-        """
-        if self.marker.stopped:
-            raise IgnoreRequest("the crawl is stopping (output or seen store failed)")
-        try:
-            record = self.marker.store.lookup(url, self.match_query_variants)
-        except Exception as exc:  # noqa: BLE001 - the store's I/O
-            self.marker.stop_on_store_failure(exc)
-            raise IgnoreRequest("the seen store failed") from exc
-        if record is None:
-            self.stats.inc_value("seen/new_url")
-            return None
-        if self.recrawl_updated and is_updated(date_hint, record):
-            self.stats.inc_value("seen/recrawl_updated")
-            return None
-        self.stats.inc_value("seen/skipped")
-        self.stats.inc_value(f"seen/skipped/{site}")
-        logger.debug("Exported earlier, not fetched: %s (as %s)", url, record.url)
-        return record
+            self.seen.hints.pop(normalize_url(source), None)
 
     def process_request(self, request: Request) -> None:
         if not request.meta.get("article") or request.meta.get("entry"):
             return
-        if self.marker.stopped:
+        if self.seen.stopped:
             raise IgnoreRequest("the crawl is stopping (output or seen store failed)")
         if request.meta.get("seen_checked"):
             return  # the spider asked exported_earlier when it found the link
-        record = self.exported_earlier(
+        record = self.seen.exported_earlier(
             normalize_url(request.url), request.meta.get("date_hint"),
             request.meta.get("site", "?"),
         )
@@ -170,14 +125,15 @@ class SeenFilterMiddleware:
         fetched = normalize_url(response.url)
         redirects = request.meta.get("redirect_urls")
         if redirects:
-            self.marker.aliases.setdefault(fetched, set()).update(
+            self.seen.aliases.setdefault(fetched, set()).update(
                 normalize_url(u) for u in redirects
             )
         if hint := utc_date(request.meta.get("date_hint")):
-            self.hints.pop(fetched, None)  # a refetch moves to the end: newest
-            self.hints[fetched] = hint
-            if len(self.hints) > MAX_PENDING_HINTS:
-                del self.hints[next(iter(self.hints))]  # the oldest
+            hints = self.seen.hints
+            hints.pop(fetched, None)  # a refetch moves to the end: newest
+            hints[fetched] = hint
+            if len(hints) > MAX_PENDING_HINTS:
+                del hints[next(iter(hints))]  # the oldest
                 self.stats.inc_value("seen/hint_forgotten")
         return response
 
@@ -185,27 +141,21 @@ class SeenFilterMiddleware:
 class SeenDedupPipeline:
     """Drop articles exported earlier (same URL or same text); make the rest pending."""
 
-    def __init__(self, crawler: Crawler, marker: SeenMarker) -> None:
+    def __init__(self, crawler: Crawler, seen: SeenRun) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.marker = marker
+        self.seen = seen
         settings = crawler.settings
         self.recrawl_updated = settings.getbool("SEEN_RECRAWL_UPDATED")
         self.max_bits = settings.getint("SEEN_NEAR_DUPLICATE_BITS")
         self.min_words = settings.getint("SEEN_NEAR_DUPLICATE_MIN_WORDS")
-        #: where the link dates of fetched pages are kept (set at open_spider)
-        self.filter: SeenFilterMiddleware | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> SeenDedupPipeline:
-        return cls(crawler, _marker(crawler))
-
-    def open_spider(self) -> None:
-        # The downloader middlewares exist once the engine does (not at from_crawler).
-        self.filter = self.crawler.get_downloader_middleware(SeenFilterMiddleware)
+        return cls(crawler, seen_run_of(crawler))
 
     def process_item(self, item: Any) -> Any:
-        if self.marker.stopped:
+        if self.seen.stopped:
             # The output or the store failed: the crawl is stopping. Not written,
             # not marked: the next run fetches it again.
             self.stats.inc_value("seen/dropped_while_stopping")
@@ -216,16 +166,16 @@ class SeenDedupPipeline:
         except DropItem:
             raise
         except Exception as exc:  # noqa: BLE001 - the store's I/O (a full disk)
-            self.marker.stop_on_store_failure(exc)
+            self.seen.stop_on_store_failure(exc)
             raise DropItem("the seen store failed", log_level="DEBUG") from exc
 
     def _process(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         url, site = adapter.get("url") or "", adapter.get("site") or ""
-        store = self.marker.store
+        store = self.seen.store
         fp = fingerprint(adapter.get("text") or "")
         source = adapter.get("source_url") or url
-        hint = self.filter.take_hint(source) if self.filter is not None else None
+        hint = self.seen.hints.pop(normalize_url(source), None)
         version, lastmod = 1, hint
         previous = store.get(url)
         if previous is not None:
@@ -246,14 +196,14 @@ class SeenDedupPipeline:
         if "version" in adapter.field_names():
             adapter["version"] = version
         fetched = normalize_url(source)
-        aliases = ({fetched} | self.marker.aliases.pop(fetched, set())) - {url}
-        if self.marker.marking:
+        aliases = ({fetched} | self.seen.aliases.pop(fetched, set())) - {url}
+        if self.seen.marking:
             store.add_pending(PendingArticle(
                 url=url, id=adapter.get("id") or "", site=site, version=version,
-                fingerprint=fp, run=self.marker.run, aliases=tuple(sorted(aliases)),
+                fingerprint=fp, run=self.seen.run, aliases=tuple(sorted(aliases)),
                 lastmod=lastmod,
             ))
-            self.marker.pending[url] = id(item)
+            self.seen.pending[url] = id(item)
         return item
 
     def _unchanged(self, previous: SeenRecord, hint: str | None) -> None:
@@ -261,4 +211,4 @@ class SeenDedupPipeline:
         lastmod does not fetch it again on every run."""
         self.stats.inc_value("seen/recrawl_unchanged")
         if hint is not None and is_updated(hint, previous):
-            self.marker.store.mark_checked(previous.url, hint)
+            self.seen.store.mark_checked(previous.url, hint)
