@@ -7,6 +7,10 @@ related / most-read / more-from-section teaser blocks, reader comments and a foo
 paginated section fronts, tag and author pages, a home page, an RSS feed, a Google
 News sitemap, a sitemap index with one sitemap per 1,000 articles, and robots.txt.
 
+``--pages real`` makes the article pages from real page markup instead (the
+extraction corpora's pages of 30-500 KB, their text replaced; see ``realpages.py``);
+fronts, feeds, sitemaps and robots.txt are the same in both modes.
+
 Article ``i`` is the same page whatever N: its teasers only point at older articles.
 So a run with more articles (``n`` grown by 1%) rewrites the fronts, feeds and
 sitemaps but leaves every old article page byte for byte as it was, as on a real site.
@@ -15,6 +19,7 @@ HTML links are root-relative, so pages do not depend on the server's port; feeds
 sitemaps and robots.txt carry absolute URLs and are rewritten for each ``base_url``.
 
     .venv/bin/python bench/sitegen.py OUT_DIR --articles 1000 --base http://127.0.0.1:8080
+        [--pages synthetic|real]
 """
 
 from __future__ import annotations
@@ -24,10 +29,18 @@ import html
 import json
 import random
 import shutil
+import statistics
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import realpages  # noqa: E402  (bench/ is not a package)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 #: Bump when the page format changes: cached sites of an older format are not reused.
 FORMAT_VERSION = 2
 
@@ -452,6 +465,75 @@ class SiteSummary:
     pages: int
     article_bytes: int
     article_paths: tuple[str, ...]
+    #: Size in bytes of each article page, oldest first.
+    article_sizes: tuple[int, ...] = ()
+
+    def size_line(self) -> str:
+        """Mean, median and 90th percentile of the article pages' sizes."""
+        return size_distribution(self.article_sizes)
+
+
+def size_distribution(sizes: tuple[int, ...] | list[int]) -> str:
+    if not sizes:
+        return "no articles"
+    ordered = sorted(sizes)
+    p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
+    return (
+        f"article pages: mean {statistics.fmean(ordered) / 1024:.0f} KB, median "
+        f"{statistics.median(ordered) / 1024:.0f} KB, p90 {p90 / 1024:.0f} KB, "
+        f"min {ordered[0] / 1024:.0f} KB, max {ordered[-1] / 1024:.0f} KB"
+    )
+
+
+@dataclass(frozen=True)
+class RealPages:
+    """The templates of ``--pages real`` and where a site starts in their cycle."""
+
+    templates: tuple[realpages.Template, ...]
+    offset: int = 0
+
+    def template(self, index: int) -> realpages.Template:
+        return self.templates[(index + self.offset) % len(self.templates)]
+
+
+def load_real_pages(corpora: Path | None = None, offset: int = 0) -> RealPages:
+    """The corpora's templates (``../shared/corpora`` from the project root)."""
+    found = realpages.load_templates(corpora or realpages.corpora_dir(PROJECT_ROOT))
+    return RealPages(found, offset)
+
+
+def _link_picker(index: int, seed: int) -> Callable[[], str]:
+    """Targets for a template's own-site links: older articles, half of them (most
+    of those recent, as widgets pick), else fronts, tag and author pages."""
+    rng = random.Random(seed * 31_337 + index)
+    listings = (
+        ["/"]
+        + [f"/section/{s}/" for s in SECTIONS]
+        + [f"/tag/{t}/" for t in _TAGS]
+        + [f"/author/{_author_slug(n)}/" for n in _NAMES]
+    )
+
+    def pick() -> str:
+        if index > 0 and rng.random() < 0.5:
+            back = 1 + int(rng.expovariate(1 / 60))
+            return article_meta(max(0, index - back), seed).path
+        return listings[rng.randrange(len(listings))]
+
+    return pick
+
+
+def render_real_article(
+    meta: ArticleMeta, seed: int, real: RealPages
+) -> realpages.RealArticle:
+    """Article ``meta.index`` from its template, with its own text (see realpages)."""
+    return realpages.render(
+        real.template(meta.index),
+        title=meta.title,
+        path=meta.path,
+        words=_WORDS,
+        rng=random.Random(seed * 7_919 + meta.index),
+        pick_link=_link_picker(meta.index, seed),
+    )
 
 
 def _write(path: Path, text: str) -> int:
@@ -461,30 +543,41 @@ def _write(path: Path, text: str) -> int:
     return len(data)
 
 
-def generate_site(root: Path, n: int, base_url: str, *, seed: int = 7) -> SiteSummary:
+def generate_site(
+    root: Path,
+    n: int,
+    base_url: str,
+    *,
+    seed: int = 7,
+    real: RealPages | None = None,
+) -> SiteSummary:
     """Write (or complete) the site of ``n`` articles under ``root``.
 
     Article pages already on disk are kept (they never change, see the module doc);
     fronts, tag and author pages, feeds, sitemaps and robots.txt are rewritten.
+    With ``real``, article pages are made from its templates (``--pages real``).
     """
     base = base_url.rstrip("/")
     marker = root / ".sitegen-format"
-    if root.exists() and (
-        not marker.exists() or marker.read_text() != str(FORMAT_VERSION)
-    ):
+    fmt = str(FORMAT_VERSION)
+    if real is not None:
+        fmt += f"/real/{realpages.fingerprint(real.templates)}/{real.offset}/{seed}"
+    if root.exists() and (not marker.exists() or marker.read_text() != fmt):
         shutil.rmtree(root)  # pages of another format: start over
     root.mkdir(parents=True, exist_ok=True)
     root.chmod(0o755)
-    marker.write_text(str(FORMAT_VERSION))
+    marker.write_text(fmt)
     metas = [article_meta(i, seed) for i in range(n)]
     pages = 0
-    article_bytes = 0
+    sizes: list[int] = []
     for meta in metas:
         path = root / meta.path.lstrip("/")
         if path.exists():
-            article_bytes += path.stat().st_size
+            sizes.append(path.stat().st_size)
+        elif real is not None:
+            sizes.append(_write(path, render_real_article(meta, seed, real).html))
         else:
-            article_bytes += _write(path, render_article(meta, seed))
+            sizes.append(_write(path, render_article(meta, seed)))
         pages += 1
     newest = metas[::-1]
     _write(root / "index.html", _listing("Latest news", "/", newest[:40], seed, None))
@@ -518,7 +611,9 @@ def generate_site(root: Path, n: int, base_url: str, *, seed: int = 7) -> SiteSu
         )
         pages += 1
     pages += _write_feeds_and_sitemaps(root, base, metas)
-    return SiteSummary(root, n, pages, article_bytes, tuple(m.path for m in metas))
+    return SiteSummary(
+        root, n, pages, sum(sizes), tuple(m.path for m in metas), tuple(sizes)
+    )
 
 
 def _write_feeds_and_sitemaps(root: Path, base: str, metas: list[ArticleMeta]) -> int:
@@ -578,8 +673,17 @@ def _write_feeds_and_sitemaps(root: Path, base: str, metas: list[ArticleMeta]) -
     return 4 + len(chunks)
 
 
-def site_file(base_url: str, site_id: str = "ledger") -> str:
-    """A site file for ``newsites``: the site found through its sitemaps and feed."""
+def site_file(
+    base_url: str,
+    site_id: str = "ledger",
+    *,
+    download_delay: float | None = None,
+    concurrency: int | None = None,
+) -> str:
+    """A site file for ``newsites``: the site found through its sitemaps and feed.
+
+    Its host is named in ``home``, ``feeds`` and ``sitemaps``, which is how a private
+    or loopback address is allowed (docs/safety.md, "Address policy")."""
     base = base_url.rstrip("/")
     host = base.split("://", 1)[1].split(":")[0]
     return (
@@ -590,8 +694,19 @@ def site_file(base_url: str, site_id: str = "ledger") -> str:
         "robots_sitemaps = false\n\n[articles]\n"
         # Article URLs: /<section>/<yyyy>/<mm>/<dd>/<slug>.html
         r"allow = ['^https?://[^/]+/[a-z]+/\d{4}/\d{2}/\d{2}/[^/]+\.html$']"
-        "\n"
+        "\n" + _crawl_section(download_delay, concurrency)
     )
+
+
+def _crawl_section(download_delay: float | None, concurrency: int | None) -> str:
+    if download_delay is None and concurrency is None:
+        return ""
+    lines = ["\n[crawl]"]
+    if download_delay is not None:
+        lines.append(f"download_delay = {download_delay}")
+    if concurrency is not None:
+        lines.append(f"concurrency = {concurrency}")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -600,12 +715,21 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000)
     parser.add_argument("--base", default="http://127.0.0.1:8080")
     parser.add_argument("--seed", type=int, default=7)
-    args = parser.parse_args()
-    summary = generate_site(args.out, args.articles, args.base, seed=args.seed)
-    print(
-        f"{summary.pages} pages, {summary.articles} articles, "
-        f"mean article {summary.article_bytes / max(1, summary.articles) / 1024:.0f} KB"
+    parser.add_argument(
+        "--pages",
+        choices=("synthetic", "real"),
+        default="synthetic",
+        help="article pages generated (synthetic) or made from real page markup",
     )
+    parser.add_argument(
+        "--corpora", type=Path, help="(real) corpora folder; ../shared/corpora"
+    )
+    args = parser.parse_args()
+    real = load_real_pages(args.corpora) if args.pages == "real" else None
+    summary = generate_site(
+        args.out, args.articles, args.base, seed=args.seed, real=real
+    )
+    print(f"{summary.pages} pages, {summary.articles} articles; {summary.size_line()}")
 
 
 if __name__ == "__main__":
