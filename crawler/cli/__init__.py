@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 SUBCOMMAND_MODULES: tuple[str, ...] = (
     "crawler.cli.run",
     "crawler.cli.merge",
-    "crawler.cluster.cli",
+    "crawler.cli.cluster",
     "crawler.cli.extract",
     "crawler.cli.check",
 )
