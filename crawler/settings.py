@@ -290,6 +290,10 @@ CLUSTER_MAX_REQUEUES = 3
 # Hold each host's delay and concurrency (site file, else DOWNLOAD_DELAY and
 # CONCURRENT_REQUESTS_PER_DOMAIN; robots Crawl-delay) for the whole cluster.
 CLUSTER_SHARED_POLITENESS = True
+# Fair leasing: a host may have at most ceil(this / its delay) requests leased
+# across the run (what the cluster may fetch from it this soon), so a slow site
+# never holds every worker's leases while others wait. 0: no cap.
+CLUSTER_LEASE_AHEAD_SECONDS = 2.0
 # Ride out a Redis outage this long: every Redis call of a worker is retried
 # (exponential back-off, at most 1 s apart) before it fails. The worker waits
 # meanwhile; a longer outage fails the calls (counted, and nothing is lost: a failed

@@ -11,6 +11,7 @@ module state.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,18 @@ class ClusterAddon:
 
     def limit_for(self, host: str) -> HostLimit:
         return self.host_limits.get(host.lower(), self.default_limit)
+
+    def lease_cap(self, host: str) -> int:
+        """The most leases ``host`` may have in flight across the run (0: no cap):
+        what its delay lets the cluster fetch in CLUSTER_LEASE_AHEAD_SECONDS,
+        ``ceil(ahead / delay)``. More would sit in workers waiting for the host's
+        turn while other sites' requests wait in the queue. No cap without a delay
+        or without shared politeness (each process then keeps its own delay)."""
+        ahead = self.cfg.lease_ahead_seconds
+        delay = self.limit_for(host).delay
+        if not self.cfg.shared_politeness or ahead <= 0 or delay <= 0:
+            return 0
+        return max(1, math.ceil(ahead / delay))
 
     def raise_delay(self, host: str, delay: float) -> bool:
         """Make ``host``'s delay at least ``delay`` (robots.txt Crawl-delay)."""

@@ -43,8 +43,40 @@ class RunKeys:
 
     @property
     def queue(self) -> str:
-        """Sorted set of serialized requests (scrapy-redis ``PriorityQueue``)."""
+        """scrapy-redis's queue key (``SCHEDULER_QUEUE_KEY``), left empty: requests
+        wait in one queue per host (``host_queue``), so one slow site cannot take
+        every lease."""
         return self.prefix + "requests"
+
+    @property
+    def host_queue_prefix(self) -> str:
+        """``host_queue(host)`` is this + the host name."""
+        return self.prefix + "requests:"
+
+    def host_queue(self, host: str) -> str:
+        """Sorted set of the serialized requests to ``host``, by score (-priority)."""
+        return self.host_queue_prefix + host
+
+    @property
+    def queued_hosts(self) -> str:
+        """Sorted set host -> best score of its queue: every host with queued work."""
+        return self.prefix + "queued_hosts"
+
+    @property
+    def inflight_host(self) -> str:
+        """Hash lease token -> host of the leased request."""
+        return self.prefix + "inflight_host"
+
+    @property
+    def host_leased(self) -> str:
+        """Hash host -> leases in flight for it (every worker of the run)."""
+        return self.prefix + "host_leased"
+
+    @property
+    def host_caps(self) -> str:
+        """Hash host -> most leases it may have in flight (0: no cap), from
+        CLUSTER_LEASE_AHEAD_SECONDS and its delay; written on every enqueue."""
+        return self.prefix + "host_caps"
 
     @property
     def dupefilter(self) -> str:
@@ -108,6 +140,11 @@ class RunKeys:
         return f"{KEY_ROOT}:hosts:{host}:next"
 
     @staticmethod
+    def host_last(host: str) -> str:
+        """When the last request to ``host`` was let out (shared by every run)."""
+        return f"{KEY_ROOT}:hosts:{host}:last"
+
+    @staticmethod
     def host_active(host: str) -> str:
         """Sorted set token -> expiry of the requests to ``host`` in flight."""
         return f"{KEY_ROOT}:hosts:{host}:active"
@@ -129,6 +166,7 @@ class ClusterConfig:
     max_requeues: int
     shared_politeness: bool
     retry_seconds: float = 0.0
+    lease_ahead_seconds: float = 2.0
 
     @property
     def keys(self) -> RunKeys:
@@ -173,6 +211,9 @@ class ClusterConfig:
             max_requeues=max_requeues,
             shared_politeness=settings.getbool("CLUSTER_SHARED_POLITENESS"),
             retry_seconds=max(0.0, settings.getfloat("CLUSTER_REDIS_RETRY_SECONDS")),
+            lease_ahead_seconds=max(
+                0.0, settings.getfloat("CLUSTER_LEASE_AHEAD_SECONDS", 2.0)
+            ),
         )
 
 

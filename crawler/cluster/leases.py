@@ -6,6 +6,13 @@ lease while it works and releases it once the request is fully handled (children
 enqueued, item written). When a worker dies its leases stop being renewed; any
 worker then puts the requests back in the queue (at most CLUSTER_MAX_REQUEUES times
 each). Every script reads the Redis clock, so workers' clocks never matter.
+
+The queue is one sorted set per host plus an index of the hosts with queued work.
+Pop takes the best-priority request among the hosts that are not busy: a host may
+have at most ``ceil(CLUSTER_LEASE_AHEAD_SECONDS / its delay)`` leases in flight
+across the run, what its politeness lets the cluster fetch soon, so one slow site
+never holds every worker's leases while other sites wait. The per-host key names
+are built inside the scripts: one Redis, not Redis Cluster (docs/cluster.md).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy import Request
 
-from crawler.cluster.config import ClusterConfig, RunKeys
+from crawler.cluster.config import KEY_ROOT, ClusterConfig, RunKeys
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -25,54 +32,136 @@ if TYPE_CHECKING:
 
 #: ``request.meta`` key holding the lease token of a request popped by this worker.
 LEASE_META = "cluster_lease"
+#: Prefix of the shared per-host keys (``newsites:hosts:<host>:next`` ...).
+HOST_KEY_ROOT = f"{KEY_ROOT}:hosts:"
 
 _NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 """
 
-# KEYS: queue, inflight, inflight_score, leases; ARGV: token, lease seconds
+# A lease held for a host: ``inflight_host`` names its host, ``host_leased`` counts
+# them per host. Every script that ends a lease calls this (KEYS given by name).
+_UNHOLD = """
+local function unhold(inflight_host, host_leased, tok)
+  local host = redis.call('HGET', inflight_host, tok)
+  if host then
+    redis.call('HDEL', inflight_host, tok)
+    if redis.call('HINCRBY', host_leased, host, -1) <= 0 then
+      redis.call('HDEL', host_leased, host)
+    end
+  end
+  return host
+end
+"""
+
+# Queue ``data`` for ``host``: into the host's queue, and the host into the index of
+# hosts with queued work, at the best score of its queue.
+_PUSH = """
+local function push(queued_hosts, queue_prefix, host, score, data)
+  redis.call('ZADD', queue_prefix .. host, score, data)
+  local best = redis.call('ZSCORE', queued_hosts, host)
+  if not best or tonumber(score) < tonumber(best) then
+    redis.call('ZADD', queued_hosts, score, host)
+  end
+end
+"""
+
+# KEYS: queued_hosts, inflight, inflight_score, leases, inflight_host, host_leased,
+#       host_caps
+# ARGV: token, lease seconds, host queue prefix, host key root, lease-ahead seconds
+# The best-priority request of the hosts that may take one more lease: a host is
+# skipped while its leases in flight reach its cap ("busy") or while its next start
+# is booked further ahead than the lease-ahead time ("booked": a Retry-After pause,
+# another run on the host). Hosts are scanned in order of their best score, so the
+# result is the best request among the hosts that are not skipped.
+# Returns {data or false, host, skipped busy, skipped booked}.
 _POP = (
     _NOW
     + """
-local r = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-if #r == 0 then return false end
-redis.call('ZREM', KEYS[1], r[1])
-redis.call('HSET', KEYS[2], ARGV[1], r[1])
-redis.call('HSET', KEYS[3], ARGV[1], r[2])
-redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[1])
-return r[1]
+local busy, booked = 0, 0
+local ahead = tonumber(ARGV[5])
+local offset = 0
+while true do
+  local hosts = redis.call('ZRANGE', KEYS[1], offset, offset + 99)
+  if #hosts == 0 then break end
+  for _, host in ipairs(hosts) do
+    local cap = tonumber(redis.call('HGET', KEYS[7], host) or '0')
+    local held = tonumber(redis.call('HGET', KEYS[6], host) or '0')
+    if cap > 0 and held >= cap then
+      busy = busy + 1
+    elseif ahead > 0 and
+        tonumber(redis.call('GET', ARGV[4] .. host .. ':next') or '0') > now + ahead
+    then
+      booked = booked + 1
+    else
+      local queue = ARGV[3] .. host
+      local r = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+      if #r > 0 then
+        redis.call('ZREM', queue, r[1])
+        local rest = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
+        if #rest == 0 then
+          redis.call('ZREM', KEYS[1], host)
+        else
+          redis.call('ZADD', KEYS[1], rest[2], host)
+        end
+        redis.call('HSET', KEYS[2], ARGV[1], r[1])
+        redis.call('HSET', KEYS[3], ARGV[1], r[2])
+        redis.call('HSET', KEYS[5], ARGV[1], host)
+        redis.call('HINCRBY', KEYS[6], host, 1)
+        redis.call('ZADD', KEYS[4], now + tonumber(ARGV[2]), ARGV[1])
+        return {r[1], host, busy, booked}
+      end
+      redis.call('ZREM', KEYS[1], host)  -- an index entry without a queue
+    end
+  end
+  offset = offset + 100
+end
+return {false, '', busy, booked}
 """
 )
 
-# KEYS: dupefilter, queue, inflight, inflight_score, leases, done
+# KEYS: dupefilter, queued_hosts, inflight, inflight_score, leases, done,
+#       inflight_host, host_leased, host_caps
 # ARGV: data, score, fingerprint ('' = do not filter), token of the request this one
-# replaces ('' = none; a retry or redirect: its lease ends once this one is queued)
-_ENQUEUE = """
+# replaces ('' = none; a retry or redirect: its lease ends once this one is queued),
+# host queue prefix, host, the host's lease cap (0 = none)
+_ENQUEUE = (
+    _UNHOLD
+    + _PUSH
+    + """
 local added = 1
 if ARGV[3] ~= '' then added = redis.call('SADD', KEYS[1], ARGV[3]) end
 if added == 1 then
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+  push(KEYS[2], ARGV[5], ARGV[6], ARGV[2], ARGV[1])
+  redis.call('HSET', KEYS[9], ARGV[6], ARGV[7])
   redis.call('DEL', KEYS[6])
 end
 if ARGV[4] ~= '' then
   redis.call('HDEL', KEYS[3], ARGV[4])
   redis.call('HDEL', KEYS[4], ARGV[4])
   redis.call('ZREM', KEYS[5], ARGV[4])
+  unhold(KEYS[7], KEYS[8], ARGV[4])
 end
 return added
 """
+)
 
-# KEYS: inflight, inflight_score, leases; ARGV: tokens. Returns how many were ours.
-_RELEASE = """
+# KEYS: inflight, inflight_score, leases, inflight_host, host_leased; ARGV: tokens.
+# Returns how many were ours.
+_RELEASE = (
+    _UNHOLD
+    + """
 local n = 0
 for _, tok in ipairs(ARGV) do
   redis.call('HDEL', KEYS[1], tok)
   redis.call('HDEL', KEYS[2], tok)
+  unhold(KEYS[4], KEYS[5], tok)
   n = n + redis.call('ZREM', KEYS[3], tok)
 end
 return n
 """
+)
 
 # KEYS: leases, workers, seeding, marker
 # ARGV: lease seconds, worker id, seeding (0/1), tokens
@@ -103,14 +192,19 @@ return n
 """
 )
 
-# KEYS: leases, inflight, inflight_score, queue, requeues, counters, done
-# ARGV: max requeues, batch size, mode ('expired' | 'tokens' | 'failed'), tokens
+# KEYS: leases, inflight, inflight_score, queued_hosts, requeues, counters, done,
+#       inflight_host, host_leased
+# ARGV: max requeues, batch size, mode ('expired' | 'tokens' | 'failed'), host
+# queue prefix, tokens
 # 'expired': every lease past its deadline goes back, counted against max requeues.
 # 'tokens': a closing worker hands back its own unfinished requests (not counted).
 # 'failed': a worker gives back requests whose children or items it could not
 # save (Redis down, a pipeline error), counted against max requeues.
+# A request goes back to its host's queue, at its score.
 _REQUEUE = (
     _NOW
+    + _UNHOLD
+    + _PUSH
     + """
 local toks
 if ARGV[3] == 'expired' then
@@ -118,7 +212,7 @@ if ARGV[3] == 'expired' then
                     'LIMIT', 0, tonumber(ARGV[2]))
 else
   toks = {}
-  for i = 4, #ARGV do toks[#toks + 1] = ARGV[i] end
+  for i = 5, #ARGV do toks[#toks + 1] = ARGV[i] end
 end
 local requeued, dropped = 0, 0
 for _, tok in ipairs(toks) do
@@ -127,13 +221,14 @@ for _, tok in ipairs(toks) do
   local held = redis.call('ZREM', KEYS[1], tok)
   redis.call('HDEL', KEYS[2], tok)
   redis.call('HDEL', KEYS[3], tok)
+  local host = unhold(KEYS[8], KEYS[9], tok) or ''
   if data and held == 1 then
     local n = 0
     if ARGV[3] ~= 'tokens' then
       n = redis.call('HINCRBY', KEYS[5], redis.sha1hex(data), 1)
     end
     if n <= tonumber(ARGV[1]) then
-      redis.call('ZADD', KEYS[4], score or 0, data)
+      push(KEYS[4], ARGV[4], host, score or 0, data)
       redis.call('DEL', KEYS[7])
       requeued = requeued + 1
     else
@@ -151,17 +246,32 @@ return {requeued, dropped}
 """
 )
 
-# KEYS: queue, leases, seeding, done, marker, claims, counters
-# ARGV: worker id, '1' to mark the run done if finished.
+# Requests queued in all: the sum of the host queues in the index.
+# KEYS: queued_hosts; ARGV: host queue prefix.
+QUEUED_SUM = """
+local function queued_sum(queued_hosts, queue_prefix)
+  local q = 0
+  for _, host in ipairs(redis.call('ZRANGE', queued_hosts, 0, -1)) do
+    q = q + redis.call('ZCARD', queue_prefix .. host)
+  end
+  return q
+end
+"""
+
+_QUEUED = QUEUED_SUM + "return queued_sum(KEYS[1], ARGV[1])"
+
+# KEYS: queued_hosts, leases, seeding, done, marker, claims, counters
+# ARGV: worker id, '1' to mark the run done if finished, host queue prefix.
 # Atomic with every script above, so "done" is never set over new work. Returns
 # queued, leased, seeding, done, marker present, and once nothing is outstanding
 # the books: claims never written, requests given up.
 _SNAPSHOT = (
     _NOW
+    + QUEUED_SUM
     + """
 if redis.call('EXISTS', KEYS[5]) == 0 then return {0, 0, 0, 0, 0, 0, 0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-local q = redis.call('ZCARD', KEYS[1])
+local q = queued_sum(KEYS[1], ARGV[3])
 local l = redis.call('ZCARD', KEYS[2])
 local s = redis.call('ZCARD', KEYS[3])
 local unwritten, given_up = 0, 0
@@ -258,23 +368,35 @@ class LeaseBook:
         self._requeue = server.register_script(_REQUEUE)
         self._snapshot = server.register_script(_SNAPSHOT)
         self._settle_claim = server.register_script(_SETTLE_CLAIM)
+        self._queued = server.register_script(_QUEUED)
 
     # --- queue ---------------------------------------------------------------------
     def enqueue(
-        self, data: bytes, score: float, fingerprint: str, replaces: str
+        self,
+        data: bytes,
+        score: float,
+        fingerprint: str,
+        replaces: str,
+        host: str = "",
+        cap: int = 0,
     ) -> bool:
-        """Add a request unless its fingerprint was seen; end the lease it replaces."""
+        """Add a request to its host's queue unless its fingerprint was seen; end
+        the lease it replaces. ``cap``: the most leases ``host`` may have in flight
+        (0: no cap), see ``ClusterAddon.lease_cap``."""
         k = self.keys
         added = self._enqueue(
             keys=[
                 k.dupefilter,
-                k.queue,
+                k.queued_hosts,
                 k.inflight,
                 k.inflight_score,
                 k.leases,
                 k.done,
+                k.inflight_host,
+                k.host_leased,
+                k.host_caps,
             ],
-            args=[data, score, fingerprint, replaces],
+            args=[data, score, fingerprint, replaces, k.host_queue_prefix, host, cap],
         )
         if replaces and replaces in self.held:
             # A retry or redirect of a leased request is queued: that lease is done.
@@ -284,16 +406,50 @@ class LeaseBook:
         return bool(added)
 
     def pop(self) -> tuple[bytes, str] | None:
-        """The best-priority request and a new lease token, or None when empty."""
+        """The best-priority request among the hosts that may take one more lease,
+        with a new lease token; None when nothing is queued or every host with
+        queued work is busy (counted: ``cluster/lease/*``)."""
         token = next(self._tokens)
         k = self.keys
-        data = self._pop(
-            keys=[k.queue, k.inflight, k.inflight_score, k.leases],
-            args=[token, self.config.lease_seconds],
+        data, _host, busy, booked = self._pop(
+            keys=[
+                k.queued_hosts,
+                k.inflight,
+                k.inflight_score,
+                k.leases,
+                k.inflight_host,
+                k.host_leased,
+                k.host_caps,
+            ],
+            args=[
+                token,
+                self.config.lease_seconds,
+                k.host_queue_prefix,
+                HOST_KEY_ROOT,
+                self.config.lease_ahead_seconds,
+            ],
         )
+        if busy:
+            self.stats.inc_value("cluster/lease/skipped_busy_host", int(busy))
+        if booked:
+            self.stats.inc_value("cluster/lease/skipped_booked_host", int(booked))
         if data is None:
+            if busy or booked:
+                self.stats.inc_value("cluster/lease/all_hosts_busy")
             return None
         return bytes(data), token
+
+    def has_queued(self) -> bool:
+        """True when any host has a request queued (one Redis command)."""
+        return bool(self.server.zcard(self.keys.queued_hosts))
+
+    def queued(self) -> int:
+        """Requests queued in the run, all hosts together."""
+        return int(
+            self._queued(
+                keys=[self.keys.queued_hosts], args=[self.keys.host_queue_prefix]
+            )
+        )
 
     def hold(self, token: str, request: Request) -> None:
         self.held[token] = request
@@ -307,7 +463,14 @@ class LeaseBook:
         self._forget(token)
         k = self.keys
         ours = self._release(
-            keys=[k.inflight, k.inflight_score, k.leases], args=[token]
+            keys=[
+                k.inflight,
+                k.inflight_score,
+                k.leases,
+                k.inflight_host,
+                k.host_leased,
+            ],
+            args=[token],
         )
         self.stats.inc_value("cluster/released")
         self.stats.inc_value(f"cluster/released/{how}")
@@ -388,12 +551,20 @@ class LeaseBook:
                 k.leases,
                 k.inflight,
                 k.inflight_score,
-                k.queue,
+                k.queued_hosts,
                 k.requeues,
                 k.counters,
                 k.done,
+                k.inflight_host,
+                k.host_leased,
             ],
-            args=[self.config.max_requeues, batch, mode, *tokens],
+            args=[
+                self.config.max_requeues,
+                batch,
+                mode,
+                k.host_queue_prefix,
+                *tokens,
+            ],
         )
         return int(result[0]), int(result[1])
 
@@ -420,8 +591,20 @@ class LeaseBook:
         """Queued, leased and seeding counts; ``mark_done`` records a finished run."""
         k = self.keys
         queued, leased, seeding, done, marker, unwritten, given_up = self._snapshot(
-            keys=[k.queue, k.leases, k.seeding, k.done, k.marker, k.claims, k.counters],
-            args=[self.config.worker_id, "1" if mark_done else "0"],
+            keys=[
+                k.queued_hosts,
+                k.leases,
+                k.seeding,
+                k.done,
+                k.marker,
+                k.claims,
+                k.counters,
+            ],
+            args=[
+                self.config.worker_id,
+                "1" if mark_done else "0",
+                k.host_queue_prefix,
+            ],
         )
         self.lost = self.lost or not int(marker)
         return Snapshot(

@@ -6,6 +6,8 @@ What changes from ``scrapy_redis.scheduler.Scheduler`` (see docs/cluster.md):
   queue together, so a worker killed in between loses nothing;
 - pop moves the request to the run's in-flight book under a lease
   (``crawler.cluster.leases``) instead of deleting it;
+- requests wait in one queue per host, and pop skips a host that already has as
+  many leases in flight as its politeness lets the run fetch soon;
 - a retry or redirect carrying a lease ends that lease once it is itself queued;
 - closing never flushes the shared queue and dupefilter; it hands this worker's
   unfinished requests back to the queue;
@@ -20,11 +22,16 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from scrapy.spiders import Spider
+from scrapy.utils.httpobj import urlparse_cached
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
-from crawler.cluster.addon import cluster_of
+from crawler.cluster.addon import ClusterAddon, cluster_of
 from crawler.cluster.config import ClusterConfigError, redacted, ride_out_outages
 from crawler.cluster.leases import LEASE_META, LeaseBook
+
+#: ``request.meta`` flag of a request put back unsent (``crawler.cluster.politeness``):
+#: its fingerprint is already in the dupefilter, so this one enqueue skips it.
+RESCHEDULED_META = "cluster_rescheduled"
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +40,7 @@ class ClusterScheduler(RedisScheduler):
     """The shared frontier of a run: priority queue + dupefilter + leases in Redis."""
 
     book: LeaseBook
+    cluster: ClusterAddon
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ClusterScheduler:
@@ -53,12 +61,13 @@ class ClusterScheduler(RedisScheduler):
         ride_out_outages(instance.server, cluster.cfg.retry_seconds)
         instance.stats = crawler.stats
         instance.book = cluster.book
+        instance.cluster = cluster
         instance.crawler = crawler
         return instance
 
     def open(self, spider: Spider) -> None:
         super().open(spider)
-        queued = len(self.queue)
+        queued = self.book.queued()
         if queued:
             self.stats.set_value("cluster/queued_at_open", queued)
 
@@ -73,11 +82,22 @@ class ClusterScheduler(RedisScheduler):
 
     def enqueue_request(self, request: Request) -> bool:
         replaces = request.meta.pop(LEASE_META, None) or ""
+        rescheduled = request.meta.pop(RESCHEDULED_META, False)
         fingerprint = (
-            "" if request.dont_filter else self.df.request_fingerprint(request)
+            ""
+            if request.dont_filter or rescheduled
+            else self.df.request_fingerprint(request)
         )
+        host = (urlparse_cached(request).hostname or "").lower()
         data = self.queue._encode_request(request)
-        added = self.book.enqueue(data, -request.priority, fingerprint, replaces)
+        added = self.book.enqueue(
+            data,
+            -request.priority,
+            fingerprint,
+            replaces,
+            host=host,
+            cap=self.cluster.lease_cap(host),
+        )
         if not added:
             self.df.log(request, self.spider)
             self.stats.inc_value("dupefilter/filtered")
@@ -97,4 +117,7 @@ class ClusterScheduler(RedisScheduler):
         return request
 
     def has_pending_requests(self) -> bool:
-        return len(self.queue) > 0
+        return self.book.has_queued()
+
+    def __len__(self) -> int:
+        return self.book.queued()

@@ -6,12 +6,14 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crawler.cluster.config import RunKeys
+from crawler.cluster.leases import QUEUED_SUM
 
 if TYPE_CHECKING:
     from redis import Redis
 
-# KEYS: queue, leases, seeding, dupefilter, workers, counters, done, claims, marker
-_READ = """
+# KEYS: queued_hosts, leases, seeding, dupefilter, workers, counters, done, claims,
+#       marker; ARGV: host queue prefix
+_READ = QUEUED_SUM + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local unwritten = 0
@@ -20,7 +22,7 @@ for _, v in ipairs(redis.call('HVALS', KEYS[8])) do
 end
 return {
   tostring(now),
-  redis.call('ZCARD', KEYS[1]),
+  queued_sum(KEYS[1], ARGV[1]),
   redis.call('ZCARD', KEYS[2]),
   redis.call('ZCOUNT', KEYS[2], '-inf', now),
   redis.call('ZCOUNT', KEYS[3], now, '+inf'),
@@ -140,7 +142,7 @@ def read_status(server: Redis, run_id: str) -> RunStatus:
     script = server.register_script(_READ)
     raw: list[Any] = script(
         keys=[
-            k.queue,
+            k.queued_hosts,
             k.leases,
             k.seeding,
             k.dupefilter,
@@ -149,7 +151,8 @@ def read_status(server: Redis, run_id: str) -> RunStatus:
             k.done,
             k.claims,
             k.marker,
-        ]
+        ],
+        args=[k.host_queue_prefix],
     )
     now = float(_text(raw[0]))
     workers = {w: round(now - float(t), 1) for w, t in _pairs(raw[6]).items()}
