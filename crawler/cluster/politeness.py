@@ -4,11 +4,15 @@ hold for the whole cluster, not per process.
 Before a request leaves this worker, the middleware (last before the downloader)
 takes one of the host's ``concurrency`` places in Redis, then reserves the host's
 next start time, at least ``delay`` after the previous start by any worker, and
-sleeps until then. The place is given back when the response or the error comes
-back; a dead worker's places expire after DOWNLOAD_TIMEOUT plus a margin. The keys
-are per host, not per run, so two runs on one Redis share a host's limits too.
-Times come from the Redis clock. Scrapy's own per-process delay is set to 0 by the
-add-on, so the two never add up.
+sleeps until then. The delay is a floor: on waking, one script checks that no
+request to the host left less than ``delay`` ago and records this one as the last
+(``newsites:hosts:<host>:last``); a request whose turn was taken, or that woke too
+late to leave before the next reserved turn, is not sent but re-scheduled (back to
+the shared queue; its lease ends once it is there). The place is given back when
+the response or the error comes back; a dead worker's places expire after
+DOWNLOAD_TIMEOUT plus a margin. The keys are per host, not per run, so two runs on
+one Redis share a host's limits too. Times come from the Redis clock. Scrapy's own
+per-process delay is set to 0 by the add-on, so the two never add up.
 
 Two signals from a host move its limits for every worker: a robots.txt Crawl-delay
 for our user agent (at most CRAWL_DELAY_MAX) raises its delay, and a 429 or 503
@@ -18,7 +22,6 @@ pushes its next start back, so no worker asks again before the server said.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
@@ -32,6 +35,7 @@ from twisted.internet import reactor, task
 
 from crawler.cluster.addon import cluster_of
 from crawler.cluster.config import RunKeys
+from crawler.cluster.scheduler import RESCHEDULED_META
 from crawler.middlewares.retry_after import parse_retry_after
 
 #: ``request.meta`` key: (host, token) of the place this request holds.
@@ -42,10 +46,10 @@ _POLL_MIN = 0.02
 _POLL_MAX = 0.32
 # A dead worker's place is reclaimed this long after DOWNLOAD_TIMEOUT.
 _PLACE_MARGIN = 30.0
-# Waking later than this after a reserved start (busy reactor): reserve again...
+# Starts are reserved this much more than the delay apart, so a request that wakes
+# up to this late still leaves before the next reserved turn; later than that it is
+# re-scheduled when another request has reserved the following turn.
 _LATE_TOLERANCE = 0.01
-# ...at most this many times in all, then send anyway (`late_sent`).
-_MAX_RESERVATIONS = 5
 
 _NOW = """
 local t = redis.call('TIME')
@@ -66,17 +70,43 @@ return 0
 """
 )
 
-# KEYS: host next-start key; ARGV: delay. Returns seconds to wait (a string: Lua
-# numbers would come back truncated to integers).
+# KEYS: host next-start key, host last-start key; ARGV: step (delay + tolerance).
+# Reserves the host's next turn, at least a step after the last reserved turn and
+# after the last request that left. Returns {seconds to wait, the turn} (strings:
+# Lua numbers would come back truncated to integers).
 _RESERVE_START = (
     _NOW
     + """
+local step = tonumber(ARGV[1])
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
-local start = math.max(now, nxt)
-local following = start + tonumber(ARGV[1])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local start = math.max(now, nxt, last + step)
+local following = start + step
 redis.call('SET', KEYS[1], tostring(following),
            'PX', math.ceil((following - now) * 1000) + 60000)
-return tostring(start - now)
+return {tostring(start - now), tostring(start)}
+"""
+)
+
+# KEYS: host next-start key, host last-start key
+# ARGV: delay, this request's turn, tolerance, step
+# Just before sending: 'taken' when a request to the host left less than the delay
+# ago; 'late' when this one woke after its turn (plus the tolerance) and another
+# request has reserved the following turn (sending now would crowd it); else 'ok',
+# and this request is recorded as the host's last start.
+_TAKE_TURN = (
+    _NOW
+    + """
+local delay = tonumber(ARGV[1])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+if now - last < delay then return 'taken' end
+local turn = tonumber(ARGV[2])
+local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now > turn + tonumber(ARGV[3]) and nxt > turn + tonumber(ARGV[4]) + 0.000001 then
+  return 'late'
+end
+redis.call('SET', KEYS[2], tostring(now), 'PX', math.ceil(delay * 1000) + 60000)
+return 'ok'
 """
 )
 
@@ -109,6 +139,7 @@ class SharedPolitenessMiddleware:
         )
         self._take_place = server.register_script(_TAKE_PLACE)
         self._reserve_start = server.register_script(_RESERVE_START)
+        self._take_turn = server.register_script(_TAKE_TURN)
         self._pause = server.register_script(_PAUSE)
         self._server = server
         settings = crawler.settings
@@ -129,7 +160,7 @@ class SharedPolitenessMiddleware:
     def from_crawler(cls, crawler: Crawler) -> SharedPolitenessMiddleware:
         return cls(crawler)
 
-    async def process_request(self, request: Request) -> None:
+    async def process_request(self, request: Request) -> Request | None:
         host = (urlparse_cached(request).hostname or "").lower()
         limit = self.cluster.limit_for(host)
         token = uuid.uuid4().hex
@@ -145,35 +176,46 @@ class SharedPolitenessMiddleware:
         request.meta[PLACE_META] = (host, token)
         if waited_for_place:
             self.stats.inc_value("cluster/politeness/waited_for_place")
-        if limit.delay > 0:
-            await self._wait_for_start(host, limit.delay)
+        if limit.delay <= 0:
+            return None
+        outcome = await self._wait_for_turn(host, limit.delay)
+        if outcome == "ok":
+            return None
+        # Not sent: sending now would come closer than the delay to another start.
+        self._give_place_back(request)
+        self.stats.inc_value(f"cluster/politeness/{outcome}_requeued")
+        return self._rescheduled(request)
 
-    async def _wait_for_start(self, host: str, delay: float) -> None:
-        """Reserve the host's next start time and sleep until it.
+    async def _wait_for_turn(self, host: str, delay: float) -> str:
+        """Reserve the host's next turn, sleep until it, then take it: 'ok' to
+        send, 'taken' or 'late' when this request must not leave now.
 
-        A process whose reactor was busy (a long callback) wakes late, and a late
-        request would leave right beside the next reserved one: it reserves again.
-        Starts are reserved ``delay + tolerance`` apart, so one that wakes up to
-        ``tolerance`` late still leaves ``delay`` after the previous one.
+        A process whose reactor was busy (a long callback) wakes late; a late
+        request would leave right beside the next reserved one. Turns are reserved
+        ``delay + tolerance`` apart, so one that wakes up to ``tolerance`` late still
+        leaves ``delay`` after the previous one; the check at the end holds the
+        delay as a floor whatever happened meanwhile.
         """
         tolerance = min(_LATE_TOLERANCE, delay / 4)
-        for attempt in range(_MAX_RESERVATIONS):
-            wait = float(
-                self._reserve_start(
-                    keys=[RunKeys.host_next(host)], args=[delay + tolerance]
-                )
-            )
-            if wait <= 0:
-                return
-            deadline = time.monotonic() + wait
+        step = delay + tolerance
+        keys = [RunKeys.host_next(host), RunKeys.host_last(host)]
+        wait_text, turn = self._reserve_start(keys=keys, args=[step])
+        wait = float(wait_text)
+        if wait > 0:
             self.stats.inc_value("cluster/politeness/delayed")
             self.stats.inc_value("cluster/politeness/delay_ms", int(wait * 1000))
             await _sleep(wait)
-            if time.monotonic() - deadline <= tolerance:
-                return
-            if attempt < _MAX_RESERVATIONS - 1:
-                self.stats.inc_value("cluster/politeness/late_reserved_again")
-        self.stats.inc_value("cluster/politeness/late_sent")
+        outcome = self._take_turn(keys=keys, args=[delay, turn, tolerance, step])
+        return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
+
+    @staticmethod
+    def _rescheduled(request: Request) -> Request:
+        """A copy for the scheduler: it goes back to the shared queue (ending this
+        request's lease once queued, like a retry), or, for a request that did not
+        come from the scheduler (robots.txt), is downloaded again at once."""
+        again = request.replace()
+        again.meta[RESCHEDULED_META] = True
+        return again
 
     def process_response(self, request: Request, response: Response) -> Response:
         self._give_place_back(request)
