@@ -3,21 +3,23 @@ hold for the whole cluster, not per process.
 
 Before a request leaves this worker, the middleware (last before the downloader)
 takes one of the host's ``concurrency`` places in Redis, then reserves the host's
-next start time, at least ``delay`` after the previous start by any worker, and
-sleeps until then. The delay is a floor: on waking, one script checks that no
-request to the host left less than ``delay`` ago and records this one as the last
-(``newsites:hosts:<host>:last``); a request whose turn was taken, or that woke too
-late to leave before the next reserved turn, is not sent but re-scheduled (back to
-the shared queue; its lease ends once it is there). The place is given back when
-the response or the error comes back; a dead worker's places expire after
-DOWNLOAD_TIMEOUT plus a margin. The keys are per host, not per run, so two runs on
-one Redis share a host's limits too. Times come from the Redis clock. Scrapy's own
-per-process delay is set to 0 by the add-on, so the two never add up.
+next turn, at least ``delay`` after the previous turn and after the last request
+that left, by any worker, and sleeps until then. The delay is a floor: on waking,
+one script checks that no request to the host left less than ``delay`` ago and
+records this one as the host's last start (``newsites:hosts:<host>:last``); a
+request whose turn was taken, or that woke too late to leave before the next
+reserved turn, is not sent but re-scheduled (back to the shared queue; its lease
+ends once it is there). The place is given back when the response or the error
+comes back; a dead worker's places expire after DOWNLOAD_TIMEOUT plus a margin. The
+keys are per host, not per run, so two runs on one Redis share a host's limits too.
+Times come from the Redis clock. Scrapy's own per-process delay is set to 0 by the
+add-on, so the two never add up.
 
 Two signals from a host move its limits for every worker: a robots.txt Crawl-delay
 for our user agent (at most CRAWL_DELAY_MAX) raises its delay, and a 429 or 503
-answer with Retry-After (at most RETRY_AFTER_MAX_DELAY; else RETRY_AFTER_BACKOFF_BASE)
-pushes its next start back, so no worker asks again before the server said.
+answer with Retry-After (at most RETRY_AFTER_MAX_DELAY; else
+RETRY_AFTER_BACKOFF_BASE) pushes its next start back, so no worker asks again before
+the server said.
 """
 
 from __future__ import annotations
@@ -73,7 +75,8 @@ return 0
 # KEYS: host next-start key, host last-start key; ARGV: step (delay + tolerance).
 # Reserves the host's next turn, at least a step after the last reserved turn and
 # after the last request that left. Returns {seconds to wait, the turn} (strings:
-# Lua numbers would come back truncated to integers).
+# Lua numbers would come back truncated to integers; six decimals, as tostring
+# keeps only 14 digits).
 _RESERVE_START = (
     _NOW
     + """
@@ -82,9 +85,9 @@ local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 local start = math.max(now, nxt, last + step)
 local following = start + step
-redis.call('SET', KEYS[1], tostring(following),
+redis.call('SET', KEYS[1], string.format('%.6f', following),
            'PX', math.ceil((following - now) * 1000) + 60000)
-return {tostring(start - now), tostring(start)}
+return {string.format('%.6f', start - now), string.format('%.6f', start)}
 """
 )
 
@@ -105,7 +108,8 @@ local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 if now > turn + tonumber(ARGV[3]) and nxt > turn + tonumber(ARGV[4]) + 0.000001 then
   return 'late'
 end
-redis.call('SET', KEYS[2], tostring(now), 'PX', math.ceil(delay * 1000) + 60000)
+redis.call('SET', KEYS[2], string.format('%.6f', now),
+           'PX', math.ceil(delay * 1000) + 60000)
 return 'ok'
 """
 )
@@ -116,11 +120,36 @@ _PAUSE = (
     + """
 local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
 local following = math.max(nxt, now + tonumber(ARGV[1]))
-redis.call('SET', KEYS[1], tostring(following),
+redis.call('SET', KEYS[1], string.format('%.6f', following),
            'PX', math.ceil((following - now) * 1000) + 60000)
 return 1
 """
 )
+
+
+class HostTurns:
+    """The shared per-host turns (``newsites:hosts:<host>:next`` and ``:last``)."""
+
+    def __init__(self, server: Any) -> None:
+        self._reserve = server.register_script(_RESERVE_START)
+        self._take = server.register_script(_TAKE_TURN)
+
+    def reserve(self, host: str, step: float) -> tuple[float, str]:
+        """Seconds to wait for the host's next turn, and the turn (Redis time)."""
+        wait, turn = self._reserve(
+            keys=[RunKeys.host_next(host), RunKeys.host_last(host)], args=[step]
+        )
+        return float(wait), turn.decode() if isinstance(turn, bytes) else str(turn)
+
+    def take(
+        self, host: str, delay: float, turn: str, tolerance: float, step: float
+    ) -> str:
+        """'ok' (recorded as the host's last start), 'taken' or 'late'."""
+        outcome = self._take(
+            keys=[RunKeys.host_next(host), RunKeys.host_last(host)],
+            args=[delay, turn, tolerance, step],
+        )
+        return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
 
 
 async def _sleep(seconds: float) -> None:
@@ -138,8 +167,7 @@ class SharedPolitenessMiddleware:
             crawler.settings.getfloat("DOWNLOAD_TIMEOUT") + _PLACE_MARGIN
         )
         self._take_place = server.register_script(_TAKE_PLACE)
-        self._reserve_start = server.register_script(_RESERVE_START)
-        self._take_turn = server.register_script(_TAKE_TURN)
+        self.turns = HostTurns(server)
         self._pause = server.register_script(_PAUSE)
         self._server = server
         settings = crawler.settings
@@ -181,7 +209,7 @@ class SharedPolitenessMiddleware:
         outcome = await self._wait_for_turn(host, limit.delay)
         if outcome == "ok":
             return None
-        # Not sent: sending now would come closer than the delay to another start.
+        # Not sent: it would leave closer than the delay to another start.
         self._give_place_back(request)
         self.stats.inc_value(f"cluster/politeness/{outcome}_requeued")
         return self._rescheduled(request)
@@ -193,20 +221,17 @@ class SharedPolitenessMiddleware:
         A process whose reactor was busy (a long callback) wakes late; a late
         request would leave right beside the next reserved one. Turns are reserved
         ``delay + tolerance`` apart, so one that wakes up to ``tolerance`` late still
-        leaves ``delay`` after the previous one; the check at the end holds the
-        delay as a floor whatever happened meanwhile.
+        leaves ``delay`` after the previous one; the check on waking holds the delay
+        as a floor whatever happened meanwhile.
         """
         tolerance = min(_LATE_TOLERANCE, delay / 4)
         step = delay + tolerance
-        keys = [RunKeys.host_next(host), RunKeys.host_last(host)]
-        wait_text, turn = self._reserve_start(keys=keys, args=[step])
-        wait = float(wait_text)
+        wait, turn = self.turns.reserve(host, step)
         if wait > 0:
             self.stats.inc_value("cluster/politeness/delayed")
             self.stats.inc_value("cluster/politeness/delay_ms", int(wait * 1000))
             await _sleep(wait)
-        outcome = self._take_turn(keys=keys, args=[delay, turn, tolerance, step])
-        return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
+        return self.turns.take(host, delay, turn, tolerance, step)
 
     @staticmethod
     def _rescheduled(request: Request) -> Request:
