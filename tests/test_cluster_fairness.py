@@ -1,0 +1,331 @@
+"""Cluster fairness and the politeness floor (crawler/cluster/leases.py, politeness.py).
+
+End-to-end, with a real ``redis-server`` and real ``scrapy crawl newsites`` workers:
+a slow site (a long delay) crawled beside a fast one must not hold the workers'
+leases while the fast site waits, and no two requests to one host may leave closer
+than its delay, whichever worker sends them. The assertions read the order and the
+timestamps the test servers recorded, never how long anything took.
+In-process, against the same real Redis: the per-host queues and lease caps of the
+lease book, and the turn-taking script of the politeness middleware.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy import Request
+from scrapy.settings import Settings
+
+from crawler.cluster.config import ClusterConfig, RunKeys
+from crawler.cluster.leases import LeaseBook
+from crawler.cluster.scheduler import RESCHEDULED_META
+from crawler.cluster.status import read_status
+from tests.support.newssite import NewsSite
+from tests.support.redis_server import RedisServer
+from tests.support.server import SiteServer
+from tests.test_cluster import Cluster
+
+# Two host names for two sites served on 127.0.0.1 (the network guard resolves them).
+SLOW_HOST, FAST_HOST = "herald.test", "tribune.test"
+HOSTS_ENV = f"{SLOW_HOST}=127.0.0.1,{FAST_HOST}=127.0.0.1"
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A fresh redis-server; a missing binary fails the test with how to install it."""
+    with RedisServer(tmp_path / "redis") as server:
+        yield server
+
+
+def _stat(cluster: Cluster, name: str) -> int:
+    return sum(int(w.stats().get(name, 0)) for w in cluster.workers)
+
+
+def _gaps(times: list[float]) -> list[float]:
+    times = sorted(times)
+    return [round(b - a, 3) for a, b in zip(times, times[1:], strict=False)]
+
+
+# --- end to end -----------------------------------------------------------------------
+
+
+def test_a_slow_site_does_not_hold_the_leases_the_fast_site_needs(
+    tmp_path: Path, redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two workers, two leases each; the slow site (2.5 s between requests) may hold
+    ceil(CLUSTER_LEASE_AHEAD_SECONDS / 2.5) = 1 lease at a time, so the fast site
+    always has the others and is done while most of the slow site still waits.
+    Politeness is a floor, so the slow site's requests are spread over at least
+    2.5 s each, whatever the machine's load: what is compared is how many of them
+    came before the fast site's last article, not how long anything took."""
+    monkeypatch.setenv("NEWSITES_NETGUARD_HOSTS", HOSTS_ENV)
+    delay = 2.5
+    slow_site = NewsSite(n_articles=6, name="Herald")
+    fast_site = NewsSite(n_articles=12, name="Tribune")
+    sites = tmp_path / "sites"
+    with SiteServer() as slow, SiteServer() as fast:
+        slow_base = f"http://{SLOW_HOST}:{slow.port}"
+        fast_base = f"http://{FAST_HOST}:{fast.port}"
+        slow.pages = slow_site.pages(slow_base)
+        fast.pages = fast_site.pages(fast_base)
+        # The slow site: its home page and the articles it links to.
+        slow_site.write_site_file(
+            sites,
+            slow_base,
+            site_id="herald",
+            discovery={"sections": None, "max_section_pages": None},
+            crawl={"download_delay": delay},
+        )
+        fast_site.write_site_file(
+            sites,
+            fast_base,
+            site_id="tribune",
+            crawl={"download_delay": 0.001, "concurrency": 4},
+        )
+        cluster = Cluster(tmp_path, redis, sites)
+        for name in ("w1", "w2"):
+            cluster.start(name)
+        cluster.wait_all(timeout=240)
+        fast_articles = {s.path for s in fast_site.stories}
+        fast_log = [(e.time, e.path) for e in fast.log]
+        slow_times = sorted(e.time for e in slow.log)
+        expected = slow_site.canonical_urls(slow_base) | fast_site.canonical_urls(
+            fast_base
+        )
+    assert [w.proc.returncode for w in cluster.workers] == [0, 0], cluster.logs()
+    urls = Counter(item["url"] for item in cluster.all_items())
+    assert set(urls) == expected and max(urls.values()) == 1, (
+        f"missing {sorted(expected - set(urls))}, twice "
+        f"{[u for u, n in urls.items() if n > 1]}\n{cluster.logs()}"
+    )
+    last_fast = max(t for t, path in fast_log if path in fast_articles)
+    before = [t for t in slow_times if t < last_fast]
+    assert len(slow_times) >= 8, f"too few slow-site requests to judge: {slow_times}"
+    assert len(before) <= len(slow_times) // 2, (
+        f"{len(before)} of the slow site's {len(slow_times)} requests came before the "
+        "fast site's last article: the slow site held the leases the fast site "
+        "needed (crawler/cluster/leases.py, _POP and the host caps)\n"
+        f"{cluster.logs()}"
+    )
+    assert _stat(cluster, "cluster/lease/skipped_busy_host") > 0, (
+        "no pop skipped the slow site although it had requests queued beyond its cap"
+    )
+    status = read_status(redis.client(), cluster.run_id)
+    assert status.finished and status.queued == 0 and status.leased == 0, status
+    cluster.assert_offline()
+
+
+def test_the_delay_is_a_floor_across_workers(
+    tmp_path: Path, redis: RedisServer
+) -> None:
+    """Three workers, one site with a 1-s delay: the server records no two requests
+    closer than the delay, the first ones at start-up included. The allowance
+    (0.35 s) is for what happens after the last check, on the worker's side (a
+    process descheduled between its check and its socket write on a loaded
+    machine); a delay that is not shared, or a late worker that still sends, gives
+    gaps of a few milliseconds."""
+    delay = 1.0
+    site = NewsSite(n_articles=6)
+    with SiteServer() as server:
+        site.install(server)
+        sites_dir = site.write_site_file(
+            tmp_path / "sites", server.url, crawl={"download_delay": delay}
+        )
+        cluster = Cluster(tmp_path, redis, sites_dir)
+        for name in ("p1", "p2", "p3"):
+            cluster.start(name)
+        cluster.wait_all(timeout=240)
+        times = sorted(entry.time for entry in server.log)
+    assert [w.proc.returncode for w in cluster.workers] == [0, 0, 0], cluster.logs()
+    gaps = _gaps(times)
+    assert len(gaps) >= 10, f"too few requests to judge: {len(times)}"
+    close = [g for g in gaps if g < delay - 0.35]
+    assert not close, (
+        f"requests closer than the {delay} s delay: {close} (all gaps {gaps}); the "
+        "shared delay is not a floor (crawler/cluster/politeness.py, _TAKE_TURN)"
+    )
+    assert _stat(cluster, "cluster/politeness/delayed") > 0, (
+        "no request waited for the shared delay"
+    )
+    for worker in cluster.workers:
+        stats = worker.stats()
+        assert stats.get("cluster/released", 0) == stats.get("cluster/leased", 0), (
+            worker.name,
+            stats,
+        )
+
+
+# --- the lease book: per-host queues and caps -----------------------------------------
+
+
+class _Stats:
+    def __init__(self) -> None:
+        self.values: Counter[str] = Counter()
+
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
+        self.values[key] += count
+
+
+def _book(redis: RedisServer, worker: str, **changes: Any) -> LeaseBook:
+    values: dict[str, Any] = {
+        "CLUSTER_REDIS_URL": redis.url,
+        "CLUSTER_RUN_ID": "fair",
+        "CLUSTER_WORKER_ID": worker,
+        "CLUSTER_LEASE_SECONDS": 30,
+        "CLUSTER_HEARTBEAT_SECONDS": 1,
+        "CLUSTER_MAX_REQUEUES": 3,
+        **changes,
+    }
+    config = ClusterConfig.from_settings(Settings(values))
+    assert config is not None
+    book = LeaseBook(redis.client(), config, _Stats())  # type: ignore[arg-type]
+    book.renew()
+    return book
+
+
+def _take(book: LeaseBook) -> tuple[bytes, str] | None:
+    popped = book.pop()
+    if popped is not None:
+        book.hold(popped[1], object())  # type: ignore[arg-type]
+    return popped
+
+
+def test_a_busy_host_is_skipped_and_the_best_other_request_is_leased(
+    redis: RedisServer,
+) -> None:
+    book = _book(redis, "one")
+    stats: Counter[str] = book.stats.values  # type: ignore[attr-defined]
+    for n in range(3):  # the slow host: best priority, cap 1
+        book.enqueue(f"slow-{n}".encode(), -10, f"s{n}", "", host="slow.example", cap=1)
+    book.enqueue(b"fast-low", 5, "f1", "", host="fast.example", cap=0)
+    book.enqueue(b"fast-high", -5, "f2", "", host="fast.example", cap=0)
+    assert book.queued() == 5 and book.has_queued()
+    first = _take(book)
+    assert first is not None and first[0] == b"slow-0", first
+    # The slow host has its one lease: the best request of the others comes next.
+    second, third = _take(book), _take(book)
+    assert second is not None and second[0] == b"fast-high", second
+    assert third is not None and third[0] == b"fast-low", third
+    assert stats["cluster/lease/skipped_busy_host"] == 2, stats
+    assert book.pop() is None, "a busy host's request was leased over its cap"
+    assert stats["cluster/lease/all_hosts_busy"] == 1, stats
+    assert book.queued() == 2 and book.has_queued()
+    book.release(first[1], "handled")
+    again = _take(book)
+    assert again is not None and again[0] == b"slow-1", "the freed host got no lease"
+    snapshot = book.snapshot()
+    assert (snapshot.queued, snapshot.leased) == (1, 3), snapshot
+
+
+def test_a_host_booked_far_ahead_is_skipped(redis: RedisServer) -> None:
+    """A host whose next start is further than CLUSTER_LEASE_AHEAD_SECONDS away (a
+    Retry-After pause) keeps its requests in the queue."""
+    book = _book(redis, "one")
+    client = redis.client()
+    seconds, micros = client.time()
+    client.set(RunKeys.host_next("paused.example"), str(seconds + micros / 1e6 + 60))
+    book.enqueue(b"paused", -10, "p", "", host="paused.example", cap=0)
+    book.enqueue(b"other", 0, "o", "", host="other.example", cap=0)
+    popped = _take(book)
+    assert popped is not None and popped[0] == b"other", popped
+    assert book.pop() is None
+    assert book.stats.values["cluster/lease/skipped_booked_host"] == 2  # type: ignore[attr-defined]
+
+
+def test_expired_and_handed_back_leases_return_to_their_host_queue(
+    redis: RedisServer,
+) -> None:
+    dead = _book(redis, "dead")
+    alive = _book(redis, "alive")
+    dead.enqueue(b"a", -1, "a", "", host="one.example", cap=1)
+    dead.enqueue(b"b", -1, "b", "", host="one.example", cap=1)
+    popped = _take(dead)
+    assert popped is not None and alive.pop() is None, "the cap did not hold"
+    redis.client().zadd(dead.keys.leases, {popped[1]: 0})  # its lease runs out
+    assert alive.requeue_expired() == (1, 0)
+    status = read_status(redis.client(), "fair")
+    assert (status.queued, status.leased) == (2, 0), status
+    # The host's lease count went back with it: the host may be leased again.
+    taken = _take(alive)
+    assert taken is not None and taken[0] == b"a", taken
+    assert alive.give_back() == 1
+    assert alive.queued() == 2
+    assert not redis.client().hgetall(alive.keys.host_leased), "a lease count stayed"
+
+
+def test_a_rescheduled_request_ends_its_lease_without_the_dupefilter(
+    redis: RedisServer,
+) -> None:
+    """What the scheduler does with a request the politeness middleware put back:
+    queued again (its fingerprint is already in the dupefilter), the lease ended."""
+    book = _book(redis, "one")
+    book.enqueue(b"page", 0, "fp", "", host="one.example", cap=1)
+    popped = _take(book)
+    assert popped is not None
+    assert book.enqueue(b"page", 0, "", popped[1], host="one.example", cap=1)
+    assert popped[1] not in book.held
+    assert book.snapshot().leased == 0
+    again = _take(book)
+    assert again is not None and again[0] == b"page", "the host's cap was not freed"
+
+
+# --- the politeness floor: turn-taking ------------------------------------------------
+
+
+def _politeness(redis: RedisServer) -> Any:
+    from scrapy.utils.test import get_crawler
+
+    from crawler.cluster.politeness import SharedPolitenessMiddleware
+
+    crawler = get_crawler(
+        settings_dict={
+            "ADDONS": {"crawler.cluster.addon.ClusterAddon": 0},
+            "CLUSTER_REDIS_URL": redis.url,
+            "CLUSTER_RUN_ID": "fair",
+            "CLUSTER_LEASE_SECONDS": 30,
+            "CLUSTER_HEARTBEAT_SECONDS": 1,
+            "CLUSTER_SHARED_POLITENESS": True,
+            "DOWNLOAD_DELAY": 1.0,
+        }
+    )
+    return SharedPolitenessMiddleware.from_crawler(crawler)
+
+
+def test_a_turn_is_taken_once_and_a_late_request_gives_way(
+    redis: RedisServer,
+) -> None:
+    turns = _politeness(redis).turns
+    host, delay, tolerance = "floor.example", 1.0, 0.01
+    step = delay + tolerance
+    wait, first = turns.reserve(host, step)
+    assert wait == 0, "the first request of a host waited"
+    _, second = turns.reserve(host, step)
+    assert float(second) - float(first) >= step - 1e-6, (first, second)
+    time.sleep(0.05)  # the first request leaves later than its tolerance...
+    assert turns.take(host, delay, first, tolerance, step) == "late", (
+        "a late request was let out beside the next reserved turn"
+    )
+    client = redis.client()
+    client.delete(RunKeys.host_next(host))  # ...nobody reserved after it any more:
+    assert turns.take(host, delay, first, tolerance, step) == "ok"
+    # Once it left, no other request may within the delay, whatever its turn said.
+    assert turns.take(host, delay, second, tolerance, step) == "taken"
+    # A new reservation starts a full step after the request that left.
+    _, third = turns.reserve(host, step)
+    last = float(client.get(RunKeys.host_last(host)) or 0)
+    assert float(third) >= last + step - 1e-6, (last, third)
+
+
+def test_a_request_put_back_is_marked_for_the_scheduler(redis: RedisServer) -> None:
+    mw = _politeness(redis)
+    request = Request("http://floor.example/a", meta={"cluster_lease": "w:1"})
+    again = mw._rescheduled(request)
+    assert again is not request and again.url == request.url
+    assert again.meta[RESCHEDULED_META] is True
+    assert again.meta["cluster_lease"] == "w:1", "the lease must end once queued"
+    assert RESCHEDULED_META not in request.meta
