@@ -87,8 +87,7 @@ while true do
   if #hosts == 0 then break end
   for _, host in ipairs(hosts) do
     local cap = tonumber(redis.call('HGET', KEYS[7], host) or '0')
-    local held = tonumber(redis.call('HGET', KEYS[6], host) or '0')
-    if cap > 0 and held >= cap then
+    if cap > 0 and tonumber(redis.call('HGET', KEYS[6], host) or '0') >= cap then
       busy = busy + 1
     elseif ahead > 0 and
         tonumber(redis.call('GET', ARGV[4] .. host .. ':next') or '0') > now + ahead

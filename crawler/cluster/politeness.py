@@ -104,9 +104,9 @@ local delay = tonumber(ARGV[1])
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 if now - last < delay then return 'taken' end
 local turn = tonumber(ARGV[2])
-local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
-if now > turn + tonumber(ARGV[3]) and nxt > turn + tonumber(ARGV[4]) + 0.000001 then
-  return 'late'
+if now > turn + tonumber(ARGV[3]) then
+  local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
+  if nxt > turn + tonumber(ARGV[4]) + 0.000001 then return 'late' end
 end
 redis.call('SET', KEYS[2], string.format('%.6f', now),
            'PX', math.ceil(delay * 1000) + 60000)
