@@ -11,7 +11,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.extraction.cleanup import normalize_space
+from crawler.extraction.cleanup import count_words, normalize_space
 from crawler.extraction.metadata import parse_any_date
 from crawler.items import unwritten
 from crawler.store import without_query, words_of
@@ -59,7 +59,7 @@ class NormalizePipeline(_Component):
         adapter["authors"] = [
             a for a in dict.fromkeys(normalize_space(a) for a in authors) if a
         ]
-        adapter["word_count"] = len(adapter["text"].split())
+        adapter["word_count"] = count_words(adapter["text"])
         return item
 
 
@@ -85,7 +85,8 @@ class ValidatePipeline(_Component):
             raise self.drop("no_title", item)
         if not adapter.get("text"):
             raise self.drop("no_text", item)
-        if len(adapter["text"].split()) < self.floor(adapter.get("site")):
+        # script-aware, as the extractor's floor: Japanese has no spaces to split on
+        if count_words(adapter["text"]) < self.floor(adapter.get("site")):
             raise self.drop("too_short", item)
         return item
 

@@ -8,6 +8,7 @@ tests wait for states (lines written, leases held) and check counts.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -92,6 +93,55 @@ def test_a_killed_worker_restarted_with_the_same_command_keeps_what_it_wrote(
     assert {str(i["url"]) for i in after} == expected, cluster.logs()
     # A kill between a line and its claim's mark may leave that one article twice.
     assert sum(n - 1 for n in written.values()) <= 1, written
+
+
+def test_a_worker_killed_after_marking_an_article_leaves_no_claim_open(
+    tmp_path: Path,
+) -> None:
+    """The kill lands after the article's line is written and marked exported, before
+    its claim is settled (tests/support/killer.py puts it there every time). The
+    re-fetch finds the article exported and settles the dead worker's claim: the run
+    finishes (exit 0), with every article once. It used to end "short" (exit 9) with
+    nothing missing: the claim stayed open (the flaky killed-worker test in CI)."""
+    from scrapy.utils.project import get_project_settings
+
+    from tests.support.killer import ORDER, KillAfterMarked
+
+    extensions = dict(get_project_settings().getdict("EXTENSIONS"))
+    extensions[f"{KillAfterMarked.__module__}.KillAfterMarked"] = ORDER
+    with RedisServer(tmp_path / "redis") as redis, SiteServer() as server:
+        site = NewsSite(n_articles=6)
+        sites_dir = site_on(server, tmp_path, site, download_delay=0.02)
+        cluster = Cluster(tmp_path, redis, sites_dir, run_id="killed")
+        cluster.settings = {"EXTENSIONS": json.dumps(extensions)}
+        victim = cluster.start("a")
+        victim.wait(120)
+        client = redis.client()
+        prefix = f"newsites:{cluster.run_id}:"
+        claims = {k.decode(): v.decode() for k, v in
+                  client.hgetall(prefix + "claims").items()}
+        marked = client.hlen("test:seen:articles")
+        leases = prefix + "leases"
+        client.zadd(leases, dict.fromkeys(client.zrange(leases, 0, -1), 0))
+        cluster.settings = {}
+        survivor = cluster.start("b")
+        survivor.wait(120)
+        expected = site.canonical_urls(server.url)
+        status = read_status(client, cluster.run_id)
+    assert victim.proc.returncode == -signal.SIGKILL, victim.log()[-3000:]
+    # The state the kill must leave: one line written and marked, its claim open.
+    assert len(victim.items()) == 1 and marked == 1, (victim.items(), marked)
+    assert list(claims) == [victim.items()[0]["id"]], claims
+    assert claims[victim.items()[0]["id"]] != "written", claims
+    assert survivor.proc.returncode == 0, survivor.log()[-3000:]
+    assert survivor.stats().get("cluster/claim_settled_exported") == 1, (
+        survivor.stats()
+    )
+    assert status.finished and status.state == "finished", status
+    assert status.counters.get("articles_written") == len(expected), status
+    written = ids(victim.items() + survivor.items())
+    assert {str(i["url"]) for i in victim.items() + survivor.items()} == expected
+    assert set(written.values()) == {1}, written
 
 
 def test_a_rerun_of_a_finished_run_id_loses_nothing(tmp_path: Path) -> None:

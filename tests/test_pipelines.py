@@ -89,3 +89,38 @@ def test_the_length_floor_applies_to_the_text_left_after_template_stripping(
         item["text"] for item in run.items if item["title"] == "Stub story"]
     assert run.stat("pipeline/dropped/too_short") == 1, run.stats
     assert run.titles() == ["Story 0", "Story 1", "Story 2"], run.stats
+
+
+JAPANESE_PARAGRAPHS = [
+    "市の図書館は来月から開館時間を夜九時まで延長すると発表した。"
+    "仕事帰りの利用者が増えていることを受けた措置で、土曜日も同じ時間まで開く。",
+    "図書館によると、昨年度の夜間の貸し出しは前の年より二割ほど多かった。"
+    "職員の配置を見直し、追加の費用はかからないという。",
+    "館長は記者会見で「学生や働く人がもっと気軽に来られる場所にしたい」と話した。"
+    "新しい時間は試験的に半年続け、利用状況を見て続けるかどうか決める。",
+]
+
+
+def test_an_article_in_a_script_without_spaces_passes_the_floor(
+    tmp_path: Path,
+) -> None:
+    """Japanese has no spaces between words: the length floor and word_count count
+    its characters (crawler/extraction/cleanup.py count_words), in the pipelines as
+    in the extractor. Split on spaces, this article had 3 "words" and was dropped
+    as too_short."""
+    body = "".join(f"<p>{p}</p>" for p in JAPANESE_PARAGRAPHS)
+    page = (
+        '<!DOCTYPE html><html lang="ja"><head><meta charset="utf-8">'
+        "<title>図書館、夜九時まで開館へ</title></head><body><article>"
+        "<h1>図書館、夜九時まで開館へ</h1>"
+        f'<time datetime="2024-05-02">2024年5月2日</time>{body}</article>'
+        "</body></html>"
+    )
+    with SiteServer() as server:
+        server.add("/news/library", page)
+        sites = sitemap_site(tmp_path, server, ["/news/library"])
+        run = crawl(tmp_path, sites)
+    assert run.titles() == ["図書館、夜九時まで開館へ"], run.stats
+    [item] = run.items
+    assert item["word_count"] > 40, item["word_count"]
+    assert run.stat("pipeline/dropped/too_short") == 0, run.stats

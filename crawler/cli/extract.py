@@ -42,6 +42,7 @@ from typing import Any
 from crawler.cli import project_settings
 from crawler.config_check import check_settings
 from crawler.extraction import ExtractionError, extract_page
+from crawler.extraction.cleanup import count_words
 from crawler.extraction.record import build_article
 from crawler.extraction.template import (
     TemplateStore,
@@ -233,7 +234,7 @@ def without_template(
     kept = [p for p, drop in zip(paragraphs, flags, strict=True) if not drop]
     if kept and len(kept) < len(paragraphs):
         record["text"] = "\n\n".join(kept)
-        record["word_count"] = len(record["text"].split())
+        record["word_count"] = count_words(record["text"])
     return record
 
 

@@ -300,6 +300,19 @@ end
 return 1
 """
 
+# KEYS: claims, leases, counters; ARGV: article id.
+# The store holds the article exported, so its line was written: a claim left by a
+# worker that died between marking the article and settling its claim is settled
+# as written. A claim whose lease is live is its worker's to settle.
+_SETTLE_EXPORTED = """
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur or cur == 'written' then return 0 end
+if redis.call('ZSCORE', KEYS[2], cur) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], 'written')
+redis.call('HINCRBY', KEYS[3], 'articles_written', 1)
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class Snapshot:
@@ -367,6 +380,7 @@ class LeaseBook:
         self._requeue = server.register_script(_REQUEUE)
         self._snapshot = server.register_script(_SNAPSHOT)
         self._settle_claim = server.register_script(_SETTLE_CLAIM)
+        self._settle_exported = server.register_script(_SETTLE_EXPORTED)
         self._queued = server.register_script(_QUEUED)
 
     # --- queue ---------------------------------------------------------------------
@@ -576,6 +590,19 @@ class LeaseBook:
                 keys=[self.keys.claims, self.keys.counters],
                 args=[article, token, "written" if written else ""],
             )
+
+    def settle_exported(self, article: str) -> bool:
+        """The seen store holds ``article`` exported: settle a claim its dead
+        worker left unsettled as written (counted ``cluster/claim_settled_exported``).
+        Without this, the article's re-fetch, dropped as exported, would leave the
+        claim open and the run "ended short" with nothing missing."""
+        k = self.keys
+        settled = bool(
+            self._settle_exported(keys=[k.claims, k.leases, k.counters], args=[article])
+        )
+        if settled:
+            self.stats.inc_value("cluster/claim_settled_exported")
+        return settled
 
     # --- run state -----------------------------------------------------------------
     def set_seeding(self, seeding: bool) -> None:

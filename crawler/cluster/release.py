@@ -28,6 +28,7 @@ from scrapy.http import Response
 
 from crawler.cluster.addon import cluster_of
 from crawler.cluster.leases import LEASE_META
+from crawler.store.filter import ExportedEarlier, SeenSkip
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +103,17 @@ class ReleaseAfterCallbackMiddleware:
     def item_scraped(self, item: Any) -> None:
         self.item_done(item, written=True)
 
-    def item_dropped(self, item: Any) -> None:
+    def item_dropped(self, item: Any, exception: BaseException | None = None) -> None:
+        if isinstance(exception, ExportedEarlier):
+            self._settle_exported(exception.record.id)
         self.item_done(item, written=False)
+
+    def _settle_exported(self, article: str) -> None:
+        try:
+            self.book.settle_exported(article)
+        except Exception:  # noqa: BLE001 - Redis down longer than it is retried
+            # Left open, the claim makes the run report itself short: loud, not lost.
+            logger.error("Could not settle the claim of %s", article, exc_info=True)
 
     def item_error(self, item: Any) -> None:
         # A pipeline failed (e.g. the claim, Redis down): the article is not written.
@@ -158,6 +168,15 @@ class ReleaseOnFailureMiddleware:
         # a redirect or a response. The errback follows (ours yields nothing).
         token = request.meta.get(LEASE_META)
         if token is None:
+            return
+        if isinstance(exception, SeenSkip):
+            # Exported already (perhaps by a worker that died before settling).
+            try:
+                self.book.settle_exported(exception.record.id)
+            except RedisError:
+                logger.error("Could not settle the claim of %s",
+                             exception.record.id, exc_info=True)
+            self.book.release(token, "exported_earlier")
             return
         if isinstance(exception, RedisError):
             # Not the site's failure: a middleware could not reach Redis (an

@@ -79,7 +79,22 @@ MAX_PENDING_HINTS = 10_000
 
 
 class SeenSkip(IgnoreRequest):
-    """An article request not sent: the article was exported by an earlier run."""
+    """An article request not sent: the article was exported by an earlier run (or,
+    in a cluster, by another worker of this one)."""
+
+    def __init__(self, record: SeenRecord) -> None:
+        super().__init__(f"exported earlier as {record.url}")
+        self.record = record
+
+
+class ExportedEarlier(DropItem):
+    """An article dropped because the store holds it exported (same URL, same
+    text): its line was written, by an earlier run or another worker."""
+
+    def __init__(self, record: SeenRecord) -> None:
+        # Expected in every incremental run, and counted: no log noise.
+        super().__init__(f"exported earlier: {record.url}", log_level="DEBUG")
+        self.record = record
 
 
 class SeenFilterMiddleware:
@@ -117,7 +132,7 @@ class SeenFilterMiddleware:
         )
         if record is not None:
             # The spider's errback sees an IgnoreRequest: refused, not a failed page.
-            raise SeenSkip(f"exported earlier as {record.url}")
+            raise SeenSkip(record)
 
     def process_response(self, request: Request, response: Response) -> Response:
         if not request.meta.get("article"):
@@ -183,8 +198,7 @@ class SeenDedupPipeline:
                 self._unchanged(previous, hint)
             if not self.recrawl_updated or previous.text_hash == fp.text_hash:
                 self.stats.inc_value("seen/duplicate_url")
-                # Expected in every incremental run, and counted: no log noise.
-                raise DropItem(f"exported earlier: {url}", log_level="DEBUG")
+                raise ExportedEarlier(previous)
             version = previous.version + 1
             lastmod = latest(previous.lastmod, hint)
             self.stats.inc_value("seen/new_version")
