@@ -11,8 +11,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from crawler.dates import parse_any_date
 from crawler.extraction.cleanup import normalize_space
-from crawler.extraction.metadata import parse_any_date
 from crawler.items import unwritten
 from crawler.store import without_query, words_of
 

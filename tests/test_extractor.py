@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from crawler.extraction import ExtractedPage, ExtractionError, extract_page
-from crawler.extraction.metadata import parse_any_date, split_authors
+from crawler.extraction.metadata import split_authors
 from crawler.extraction.record import build_article, canonical_url
 from crawler.items import article_id
 
@@ -116,20 +116,6 @@ def test_human_date_from_the_page() -> None:
     body = '<p class="meta"><time datetime="2024-11-29">29 November 2024</time></p>'
     page = extract(page_html(body_top=body))
     assert page.date == "2024-11-29"
-
-
-@pytest.mark.parametrize(
-    ("raw", "iso"),
-    [
-        ("January 5, 2012", "2012-01-05"),
-        ("5 Jan 2012", "2012-01-05"),
-        ("2012-01-05T22:01:00+05:00", "2012-01-05T22:01:00+05:00"),
-        ("2012-01-05 22:01", "2012-01-05T22:01:00"),
-        ("no date here", None),
-    ],
-)
-def test_parse_any_date(raw: str, iso: str | None) -> None:
-    assert parse_any_date(raw) == iso
 
 
 # --- authors, language, tags ----------------------------------------------------------

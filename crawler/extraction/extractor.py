@@ -17,13 +17,12 @@ from lxml.html import HtmlElement
 from parsel import Selector
 from parsel.csstranslator import css2xpath
 
-from crawler.discovery import looks_like_listing
+from crawler.dates import parse_any_date
 from crawler.extraction.cleanup import clean_paragraphs, count_words, normalize_space
 from crawler.extraction.metadata import (
     drop_site_tail,
     figures_and_captions,
     find_images,
-    parse_any_date,
     read_metadata,
     split_authors,
     strip_title_suffix,
@@ -33,6 +32,7 @@ from crawler.extraction.pagetype import (
     SHORT_BODY_WORDS,
     challenge_verdict,
     is_paywalled,
+    looks_like_listing,
     short_page_verdict,
 )
 from crawler.extraction.selector import choose_body

@@ -5,94 +5,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from lxml.html import HtmlElement
 
-from crawler.discovery import parse_date
-
-_MONTHS = (
-    "%B %d, %Y",
-    "%b %d, %Y",
-    "%d %B %Y",
-    "%d %b %Y",
-    "%B %d %Y",
-    "%b %d %Y",
-    "%b. %d, %Y",
-    "%Y/%m/%d",
-    "%d/%m/%Y",
-    "%d.%m.%Y",
-)
-_HUMAN_DATE = re.compile(
-    r"(\d{4}-\d{2}-\d{2}"
-    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1,2} [A-Z][a-z]{2,8}\.? \d{4}"
-    r"|\d{4}/\d{2}/\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4})"
-)
-
-
-# Unix time in seconds or milliseconds, as some sites put in article:published_time.
-_EPOCH = re.compile(r"\d{10}(?:\d{3})?")
-# Java's Date.toString() ("Fri Apr 28 19:20:36 CEST 2023"), printed by many CMSs.
-_JAVA_DATE = re.compile(
-    r"[A-Z][a-z]{2} ([A-Z][a-z]{2} \d{1,2} \d{2}:\d{2}:\d{2}) ([A-Z]{2,5}) (\d{4})"
-)
-# Offsets of the zone names Java prints most; another name gives a local time.
-_ZONE_HOURS = {
-    "UTC": 0, "GMT": 0, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2,
-    "EET": 2, "EEST": 3, "MSK": 3, "IST": 5.5, "CST": -6, "CDT": -5, "EST": -5,
-    "EDT": -4, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "JST": 9, "KST": 9,
-}
-
-
-def _epoch_date(raw: str) -> str | None:
-    seconds = int(raw) / (1000 if len(raw) == 13 else 1)
-    return datetime.fromtimestamp(seconds, UTC).isoformat()
-
-
-def _java_date(match: re.Match[str]) -> str | None:
-    try:
-        local = datetime.strptime(f"{match[1]} {match[3]}", "%b %d %H:%M:%S %Y")
-    except ValueError:
-        return None
-    hours = _ZONE_HOURS.get(match[2])
-    if hours is None:
-        return local.isoformat()
-    return local.replace(tzinfo=timezone(timedelta(hours=hours))).isoformat()
-
-
-def parse_any_date(raw: str) -> str | None:
-    """ISO 8601 of a machine or human date ("January 5, 2012" -> "2012-01-05")."""
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    if _EPOCH.fullmatch(raw):
-        return _epoch_date(raw)
-    if java := _JAVA_DATE.search(raw):
-        return _java_date(java)
-    match = _HUMAN_DATE.search(raw)
-    if not match:
-        return None
-    found = match.group(1)
-    if re.match(r"\d{4}-\d{2}-\d{2}", found):
-        if len(found) == 10:
-            return found
-        parsed = parse_date(found.replace(" ", "T", 1))
-        if parsed is None:
-            return found[:10]
-        has_zone = bool(re.search(r"(Z|[+-]\d{2}:?\d{2})$", found))
-        if not has_zone:
-            return parsed.replace(tzinfo=None).isoformat()
-        return parsed.isoformat()
-    cleaned = found.replace(",", ", ").replace(",  ", ", ")
-    for fmt in _MONTHS:
-        for candidate in (found, cleaned):
-            try:
-                return datetime.strptime(candidate, fmt).date().isoformat()
-            except ValueError:
-                continue
-    return None
+from crawler.dates import parse_any_date
 
 
 def json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:

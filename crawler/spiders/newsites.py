@@ -28,13 +28,11 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from crawler.dates import date_from_url, parse_date, parse_date_hint
 from crawler.discovery import (
     Link,
-    date_from_url,
     is_feed,
     listing_dates,
-    parse_date,
-    parse_date_hint,
     parse_feed,
     parse_robots_sitemaps,
     parse_sitemap,
