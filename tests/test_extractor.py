@@ -487,6 +487,31 @@ def test_a_page_of_teasers_is_refused_as_listing_like() -> None:
     assert len(page.paragraphs) >= 5
 
 
+def test_malformed_links_are_skipped_and_counted_not_fatal() -> None:
+    """A link urllib cannot parse (a port that is not a number, an unclosed IPv6
+    bracket) used to end the page with ValueError when a site was configured."""
+    from crawler.sites import SiteConfig
+
+    site = SiteConfig(
+        id="harbour",
+        name="Harbour",
+        home="https://harbour.example/",
+        domains=("harbour.example",),
+        path="harbour.toml",
+    )
+    head = '<link rel="canonical" href="http://harbour.example:abc/bridge">'
+    links = (
+        '<p><a href="http://example.com:abc/x">A story elsewhere</a></p>'
+        '<p><a href="http://[::1/y">Another</a></p>'
+        '<p><a href="/news/ferry">Ferry timetable changes</a></p>'
+    )
+    page = extract_page(page_html(head=head, body_top=links), URL, site)
+    assert page.malformed_links == 3  # the canonical and two links
+    assert page.title and page.paragraphs
+    # Without a site the links are not read: nothing skipped, nothing counted.
+    assert extract_page(page_html(head=head, body_top=links), URL).malformed_links == 0
+
+
 def test_a_page_cut_at_the_parsers_depth_limit_says_so() -> None:
     paragraphs = "".join(f"<p>Paragraph {i} of the story, with enough words to "
                          "count as prose in any extractor.</p>" for i in range(6))

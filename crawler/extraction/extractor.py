@@ -181,24 +181,41 @@ def cut_too_deep() -> bool:
 
 def article_link_texts(
     tree: HtmlElement, url: str, site: SiteConfig, canonical: str | None
-) -> list[str]:
-    """Texts of the page's links to *other* article URLs of the site.
+) -> tuple[list[str], int]:
+    """Texts of the page's links to *other* article URLs of the site, and how many
+    links were skipped as malformed (``http://host:abc/``, ``http://[::1/``: URLs
+    ``urllib`` refuses to parse).
 
     Computed here, in the extraction worker, rather than in the spider: walking a
     page's ~150 links costs milliseconds the reactor thread should not spend.
     """
     own = {normalize_url(url)}
+    malformed = 0
     if canonical:
-        own.add(normalize_url(urljoin(url, canonical)))
+        if (target := _link_target(url, canonical)) is None:
+            malformed += 1
+        else:
+            own.add(target)
     texts = []
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        target = normalize_url(urljoin(url, href))
-        if target not in own and site.articles.is_article_url(target):
+        target = _link_target(url, href)
+        if target is None:
+            malformed += 1
+        elif target not in own and site.articles.is_article_url(target):
             texts.append(" ".join(anchor.text_content().split()))
-    return texts
+    return texts, malformed
+
+
+def _link_target(base_url: str, href: str) -> str | None:
+    """The normalized absolute URL of a link, or None when it cannot be parsed (a
+    page's malformed link must not cost the page)."""
+    try:
+        return normalize_url(urljoin(base_url, href))
+    except ValueError:
+        return None
 
 
 def extract_page(
@@ -291,10 +308,13 @@ def _extract_tree(
         raise ExtractionError("no_body")
     if words < min_words:
         raise ExtractionError("too_short", f"{words} words < {min_words}")
-    if site is not None and looks_like_listing(
-        paragraphs, article_link_texts(tree, url, site, meta.canonical_url)
-    ):
-        raise ExtractionError("listing_like", "mostly teasers of other articles")
+    malformed_links = 0
+    if site is not None:
+        link_texts, malformed_links = article_link_texts(
+            tree, url, site, meta.canonical_url
+        )
+        if looks_like_listing(paragraphs, link_texts):
+            raise ExtractionError("listing_like", "mostly teasers of other articles")
 
     date_raw = overrides.get("date") or meta.date_raw
     date = parse_any_date(date_raw or "")
@@ -323,6 +343,7 @@ def _extract_tree(
         ),
         cleanup=dict(body.dropped) if body is not None else {},
         body_source=body.source if body is not None else "site",
+        malformed_links=malformed_links,
     )
 
 

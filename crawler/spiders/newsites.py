@@ -671,6 +671,8 @@ class NewsitesSpider(scrapy.Spider):
         for rule, count in page.cleanup.items():
             stats.inc_value(f"extract/cleanup/{rule}", count)
         stats.inc_value(f"extract/body/{page.body_source}")
+        if page.malformed_links:
+            stats.inc_value("extract/malformed_links", page.malformed_links)
         yield build_article(
             page,
             fetched_url=response.url,
