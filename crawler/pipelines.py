@@ -11,8 +11,6 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.dates import parse_any_date
-from crawler.extraction.cleanup import normalize_space
 from crawler.items import unwritten
 from crawler.store import without_query, words_of
 
@@ -31,35 +29,21 @@ class _Component:
         return DropItem(f"{reason}: {ItemAdapter(item).get('url')}")
 
 
-def _normalize_text(text: str) -> str:
-    """Each paragraph normalized; exactly one blank line between paragraphs."""
-    paragraphs = [normalize_space(p) for p in re.split(r"\n\s*\n", text or "")]
-    return "\n\n".join(p for p in paragraphs if p)
-
-
 class NormalizePipeline(_Component):
-    """Whitespace, Unicode NFC, non-breaking spaces, ISO dates, clean author lists."""
+    """``word_count`` as the written record gives it: white-space separated words.
+
+    Everything else the record holds is already in its final form when extraction
+    builds it (``crawler.extraction``: text as normalized paragraphs with one blank
+    line between them, title, description and ``date_raw`` normalized and empty ones
+    None, dates ISO 8601, authors normalized without duplicates), so it is not done
+    again here. ``word_count`` stays white-space based, as records have always had
+    it; ``build_article`` counts words script-aware (``count_words``) for the records
+    ``newsites extract`` prints.
+    """
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
-        for name in ("title", "description", "date_raw"):
-            value = adapter.get(name)
-            if isinstance(value, str):
-                adapter[name] = (
-                    normalize_space(value) or None
-                    if name != "title"
-                    else normalize_space(value)
-                )
-        adapter["text"] = _normalize_text(adapter.get("text") or "")
-        for name in ("date", "date_modified"):
-            value = adapter.get(name)
-            if value:
-                adapter[name] = parse_any_date(str(value))
-        authors = adapter.get("authors") or []
-        adapter["authors"] = [
-            a for a in dict.fromkeys(normalize_space(a) for a in authors) if a
-        ]
-        adapter["word_count"] = len(adapter["text"].split())
+        adapter["word_count"] = len((adapter.get("text") or "").split())
         return item
 
 

@@ -64,6 +64,17 @@ def extract(html: bytes, **kwargs: Any) -> ExtractedPage:
 # --- body and title -------------------------------------------------------------------
 
 
+
+def test_fields_are_final_when_extracted() -> None:
+    """What the record writes needs no second normalization downstream: an empty
+    description is None, the title is NFC, the text one blank line apart."""
+    head = '<meta property="og:description" content="\u200b">'
+    title = "Cafe\u200b\u0301 council approves bridge"
+    page = extract(page_html(head=head, title=title))
+    assert page.description is None
+    assert page.title == "Caf\u00e9 council approves bridge"
+    assert "\n\n\n" not in page.text and page.text == "\n\n".join(page.paragraphs)
+
 def test_body_is_exactly_the_paragraphs() -> None:
     page = extract(page_html())
     assert page.paragraphs == PARAGRAPHS

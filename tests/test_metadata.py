@@ -127,6 +127,12 @@ def test_an_e_mail_address_in_an_author_tag_leaves_the_name(
     assert split_authors(raw) == names
 
 
+def test_author_names_are_normalized_before_duplicates_are_dropped() -> None:
+    # a zero-width space or a decomposed accent does not make a second author
+    raw = ["Jane\u200b Doe", "Jane Doe", "Rene\u0301 Roy", "Ren\u00e9 Roy", "\u200b"]
+    assert split_authors(raw) == ["Jane Doe", "Ren\u00e9 Roy"]
+
+
 # --- class 10: titles -------------------------------------------------------------
 
 

@@ -89,3 +89,20 @@ def test_the_length_floor_applies_to_the_text_left_after_template_stripping(
         item["text"] for item in run.items if item["title"] == "Stub story"]
     assert run.stat("pipeline/dropped/too_short") == 1, run.stats
     assert run.titles() == ["Story 0", "Story 1", "Story 2"], run.stats
+
+
+def test_normalize_pipeline_counts_words_and_leaves_the_rest_as_extracted() -> None:
+    """Extraction writes every field in its final form (tests/test_extractor.py);
+    the pipeline only sets ``word_count`` (white-space separated words)."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.pipelines import NormalizePipeline
+
+    item = {"title": "Café", "text": "One two\n\n三四五 six", "authors": ["A"]}
+    NormalizePipeline.from_crawler(get_crawler()).process_item(item)
+    assert item == {
+        "title": "Café",
+        "text": "One two\n\n三四五 six",
+        "authors": ["A"],
+        "word_count": 4,
+    }

@@ -54,6 +54,13 @@ def normalize_space(text: str) -> str:
     return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
 
 
+def normalize_field(text: str) -> str:
+    """``normalize_space`` until it holds, for a record's field: a first pass that
+    removes a zero-width character can leave a letter and its combining mark side by
+    side (``e\\u200b\\u0301``), which only a second pass composes (``é``)."""
+    return normalize_space(normalize_space(text))
+
+
 # Scripts written without spaces between words: Han, kana, Thai, Lao, Tibetan,
 # Myanmar, Khmer. Their length is counted in characters (Korean Hangul is written
 # with spaces, so it counts by words like Latin).
@@ -92,6 +99,21 @@ def is_furniture(paragraph: str) -> bool:
                 return False  # "Read more: the minister said ... ." is a sentence
             return True
     return False
+
+
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+def split_blocks(paragraphs: Iterable[str]) -> list[str]:
+    """Paragraphs as the record's text holds them: one per block, split at a blank
+    line inside one, each normalized (``normalize_space``), none empty; joined with
+    ``"\\n\\n"`` they are a text with exactly one blank line between paragraphs."""
+    return [
+        block
+        for paragraph in paragraphs
+        for block in map(normalize_space, _BLANK_LINE.split(paragraph))
+        if block
+    ]
 
 
 def clean_paragraphs(

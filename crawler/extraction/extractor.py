@@ -18,7 +18,13 @@ from parsel import Selector
 from parsel.csstranslator import css2xpath
 
 from crawler.dates import parse_any_date
-from crawler.extraction.cleanup import clean_paragraphs, count_words, normalize_space
+from crawler.extraction.cleanup import (
+    clean_paragraphs,
+    count_words,
+    normalize_field,
+    normalize_space,
+    split_blocks,
+)
 from crawler.extraction.metadata import (
     drop_site_tail,
     figures_and_captions,
@@ -326,11 +332,11 @@ def _extract_tree(
         comments = extract_comments(sel, site.extraction.comments if site else None)
 
     return ExtractedPage(
-        title=normalize_space(title),
-        paragraphs=paragraphs,
-        description=normalize_space(description) if description else None,
+        title=normalize_field(title),
+        paragraphs=split_blocks(paragraphs),
+        description=normalize_field(description or "") or None,
         date=date,
-        date_raw=normalize_space(date_raw) if date_raw else None,
+        date_raw=normalize_field(date_raw or "") or None,
         date_modified=parse_any_date(meta.modified_raw or ""),
         authors=authors,
         language=detect_language(" ".join(paragraphs), declared),

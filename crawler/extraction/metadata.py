@@ -11,6 +11,7 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from crawler.dates import parse_any_date
+from crawler.extraction.cleanup import normalize_space
 
 
 def json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
@@ -229,7 +230,8 @@ _CREDENTIAL = re.compile(r"^([A-Z]{2,5}|Ph\.?D|M\.?D|Dr|Jr|Sr|[A-Z]\.([A-Z]\.)+)
 
 def split_authors(raw: str | list[str] | None, site_name: str = "") -> list[str]:
     """ "By A and B" -> ["A", "B"]: without e-mail addresses, URLs, job titles,
-    credentials, the site's own name, or duplicates; all-capitals names title-cased."""
+    credentials, the site's own name, or duplicates; all-capitals names title-cased;
+    each name normalized (``normalize_space``: NFC, no zero-width characters)."""
     if not raw:
         return []
     parts = raw if isinstance(raw, list) else [raw]
@@ -252,7 +254,8 @@ def split_authors(raw: str | list[str] | None, site_name: str = "") -> list[str]
                 continue
             if name.isupper() and len(name) > 5:
                 name = name.title()
-            if name not in names:
+            name = normalize_space(name)
+            if name and name not in names:
                 names.append(name)
     return names
 
