@@ -98,24 +98,9 @@ def parse_feed(body: bytes, base_url: str = "") -> list[Link]:
     for elem in root.iter():
         name = _local(elem.tag)
         if name == "item":
-            url = _child_text(elem, "origlink", "link")
-            if not url:
-                guid = next((c for c in elem if _local(c.tag) == "guid"), None)
-                if guid is not None and guid.get("isPermaLink", "true") != "false":
-                    url = (guid.text or "").strip()
-            raw_date = _child_text(elem, "pubdate", "date", "published", "updated")
+            url, raw_date = _rss_item(elem)
         elif name == "entry":
-            url = _child_text(elem, "origlink")
-            for child in elem:
-                if url:
-                    break
-                if (
-                    _local(child.tag) == "link"
-                    and child.get("rel", "alternate") == "alternate"
-                ):
-                    url = (child.get("href") or "").strip()
-            # published is the publication date; updated only bounds it from above.
-            raw_date = _child_text(elem, "published", "issued", "updated", "modified")
+            url, raw_date = _atom_entry(elem)
         else:
             continue
         url = urljoin(base_url, url) if url else ""
@@ -124,6 +109,28 @@ def parse_feed(body: bytes, base_url: str = "") -> list[Link]:
                 Link(url, parse_date_hint(raw_date), _child_text(elem, "title"))
             )
     return links
+
+
+def _rss_item(elem: etree._Element) -> tuple[str, str]:
+    """(link, raw date) of an RSS ``<item>``: origLink, link, else a permalink guid."""
+    url = _child_text(elem, "origlink", "link")
+    if not url:
+        guid = next((c for c in elem if _local(c.tag) == "guid"), None)
+        if guid is not None and guid.get("isPermaLink", "true") != "false":
+            url = (guid.text or "").strip()
+    return url, _child_text(elem, "pubdate", "date", "published", "updated")
+
+
+def _atom_entry(elem: etree._Element) -> tuple[str, str]:
+    """(link, raw date) of an Atom ``<entry>``: origLink, else the alternate link."""
+    url = _child_text(elem, "origlink")
+    for child in elem:
+        if url:
+            break
+        if _local(child.tag) == "link" and child.get("rel", "alternate") == "alternate":
+            url = (child.get("href") or "").strip()
+    # published is the publication date; updated only bounds it from above.
+    return url, _child_text(elem, "published", "issued", "updated", "modified")
 
 
 def parse_sitemap(body: bytes) -> tuple[str, list[Link]]:

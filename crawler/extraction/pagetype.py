@@ -184,6 +184,17 @@ def short_page_verdict(
     if _CHALLENGE_TEXT.search(text[:5000]):
         return Verdict("bot_challenge", "challenge text")
     page_title = " ".join((tree.findtext(".//title") or "").split()) or title
+    consent = _consent_wall(tree, text, page_title)
+    if consent is not None:
+        return consent
+    if body_words < ERROR_MAX_WORDS:
+        return _error_page(tree, text, page_title)
+    return None
+
+
+def _consent_wall(tree: HtmlElement, text: str, page_title: str) -> Verdict | None:
+    """A consent wall: consent prompts in the (lower-case, visible) ``text`` with a
+    consent form or title, or three different prompts."""
     consent_hits = {m.group(0).lower() for m in _CONSENT_TEXT.finditer(text[:20000])}
     consent_form = tree.xpath(
         '//form[contains(@action, "consent") or contains(@action, "gdpr")]'
@@ -194,8 +205,13 @@ def short_page_verdict(
         or (len(consent_hits) >= 3)
     ):
         return Verdict("consent_wall", ", ".join(sorted(consent_hits))[:200])
+    return None
+
+
+def _error_page(tree: HtmlElement, text: str, page_title: str) -> Verdict | None:
+    """An error page: its title, an <h1> or the start of its text says so."""
     heading = " ".join(" ".join(h.itertext()) for h in tree.iter("h1"))
-    if body_words < ERROR_MAX_WORDS and (
+    if (
         _ERROR_TITLE.search(page_title)
         or _ERROR_TEXT.search(heading.lower())
         or (_ERROR_TEXT.search(text[:3000]))
