@@ -1,4 +1,7 @@
-"""Item pipelines: normalize -> validate -> drop in-run duplicates (FEEDS writes)."""
+"""Item pipelines: word count -> validate -> drop in-run duplicates (FEEDS writes).
+
+Records arrive in their final form from extraction (``crawler.extraction``), so no
+pipeline normalizes them again."""
 
 from __future__ import annotations
 
