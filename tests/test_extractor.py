@@ -459,6 +459,13 @@ def test_record_uses_the_same_site_canonical() -> None:
     assert article.word_count == len(page.text.split())
 
 
+def test_a_malformed_canonical_gives_the_fetched_url() -> None:
+    head = '<link rel="canonical" href="http://news.example.org:abc/bridge">'
+    page = extract(page_html(head=head))
+    assert canonical_url(page, URL, ("example.org",)) == (URL, False)
+    assert build_article(page, fetched_url=URL).url == URL
+
+
 def test_offsite_canonical_is_refused() -> None:
     head = '<link rel="canonical" href="https://aggregator.example.com/copy/1">'
     page = extract(page_html(head=head))
