@@ -594,7 +594,11 @@ class NewsitesSpider(scrapy.Spider):
         href = (page_canonical or "").strip()
         if not href:
             return fetched
-        candidate = normalize_url(response.urljoin(href))
+        try:
+            candidate = normalize_url(response.urljoin(href))
+        except ValueError:  # http://host:abc/: not a URL, the page is still one
+            self.crawler.stats.inc_value("extract/canonical_malformed")
+            return fetched
         if not same_site(candidate, site.domains):
             self.crawler.stats.inc_value("extract/canonical_offsite")
         elif not site.articles.is_article_url(candidate):
