@@ -26,20 +26,19 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.statscollectors import StatsCollector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from crawler.dates import date_from_url, parse_date, parse_date_hint
 from crawler.discovery import (
     Link,
-    date_from_url,
     is_feed,
     listing_dates,
-    parse_date,
-    parse_date_hint,
     parse_feed,
     parse_robots_sitemaps,
     parse_sitemap,
 )
-from crawler.extraction import ExtractionError
+from crawler.extraction import ExtractedPage, ExtractionError
 from crawler.extraction.record import build_article
 from crawler.extraction.service import ExtractionService
 from crawler.frontier import ExportedEarlier, Frontier, LinkState, SeenAnswer
@@ -596,7 +595,11 @@ class NewsitesSpider(scrapy.Spider):
         href = (page_canonical or "").strip()
         if not href:
             return fetched
-        candidate = normalize_url(response.urljoin(href))
+        try:
+            candidate = normalize_url(response.urljoin(href))
+        except ValueError:  # http://host:abc/: not a URL, the page is still one
+            self.crawler.stats.inc_value("extract/canonical_malformed")
+            return fetched
         if not same_site(candidate, site.domains):
             self.crawler.stats.inc_value("extract/canonical_offsite")
         elif not site.articles.is_article_url(candidate):
@@ -670,9 +673,7 @@ class NewsitesSpider(scrapy.Spider):
         frontier.emit(canonical, site_id)
         stats.inc_value("extract/ok")
         stats.inc_value(f"extract/ok/{site_id}")
-        for rule, count in page.cleanup.items():
-            stats.inc_value(f"extract/cleanup/{rule}", count)
-        stats.inc_value(f"extract/body/{page.body_source}")
+        _count_page(stats, page)
         yield build_article(
             page,
             fetched_url=response.url,
@@ -744,3 +745,13 @@ def _apply_site_slots(settings: BaseSettings, sites: list[SiteConfig]) -> None:
                 slots.setdefault("www." + domain, conf)
     if slots:
         settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+
+def _count_page(stats: StatsCollector, page: ExtractedPage) -> None:
+    """What extraction reports about a written page: lines its clean-up dropped, where
+    its body came from, links it skipped as malformed."""
+    for rule, count in page.cleanup.items():
+        stats.inc_value(f"extract/cleanup/{rule}", count)
+    stats.inc_value(f"extract/body/{page.body_source}")
+    if page.malformed_links:
+        stats.inc_value("extract/malformed_links", page.malformed_links)
