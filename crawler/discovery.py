@@ -23,7 +23,7 @@ from parsel import Selector
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 from crawler.dates import parse_date_hint
-from crawler.urls import normalize_url
+from crawler.urls import try_normalize_url
 
 MAX_XML_BYTES = 50 * 1024 * 1024  # the sitemap protocol's own limit (uncompressed)
 
@@ -103,12 +103,21 @@ def parse_feed(body: bytes, base_url: str = "") -> list[Link]:
             url, raw_date = _atom_entry(elem)
         else:
             continue
-        url = urljoin(base_url, url) if url else ""
+        url = _join(base_url, url)
         if url.startswith(("http://", "https://")):
             links.append(
                 Link(url, parse_date_hint(raw_date), _child_text(elem, "title"))
             )
     return links
+
+
+def _join(base_url: str, url: str) -> str:
+    """``url`` made absolute; "" (skipped, like a link without a scheme) when empty
+    or unparseable (a bracketed host that is no IP address)."""
+    try:
+        return urljoin(base_url, url) if url else ""
+    except ValueError:
+        return ""
 
 
 def _rss_item(elem: etree._Element) -> tuple[str, str]:
@@ -198,8 +207,8 @@ def listing_dates(
             if not node:
                 break
             hrefs = node.xpath("ancestor-or-self::a/@href | .//a/@href").getall()
-            urls = {normalize_url(urljoin(base_url, h.strip())) for h in hrefs}
-            articles = {u for u in urls if is_article_url(u)}
+            urls = {try_normalize_url(h.strip(), base_url) for h in hrefs}
+            articles = {u for u in urls if u is not None and is_article_url(u)}
             if len(articles) == 1:
                 url = articles.pop()
                 # two dates for one teaser (published, updated): the later bounds both

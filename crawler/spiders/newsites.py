@@ -48,7 +48,7 @@ from crawler.safety.nesting import report_deep_nesting
 from crawler.sites import SiteConfig, SiteConfigError, load_sites, select, select_sites
 from crawler.store.run import SeenRun, seen_run_of
 from crawler.urllist import UrlList, UrlListError, read_url_list, site_for_url
-from crawler.urls import normalize_url, same_site
+from crawler.urls import normalize_url, same_site, try_normalize_url
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +215,10 @@ class NewsitesSpider(scrapy.Spider):
         ``age`` is "fresh", "old" or "undated" for an article URL ("" otherwise).
         """
         stats = self.crawler.stats
-        url = normalize_url(link.url)
+        url = try_normalize_url(link.url)
+        if url is None:
+            stats.inc_value("discovery/malformed_url")
+            return None, ""
         if not same_site(url, site.domains):
             stats.inc_value("discovery/offsite")
             return None, ""
@@ -490,8 +493,8 @@ class NewsitesSpider(scrapy.Spider):
         )
         if (d.follow_links or nothing) and depth < d.max_depth:
             for link in links:
-                url = normalize_url(link.url)
-                if site.articles.is_article_url(url):
+                url = try_normalize_url(link.url)
+                if url is None or site.articles.is_article_url(url):
                     continue
                 if req := self._entry(url, site, self.parse_home, depth=depth + 1):
                     yield req
@@ -522,10 +525,14 @@ class NewsitesSpider(scrapy.Spider):
         )
         links = []
         for found in LinkExtractor(unique=True).extract_links(response):
-            if not same_site(found.url, site.domains):
+            url = try_normalize_url(found.url)
+            if url is None:
+                self.crawler.stats.inc_value("discovery/malformed_url")
+                continue
+            if not same_site(url, site.domains):
                 self.crawler.stats.inc_value("discovery/offsite")
                 continue
-            links.append(Link(found.url, dates.get(normalize_url(found.url))))
+            links.append(Link(found.url, dates.get(url)))
         return links
 
     def _next_section_page(
