@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 from typing import Any
-from urllib.parse import urljoin
 
 from itemloaders import ItemLoader
 from itemloaders.processors import Identity, MapCompose, TakeFirst
@@ -45,7 +44,7 @@ from crawler.extraction.pagetype import (
 )
 from crawler.extraction.selector import Body, choose_body
 from crawler.sites import CommentSelectors, SiteConfig, is_xpath, select
-from crawler.urls import normalize_url
+from crawler.urls import normalize_url, try_normalize_url
 
 # trafilatura has no input cap: a 60 MB page takes minutes. Pages above this are cut.
 MAX_HTML_BYTES = 3 * 1024 * 1024
@@ -200,30 +199,37 @@ def article_link_texts(
     own = {normalize_url(url)}
     malformed = 0
     if canonical:
-        if (target := _link_target(url, canonical)) is None:
+        if (target := try_normalize_url(canonical, url)) is None:
             malformed += 1
         else:
             own.add(target)
+    # A page links the same URL many times (menus, teasers, share bars): each href
+    # is joined, normalized and judged once.
+    verdicts: dict[str, bool | None] = {}
     texts = []
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        target = _link_target(url, href)
-        if target is None:
+        if href not in verdicts:
+            verdicts[href] = _to_other_article(href, url, own, site)
+        verdict = verdicts[href]
+        if verdict is None:
             malformed += 1
-        elif target not in own and site.articles.is_article_url(target):
+        elif verdict:
             texts.append(" ".join(anchor.text_content().split()))
     return texts, malformed
 
 
-def _link_target(base_url: str, href: str) -> str | None:
-    """The normalized absolute URL of a link, or None when it cannot be parsed (a
-    page's malformed link must not cost the page)."""
-    try:
-        return normalize_url(urljoin(base_url, href))
-    except ValueError:
+def _to_other_article(
+    href: str, url: str, own: set[str], site: SiteConfig
+) -> bool | None:
+    """True when ``href`` leads to another article of the site; None when it cannot
+    be parsed (a page's malformed link must not cost the page)."""
+    target = try_normalize_url(href, url)
+    if target is None:
         return None
+    return target not in own and site.articles.is_article_url(target)
 
 
 def extract_page(
