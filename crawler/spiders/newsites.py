@@ -66,6 +66,13 @@ _NEXT_LINK = (
 )
 
 
+def _follows_links(site: SiteConfig) -> bool:
+    """The site asks to follow its pages' links, or names no other entry point."""
+    d = site.discovery
+    named = d.feeds or d.sitemaps or d.sections or d.robots_sitemaps
+    return d.follow_links or not (named or d.feed_autodiscovery)
+
+
 class NewsitesSpider(scrapy.Spider):
     """Crawl every configured site (or ``-a sites=a,b``): one Article per page."""
 
@@ -484,22 +491,21 @@ class NewsitesSpider(scrapy.Spider):
             req := self._next_section_page(response, site, 1, site.home, ages)
         ):
             yield req
-        nothing = not (
-            d.feeds
-            or d.sitemaps
-            or d.sections
-            or d.robots_sitemaps
-            or d.feed_autodiscovery
-        )
-        if (d.follow_links or nothing) and depth < d.max_depth:
-            for link in links:
-                url = try_normalize_url(link.url)
-                if url is None or site.articles.is_article_url(url):
-                    continue
-                if req := self._entry(url, site, self.parse_home, depth=depth + 1):
-                    yield req
+        if _follows_links(site) and depth < d.max_depth:
+            yield from self._follow(links, site, depth + 1)
 
     # --- helpers -------------------------------------------------------------
+    def _follow(
+        self, links: list[Link], site: SiteConfig, depth: int
+    ) -> Iterator[Request]:
+        """Entry requests for the page's links that are not articles (navigation)."""
+        for link in links:
+            url = try_normalize_url(link.url)
+            if url is None or site.articles.is_article_url(url):
+                continue
+            if req := self._entry(url, site, self.parse_home, depth=depth):
+                yield req
+
     def _autodiscover_feeds(
         self, response: TextResponse, site: SiteConfig
     ) -> Iterator[Request]:
@@ -669,14 +675,8 @@ class NewsitesSpider(scrapy.Spider):
         if canonical != fetched:
             stats.inc_value("extract/alias_url")  # fetched under a second URL
             frontier.unpark(canonical)
-        since = self._since_for(site)
-        published = parse_date_hint(page.date) if page.date else None
-        if since is not None and published is not None and published < since:
-            stats.inc_value("extract/skipped_old")
-            frontier.mark(canonical, OLD)
+        if self._too_old(site, page.date, canonical):
             return
-        if since is not None and published is None:
-            stats.inc_value("extract/undated")  # kept: nothing says it is old
         frontier.emit(canonical, site_id)
         stats.inc_value("extract/ok")
         stats.inc_value(f"extract/ok/{site_id}")
@@ -688,6 +688,22 @@ class NewsitesSpider(scrapy.Spider):
             domains=site.domains,
             url=canonical,
         )
+
+    def _too_old(self, site: SiteConfig, date: str | None, canonical: str) -> bool:
+        """Published before the run's ``since``: counted, marked old, not written.
+        An undated article is kept (nothing says it is old), and counted."""
+        since = self._since_for(site)
+        if since is None:
+            return False
+        published = parse_date_hint(date) if date else None
+        if published is None:
+            self.crawler.stats.inc_value("extract/undated")
+            return False
+        if published < since:
+            self.crawler.stats.inc_value("extract/skipped_old")
+            self._frontier.mark(canonical, OLD)
+            return True
+        return False
 
     def on_error(self, failure: Any) -> None:
         request = failure.request
