@@ -76,7 +76,7 @@ class Article:
     source_url: str = ""
     #: True when the body looks like a paywall teaser.
     paywalled: bool = False
-    #: Number of words in ``text``.
+    #: Words in ``text``, script-aware (two CJK or Thai characters a word).
     word_count: int = 0
     #: Export version of this article: 1 the first time its canonical URL is exported;
     #: n+1 each time ``SEEN_RECRAWL_UPDATED`` re-fetches it after a newer sitemap

@@ -1,4 +1,9 @@
-"""Item pipelines: normalize -> validate -> drop in-run duplicates (FEEDS writes)."""
+"""Item pipelines: validate -> drop in-run duplicates (FEEDS writes).
+
+Records arrive in their final form from extraction (``crawler.extraction``: text,
+dates, authors normalized, ``word_count`` script-aware), so no pipeline normalizes
+or counts them again; template stripping (crawler/extraction/template.py) recounts
+what it shortens."""
 
 from __future__ import annotations
 
@@ -11,8 +16,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.extraction.cleanup import count_words, normalize_space
-from crawler.extraction.metadata import parse_any_date
+from crawler.extraction.cleanup import count_words
 from crawler.items import unwritten
 from crawler.store import without_query, words_of
 
@@ -29,38 +33,6 @@ class _Component:
     def drop(self, reason: str, item: Any) -> DropItem:
         self.stats.inc_value(f"pipeline/dropped/{reason}")
         return DropItem(f"{reason}: {ItemAdapter(item).get('url')}")
-
-
-def _normalize_text(text: str) -> str:
-    """Each paragraph normalized; exactly one blank line between paragraphs."""
-    paragraphs = [normalize_space(p) for p in re.split(r"\n\s*\n", text or "")]
-    return "\n\n".join(p for p in paragraphs if p)
-
-
-class NormalizePipeline(_Component):
-    """Whitespace, Unicode NFC, non-breaking spaces, ISO dates, clean author lists."""
-
-    def process_item(self, item: Any) -> Any:
-        adapter = ItemAdapter(item)
-        for name in ("title", "description", "date_raw"):
-            value = adapter.get(name)
-            if isinstance(value, str):
-                adapter[name] = (
-                    normalize_space(value) or None
-                    if name != "title"
-                    else normalize_space(value)
-                )
-        adapter["text"] = _normalize_text(adapter.get("text") or "")
-        for name in ("date", "date_modified"):
-            value = adapter.get(name)
-            if value:
-                adapter[name] = parse_any_date(str(value))
-        authors = adapter.get("authors") or []
-        adapter["authors"] = [
-            a for a in dict.fromkeys(normalize_space(a) for a in authors) if a
-        ]
-        adapter["word_count"] = count_words(adapter["text"])
-        return item
 
 
 class ValidatePipeline(_Component):

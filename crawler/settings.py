@@ -116,11 +116,10 @@ FEED_EXPORTERS = {
 FEED_STORE_EMPTY = True
 
 ITEM_PIPELINES = {
-    "crawler.pipelines.NormalizePipeline": 100,
     "crawler.pipelines.ValidatePipeline": 200,
     "crawler.pipelines.DuplicateUrlPipeline": 300,
 }
-# Site templates: after normalizing, before validating (off unless TEMPLATE_DB is set).
+# Site templates: before validating (off unless TEMPLATE_DB is set).
 ITEM_PIPELINES["crawler.extraction.template.TemplatePipeline"] = 150
 
 DOWNLOADER_MIDDLEWARES: dict[str, int] = {}

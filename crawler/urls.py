@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -41,6 +41,17 @@ def normalize_url(url: str) -> str:
         netloc = netloc[: -len(default_port)]
     cleaned = urlunsplit((scheme, netloc, parts.path or "/", query, ""))
     return canonicalize_url(cleaned, keep_fragments=False)
+
+
+def try_normalize_url(url: str, base: str = "") -> str | None:
+    """``normalize_url`` of ``url`` (joined to ``base`` if given), or None for a URL
+    that cannot be parsed: a port that is not a number or out of range, a bracketed
+    host that is no IP address. Links come from pages anyone writes; one such link
+    must not end the parsing of the page."""
+    try:
+        return normalize_url(urljoin(base, url) if base else url)
+    except ValueError:
+        return None
 
 
 def same_site(url: str, domains: tuple[str, ...]) -> bool:

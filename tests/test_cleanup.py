@@ -18,7 +18,9 @@ from crawler.extraction.cleanup import (
     clean_paragraphs,
     count_words,
     is_furniture,
+    normalize_field,
     normalize_space,
+    split_blocks,
 )
 from crawler.extraction.dom import Block, BlockIndex
 from crawler.extraction.selector import (
@@ -129,6 +131,25 @@ def test_site_clutter_phrases_drop_paragraphs_that_start_with_them() -> None:
         clutter_phrases=["Download our app"],
     )
     assert got == ["Body text.", "Download speeds rose."]
+
+
+def test_normalize_field_is_a_fixed_point_where_normalize_space_is_not() -> None:
+    split_accent = "Cafe\u200b\u0301 au lait"  # removing U+200B leaves e + U+0301
+    assert normalize_space(split_accent) == "Cafe\u0301 au lait"  # not NFC
+    assert normalize_field(split_accent) == "Caf\u00e9 au lait"
+    assert normalize_field(normalize_field(split_accent)) == "Caf\u00e9 au lait"
+
+
+def test_split_blocks_gives_one_paragraph_per_block() -> None:
+    paragraphs = ["First line\nsame paragraph", "Second \n \n Third", "Four\n\n\nFive"]
+    assert split_blocks(paragraphs) == [
+        "First line\nsame paragraph",
+        "Second",
+        "Third",
+        "Four",
+        "Five",
+    ]
+    assert split_blocks(["\u200b", ""]) == []
 
 
 def test_normalize_space() -> None:

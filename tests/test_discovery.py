@@ -1,4 +1,4 @@
-"""crawler/discovery.py: feeds, sitemaps, robots.txt, listings and URL dates.
+"""crawler/discovery.py: feeds, sitemaps, robots.txt and listings.
 
 Dates are upper bounds (a hint must never make an article look older than it is),
 so each test says which instant a value stands for.
@@ -9,18 +9,12 @@ from __future__ import annotations
 import gzip
 from datetime import UTC, datetime
 
-import pytest
 from parsel import Selector
 
 from crawler.discovery import (
     Link,
-    date_from_url,
     is_feed,
-    is_teaser,
     listing_dates,
-    looks_like_listing,
-    parse_date,
-    parse_date_hint,
     parse_feed,
     parse_robots_sitemaps,
     parse_sitemap,
@@ -32,66 +26,6 @@ def utc(
     year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
 ) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-
-
-# --- dates ----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("2024-11-03T10:00:00Z", utc(2024, 11, 3, 10)),
-        ("2024-11-03T10:00:00+02:00", utc(2024, 11, 3, 8)),
-        ("Sun, 03 Nov 2024 10:00:00 GMT", utc(2024, 11, 3, 10)),
-        ("Sun, 03 Nov 2024 10:00:00 -0500", utc(2024, 11, 3, 15)),
-        ("2024-11-03", utc(2024, 11, 3)),  # naive: UTC
-        ("", None),
-        ("yesterday", None),
-    ],
-)
-def test_parse_date(value: str, expected: datetime | None) -> None:
-    assert parse_date(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        # with a zone: exact
-        ("2024-11-03T10:00:00Z", utc(2024, 11, 3, 10)),
-        ("2024-11-03T10:00:00+01:00", utc(2024, 11, 3, 9)),
-        ("Sun, 03 Nov 2024 10:00:00 GMT", utc(2024, 11, 3, 10)),
-        # no zone: local time anywhere on earth, latest at UTC-12
-        ("2024-11-03T10:00:00", utc(2024, 11, 3, 22)),
-        ("2024-11-03", utc(2024, 11, 4, 11, 59, 59)),
-        ("2024-11", utc(2024, 12, 1, 11, 59, 59)),
-        ("2024", utc(2025, 1, 1, 11, 59, 59)),
-        ("2024-13", None),
-        ("2024-02-30", None),
-        ("soon", None),
-    ],
-)
-def test_parse_date_hint_is_an_upper_bound(
-    value: str, expected: datetime | None
-) -> None:
-    assert parse_date_hint(value) == expected
-
-
-@pytest.mark.parametrize(
-    ("url", "expected"),
-    [
-        ("https://x.example/2024/11/29/storm.html", utc(2024, 11, 30, 11, 59, 59)),
-        ("https://x.example/news/2024-11-29-storm", utc(2024, 11, 30, 11, 59, 59)),
-        ("https://x.example/2024/1/5/storm", utc(2024, 1, 6, 11, 59, 59)),
-        ("https://x.example/20241129/storm", utc(2024, 11, 30, 11, 59, 59)),
-        ("https://x.example/2024/02/storm", utc(2024, 3, 1, 11, 59, 59)),  # month end
-        ("https://x.example/2024/02/31/storm", None),  # no such day
-        ("https://x.example/article/2019-12345", None),  # an id, not a date
-        ("https://x.example/news/2024/", None),  # a year alone says too little
-        ("https://x.example/story/storm", None),
-    ],
-)
-def test_date_from_url(url: str, expected: datetime | None) -> None:
-    assert date_from_url(url) == expected
 
 
 # --- feeds ----------------------------------------------------------------------
@@ -282,53 +216,3 @@ def test_a_date_shared_by_several_articles_dates_none() -> None:
 def test_listing_dates_ignore_bad_values() -> None:
     html = '<article><a href="/a.html">A</a><time datetime="soon">soon</time></article>'
     assert listing_dates(Selector(text=html), "https://x.example/", is_article) == {}
-
-
-# --- listing-like pages ---------------------------------------------------------
-
-TEASERS = [f"Harbour council story number {i}" for i in range(8)]
-
-
-def test_a_body_of_teasers_is_a_listing() -> None:
-    body = [f"{t}: what it means for the town, in brief." for t in TEASERS]
-    assert looks_like_listing(body, TEASERS)
-
-
-def test_an_article_with_a_related_box_is_not_a_listing() -> None:
-    body = [" ".join(["word"] * 60) for _ in range(6)]
-    body += [f"Related: {t}" for t in TEASERS[:5]]
-    assert not looks_like_listing(body, TEASERS)
-
-
-def test_few_teasers_or_short_anchors_are_not_a_listing() -> None:
-    assert not looks_like_listing([f"{t}." for t in TEASERS[:4]], TEASERS)
-    body = ["Business news today."] * 10
-    assert not looks_like_listing(body, ["Business"])  # one word: too common
-    assert not looks_like_listing([], TEASERS)
-
-
-def test_an_html_sitemap_of_urls_is_a_listing() -> None:
-    urls = [f"https://x.example/news/{i}" for i in range(20)]
-    body = [f"{u} 2024-05-{i % 28 + 1:02d}" for i, u in enumerate(urls)]
-    assert looks_like_listing(body, urls)
-
-
-def test_links_inside_sentences_are_not_teasers() -> None:
-    # An article links topics, people and earlier stories in its own sentences;
-    # with no `[articles] allow` every such same-site link counts as an article link.
-    topics = ["the harbour council", "ferry timetable", "new budget plan"]
-    body = [
-        f"On Tuesday {t} was discussed again by residents who came to the hall "
-        "to hear what the officials had decided about the coming winter months."
-        for t in topics * 3
-    ]
-    assert not looks_like_listing(body, topics)
-
-
-def test_a_teaser_is_its_link_text_or_opens_with_a_headline() -> None:
-    headline = "harbour council approves the ferry budget"
-    assert is_teaser(headline, {headline})
-    assert is_teaser(f"{headline}: what it means for the town", {headline})
-    late = f"residents say {headline} too late for the meeting on tuesday"
-    assert not is_teaser(late, {headline})
-    assert not is_teaser("kate said the council met on tuesday", {"kate said"})

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from crawler.extraction import ExtractedPage, ExtractionError, extract_page
-from crawler.extraction.metadata import parse_any_date, split_authors
+from crawler.extraction.metadata import split_authors
 from crawler.extraction.record import build_article, canonical_url
 from crawler.items import article_id
 
@@ -63,6 +63,17 @@ def extract(html: bytes, **kwargs: Any) -> ExtractedPage:
 
 # --- body and title -------------------------------------------------------------------
 
+
+
+def test_fields_are_final_when_extracted() -> None:
+    """What the record writes needs no second normalization downstream: an empty
+    description is None, the title is NFC, the text one blank line apart."""
+    head = '<meta property="og:description" content="\u200b">'
+    title = "Cafe\u200b\u0301 council approves bridge"
+    page = extract(page_html(head=head, title=title))
+    assert page.description is None
+    assert page.title == "Caf\u00e9 council approves bridge"
+    assert "\n\n\n" not in page.text and page.text == "\n\n".join(page.paragraphs)
 
 def test_body_is_exactly_the_paragraphs() -> None:
     page = extract(page_html())
@@ -116,20 +127,6 @@ def test_human_date_from_the_page() -> None:
     body = '<p class="meta"><time datetime="2024-11-29">29 November 2024</time></p>'
     page = extract(page_html(body_top=body))
     assert page.date == "2024-11-29"
-
-
-@pytest.mark.parametrize(
-    ("raw", "iso"),
-    [
-        ("January 5, 2012", "2012-01-05"),
-        ("5 Jan 2012", "2012-01-05"),
-        ("2012-01-05T22:01:00+05:00", "2012-01-05T22:01:00+05:00"),
-        ("2012-01-05 22:01", "2012-01-05T22:01:00"),
-        ("no date here", None),
-    ],
-)
-def test_parse_any_date(raw: str, iso: str | None) -> None:
-    assert parse_any_date(raw) == iso
 
 
 # --- authors, language, tags ----------------------------------------------------------
@@ -462,6 +459,13 @@ def test_record_uses_the_same_site_canonical() -> None:
     assert article.word_count == len(page.text.split())
 
 
+def test_a_malformed_canonical_gives_the_fetched_url() -> None:
+    head = '<link rel="canonical" href="http://news.example.org:abc/bridge">'
+    page = extract(page_html(head=head))
+    assert canonical_url(page, URL, ("example.org",)) == (URL, False)
+    assert build_article(page, fetched_url=URL).url == URL
+
+
 def test_offsite_canonical_is_refused() -> None:
     head = '<link rel="canonical" href="https://aggregator.example.com/copy/1">'
     page = extract(page_html(head=head))
@@ -499,6 +503,31 @@ def test_a_page_of_teasers_is_refused_as_listing_like() -> None:
     # Without a site's article rules nothing says the links are articles: kept.
     page = extract_page(_listing_page(), "https://harbour.example/news/")
     assert len(page.paragraphs) >= 5
+
+
+def test_malformed_links_are_skipped_and_counted_not_fatal() -> None:
+    """A link urllib cannot parse (a port that is not a number, an unclosed IPv6
+    bracket) used to end the page with ValueError when a site was configured."""
+    from crawler.sites import SiteConfig
+
+    site = SiteConfig(
+        id="harbour",
+        name="Harbour",
+        home="https://harbour.example/",
+        domains=("harbour.example",),
+        path="harbour.toml",
+    )
+    head = '<link rel="canonical" href="http://harbour.example:abc/bridge">'
+    links = (
+        '<p><a href="http://example.com:abc/x">A story elsewhere</a></p>'
+        '<p><a href="http://[::1/y">Another</a></p>'
+        '<p><a href="/news/ferry">Ferry timetable changes</a></p>'
+    )
+    page = extract_page(page_html(head=head, body_top=links), URL, site)
+    assert page.malformed_links == 3  # the canonical and two links
+    assert page.title and page.paragraphs
+    # Without a site the links are not read: nothing skipped, nothing counted.
+    assert extract_page(page_html(head=head, body_top=links), URL).malformed_links == 0
 
 
 def test_a_page_cut_at_the_parsers_depth_limit_says_so() -> None:

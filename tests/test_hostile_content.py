@@ -210,3 +210,23 @@ def test_pages_that_are_not_articles_are_never_emitted(tmp_path: Path) -> None:
         (i["title"], i["text"][:200]) for i in run.items
     ]
     assert refused(run) == 3, run.stats
+
+
+def test_malformed_urls_in_a_page_cost_neither_the_page_nor_the_crawl(
+    tmp_path: Path,
+) -> None:
+    """``http://host:abc/`` is not a URL urllib can parse (ValueError): as a
+    canonical link and as links in the body it is skipped and counted."""
+    extra = (
+        '<link rel="canonical" href="http://example.com:abc/story">'
+        '<p><a href="http://example.com:abc/x">A story elsewhere</a> and '
+        '<a href="http://[::1/y">another</a>.</p>'
+    )
+    with SiteServer() as server:
+        server.add("/news/odd-links", article_html("Odd links story", 4, extra=extra))
+        sites = sitemap_site(tmp_path, server, ["/news/odd-links"])
+        run = crawl(tmp_path, sites)
+    assert run.titles() == ["Odd links story"], run.stats
+    assert run.stat("extract/canonical_malformed") == 1, run.stats
+    assert run.stat("extract/malformed_links") == 3, run.stats
+

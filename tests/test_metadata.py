@@ -14,7 +14,6 @@ from lxml import html
 from crawler.extraction import extract_page
 from crawler.extraction.metadata import (
     drop_site_tail,
-    parse_any_date,
     read_metadata,
     split_authors,
 )
@@ -40,20 +39,6 @@ def ld(obj: object) -> str:
 
 
 # --- class 7: dates ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("raw", "iso"),
-    [
-        ("1714638600000", "2024-05-02T08:30:00+00:00"),  # epoch milliseconds
-        ("1714638600", "2024-05-02T08:30:00+00:00"),  # epoch seconds
-        ("Thu May 02 10:30:00 CEST 2024", "2024-05-02T10:30:00+02:00"),  # Java
-        ("Thu May 02 10:30:00 EDT 2024", "2024-05-02T10:30:00-04:00"),
-        ("Thu May 02 10:30:00 ABCT 2024", "2024-05-02T10:30:00"),  # unknown zone
-    ],
-)
-def test_machine_dates_sites_print_are_parsed(raw: str, iso: str) -> None:
-    assert parse_any_date(raw) == iso
 
 
 def test_epoch_milliseconds_in_the_published_time_meta_give_the_date() -> None:
@@ -140,6 +125,12 @@ def test_an_e_mail_address_in_an_author_tag_leaves_the_name(
     raw: str, names: list[str]
 ) -> None:
     assert split_authors(raw) == names
+
+
+def test_author_names_are_normalized_before_duplicates_are_dropped() -> None:
+    # a zero-width space or a decomposed accent does not make a second author
+    raw = ["Jane\u200b Doe", "Jane Doe", "Rene\u0301 Roy", "Ren\u00e9 Roy", "\u200b"]
+    assert split_authors(raw) == ["Jane Doe", "Ren\u00e9 Roy"]
 
 
 # --- class 10: titles -------------------------------------------------------------

@@ -124,3 +124,4 @@ def test_an_article_in_a_script_without_spaces_passes_the_floor(
     [item] = run.items
     assert item["word_count"] > 40, item["word_count"]
     assert run.stat("pipeline/dropped/too_short") == 0, run.stats
+

@@ -13,6 +13,7 @@ from crawler.sites import (
     load_sites,
     select_sites,
 )
+from crawler.urls import same_site
 
 GOOD = """
 name = "Example News"
@@ -64,6 +65,24 @@ def test_good_site_file_loads_into_frozen_config(tmp_path: Path) -> None:
     assert not site.articles.is_article_url("https://www.example.com/about")
     with pytest.raises(AttributeError):
         site.name = "changed"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/a",
+        "https://WWW.Example.COM:8443/a",
+        "https://news.example.com/a",
+        "https://notexample.com/a",
+        "https://example.com.evil.test/a",
+        "mailto:desk@example.com",
+        "/relative/path",
+    ],
+)
+def test_a_site_owns_the_urls_same_site_gives_it(tmp_path: Path, url: str) -> None:
+    """``owns_url`` is ``crawler.urls.same_site`` over the site's domains."""
+    site = load_site_file(write(tmp_path, "example.toml", GOOD))
+    assert site.owns_url(url) is same_site(url, site.domains)
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 # Each pattern must match a whole paragraph (fullmatch, case-insensitive). A phrase
 # that also begins real sentences ("Read more about...", "Share prices...") only
@@ -54,6 +55,13 @@ def normalize_space(text: str) -> str:
     return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
 
 
+def normalize_field(text: str) -> str:
+    """``normalize_space`` until it holds, for a record's field: a first pass that
+    removes a zero-width character can leave a letter and its combining mark side by
+    side (``e\\u200b\\u0301``), which only a second pass composes (``é``)."""
+    return normalize_space(normalize_space(text))
+
+
 # Scripts written without spaces between words: Han, kana, Thai, Lao, Tibetan,
 # Myanmar, Khmer. Their length is counted in characters (Korean Hangul is written
 # with spaces, so it counts by words like Latin).
@@ -94,6 +102,21 @@ def is_furniture(paragraph: str) -> bool:
     return False
 
 
+_BLANK_LINE = re.compile(r"\n\s*\n")
+
+
+def split_blocks(paragraphs: Iterable[str]) -> list[str]:
+    """Paragraphs as the record's text holds them: one per block, split at a blank
+    line inside one, each normalized (``normalize_space``), none empty; joined with
+    ``"\\n\\n"`` they are a text with exactly one blank line between paragraphs."""
+    return [
+        block
+        for paragraph in paragraphs
+        for block in map(normalize_space, _BLANK_LINE.split(paragraph))
+        if block
+    ]
+
+
 def clean_paragraphs(
     paragraphs: Iterable[str],
     *,
@@ -103,32 +126,47 @@ def clean_paragraphs(
     clutter_phrases: Iterable[str] = (),
 ) -> list[str]:
     """Drop furniture, the repeated title, captions, site clutter, adjacent repeats."""
-    title_key = _key(title)
-    desc_key = _key(description)
-    caption_keys = {_key(c) for c in captions if c.strip()}
-    phrases = [p.lower() for p in clutter_phrases if p.strip()]
+    rules = _PageRules(
+        title_key=_key(title),
+        desc_key=_key(description),
+        caption_keys=frozenset(_key(c) for c in captions if c.strip()),
+        phrases=tuple(p.lower() for p in clutter_phrases if p.strip()),
+    )
     previous = ""
     kept: list[str] = []
     for raw in paragraphs:
         text = normalize_space(raw)
-        if not text:
-            continue
         key = _key(text)
         if not key:
             continue
         if key == previous:
             continue  # the same paragraph twice in a row: markup shown twice
-        if title_key and key == title_key:
-            continue
-        if desc_key and key == desc_key:
-            continue
-        if key in caption_keys:
-            continue
-        lowered = text.lower()
-        if any(lowered.startswith(p) for p in phrases):
-            continue
-        if is_furniture(text):
+        if rules.drops(text, key):
             continue
         previous = key
         kept.append(text)
     return kept
+
+
+@dataclass(frozen=True)
+class _PageRules:
+    """What ``clean_paragraphs`` drops on one page, besides adjacent repeats."""
+
+    title_key: str
+    desc_key: str
+    caption_keys: frozenset[str]
+    phrases: tuple[str, ...]  # the site's clutter phrases, lower case
+
+    def drops(self, text: str, key: str) -> bool:
+        """True when a paragraph (normalized ``text``, its ``key``) is the title or
+        the description repeated, a caption, site clutter or page furniture."""
+        if self.title_key and key == self.title_key:
+            return True
+        if self.desc_key and key == self.desc_key:
+            return True
+        if key in self.caption_keys:
+            return True
+        lowered = text.lower()
+        if any(lowered.startswith(p) for p in self.phrases):
+            return True
+        return is_furniture(text)

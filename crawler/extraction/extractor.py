@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 from typing import Any
-from urllib.parse import urljoin
 
 from itemloaders import ItemLoader
 from itemloaders.processors import Identity, MapCompose, TakeFirst
@@ -17,13 +16,19 @@ from lxml.html import HtmlElement
 from parsel import Selector
 from parsel.csstranslator import css2xpath
 
-from crawler.discovery import looks_like_listing
-from crawler.extraction.cleanup import clean_paragraphs, count_words, normalize_space
+from crawler.dates import parse_any_date
+from crawler.extraction.cleanup import (
+    clean_paragraphs,
+    count_words,
+    normalize_field,
+    normalize_space,
+    split_blocks,
+)
 from crawler.extraction.metadata import (
+    PageMeta,
     drop_site_tail,
     figures_and_captions,
     find_images,
-    parse_any_date,
     read_metadata,
     split_authors,
     strip_title_suffix,
@@ -31,13 +36,15 @@ from crawler.extraction.metadata import (
 from crawler.extraction.page import ExtractedPage, ExtractionError
 from crawler.extraction.pagetype import (
     SHORT_BODY_WORDS,
+    Verdict,
     challenge_verdict,
     is_paywalled,
+    looks_like_listing,
     short_page_verdict,
 )
-from crawler.extraction.selector import choose_body
+from crawler.extraction.selector import Body, choose_body
 from crawler.sites import CommentSelectors, SiteConfig, is_xpath, select
-from crawler.urls import normalize_url
+from crawler.urls import normalize_url, try_normalize_url
 
 # trafilatura has no input cap: a 60 MB page takes minutes. Pages above this are cut.
 MAX_HTML_BYTES = 3 * 1024 * 1024
@@ -181,24 +188,48 @@ def cut_too_deep() -> bool:
 
 def article_link_texts(
     tree: HtmlElement, url: str, site: SiteConfig, canonical: str | None
-) -> list[str]:
-    """Texts of the page's links to *other* article URLs of the site.
+) -> tuple[list[str], int]:
+    """Texts of the page's links to *other* article URLs of the site, and how many
+    links were skipped as malformed (``http://host:abc/``, ``http://[::1/``: URLs
+    ``urllib`` refuses to parse).
 
     Computed here, in the extraction worker, rather than in the spider: walking a
     page's ~150 links costs milliseconds the reactor thread should not spend.
     """
     own = {normalize_url(url)}
+    malformed = 0
     if canonical:
-        own.add(normalize_url(urljoin(url, canonical)))
+        if (target := try_normalize_url(canonical, url)) is None:
+            malformed += 1
+        else:
+            own.add(target)
+    # A page links the same URL many times (menus, teasers, share bars): each href
+    # is joined, normalized and judged once.
+    verdicts: dict[str, bool | None] = {}
     texts = []
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
         if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
-        target = normalize_url(urljoin(url, href))
-        if target not in own and site.articles.is_article_url(target):
+        if href not in verdicts:
+            verdicts[href] = _to_other_article(href, url, own, site)
+        verdict = verdicts[href]
+        if verdict is None:
+            malformed += 1
+        elif verdict:
             texts.append(" ".join(anchor.text_content().split()))
-    return texts
+    return texts, malformed
+
+
+def _to_other_article(
+    href: str, url: str, own: set[str], site: SiteConfig
+) -> bool | None:
+    """True when ``href`` leads to another article of the site; None when it cannot
+    be parsed (a page's malformed link must not cost the page)."""
+    target = try_normalize_url(href, url)
+    if target is None:
+        return None
+    return target not in own and site.articles.is_article_url(target)
 
 
 def extract_page(
@@ -231,55 +262,115 @@ def _extract_tree(
     include_comments: bool,
     min_words: int,
 ) -> ExtractedPage:
-    if site is not None and site.extraction.prune:
-        tree = copy.deepcopy(tree)
-        for selector in site.extraction.prune:
-            for node in tree.xpath(_to_xpath(selector)):
-                if node.getparent() is not None:
-                    node.drop_tree()
+    """The steps of ``extract_page`` on a parsed page, in the order they run."""
+    tree = _pruned(tree, site)
     sel = Selector(root=tree, type="html")
     overrides = _load_overrides(sel, site)
     meta = read_metadata(tree, url)
-
-    title = overrides.get("title") or meta.title or ""
     site_name = (site.name if site else "") or meta.sitename or ""
-    title = drop_site_tail(
-        strip_title_suffix(
-            title, site_name, site.extraction.title_suffix if site else ""
-        ),
-        meta.headlines,
+    title = _headline(overrides, meta, site, site_name)
+    description = _description(overrides, sel, meta)
+    # A challenge page is judged by what it lacks too: markup of a protection
+    # service on a page whose article text is there is a page served through it.
+    challenge = challenge_verdict(tree, title)
+    body = _choose_body(tree, url, title, meta, overrides)
+    figures, captions = figures_and_captions(tree)
+    paragraphs = clean_paragraphs(
+        overrides["body"] if body is None else body.lines,
+        title=title,
+        captions=captions,
+        clutter_phrases=site.extraction.clutter_phrases if site else (),
     )
-    description = (
+    words = sum(count_words(p) for p in paragraphs)
+    _refuse_non_article(tree, title, paragraphs, words, challenge, min_words)
+    malformed_links = _refuse_listing(tree, url, site, paragraphs, meta)
+    date, date_raw, date_modified = _dates(overrides, meta)
+    cleanup, body_source = _body_report(body)
+    return ExtractedPage(
+        title=normalize_field(title),
+        paragraphs=split_blocks(paragraphs),
+        description=normalize_field(description or "") or None,
+        date=date,
+        date_raw=date_raw,
+        date_modified=date_modified,
+        authors=split_authors(overrides.get("authors") or meta.authors, site_name),
+        language=detect_language(" ".join(paragraphs), _declared_language(site, meta)),
+        tags=meta.tags,
+        images=find_images(tree, url, captions, figures),
+        comments=_comments(sel, site, include_comments),
+        canonical_url=meta.canonical_url,
+        # a body is there: _refuse_non_article refused the page without one
+        paywalled=is_paywalled(tree, source, words, meta.json_ld, paragraphs[-1]),
+        cleanup=cleanup,
+        body_source=body_source,
+        malformed_links=malformed_links,
+    )
+
+
+def _pruned(tree: HtmlElement, site: SiteConfig | None) -> HtmlElement:
+    """A copy of the page without the site's ``prune`` selectors' nodes (the page
+    itself when the site prunes nothing)."""
+    if site is None or not site.extraction.prune:
+        return tree
+    tree = copy.deepcopy(tree)
+    for selector in site.extraction.prune:
+        for node in tree.xpath(_to_xpath(selector)):
+            if node.getparent() is not None:
+                node.drop_tree()
+    return tree
+
+
+def _headline(
+    overrides: dict[str, Any], meta: PageMeta, site: SiteConfig | None, site_name: str
+) -> str:
+    """The site's title selector, else the page's declared title, without the site
+    name or section the page appends to it."""
+    title = overrides.get("title") or meta.title or ""
+    suffix = site.extraction.title_suffix if site else ""
+    return drop_site_tail(strip_title_suffix(title, site_name, suffix), meta.headlines)
+
+
+def _description(
+    overrides: dict[str, Any], sel: Selector, meta: PageMeta
+) -> str | None:
+    """The site's description selector, else the page's og/meta description."""
+    return (
         overrides.get("description")
         or _page_description(sel)
         or meta.description
         or None
     )
 
-    # A challenge page is judged by what it lacks too: markup of a protection
-    # service on a page whose article text is there is a page served through it.
-    challenge = challenge_verdict(tree, title)
 
-    body = None
+def _choose_body(
+    tree: HtmlElement,
+    url: str,
+    title: str,
+    meta: PageMeta,
+    overrides: dict[str, Any],
+) -> Body | None:
+    """The body the extractors choose, or None when the site's body selector gave
+    the paragraphs (``overrides["body"]``)."""
     if overrides.get("body"):
-        raw_paragraphs = overrides["body"]
-    else:
-        body = choose_body(
-            tree,
-            url,
-            titles=[title, *meta.titles],
-            article_body=json_ld_article_body(meta.json_ld),
-        )
-        raw_paragraphs = body.lines
-
-    figures, captions = figures_and_captions(tree)
-    paragraphs = clean_paragraphs(
-        raw_paragraphs,
-        title=title,
-        captions=captions,
-        clutter_phrases=site.extraction.clutter_phrases if site else (),
+        return None
+    return choose_body(
+        tree,
+        url,
+        titles=[title, *meta.titles],
+        article_body=json_ld_article_body(meta.json_ld),
     )
-    words = sum(count_words(p) for p in paragraphs)
+
+
+def _refuse_non_article(
+    tree: HtmlElement,
+    title: str,
+    paragraphs: list[str],
+    words: int,
+    challenge: Verdict | None,
+    min_words: int,
+) -> None:
+    """Raise ``ExtractionError`` for a page that is no article: a challenge with no
+    article text, a short page's verdict, no title, no body, too few words."""
     if challenge is not None and words < SHORT_BODY_WORDS:
         raise ExtractionError(challenge.reason, challenge.detail)
     verdict = short_page_verdict(tree, title, words, " ".join(paragraphs))
@@ -291,39 +382,58 @@ def _extract_tree(
         raise ExtractionError("no_body")
     if words < min_words:
         raise ExtractionError("too_short", f"{words} words < {min_words}")
-    if site is not None and looks_like_listing(
-        paragraphs, article_link_texts(tree, url, site, meta.canonical_url)
-    ):
+
+
+def _refuse_listing(
+    tree: HtmlElement,
+    url: str,
+    site: SiteConfig | None,
+    paragraphs: list[str],
+    meta: PageMeta,
+) -> int:
+    """Raise ``ExtractionError("listing_like")`` for a body of teasers of the site's
+    other articles (only a site's rules say which links are articles); the number
+    of malformed links skipped on the way."""
+    if site is None:
+        return 0
+    link_texts, malformed = article_link_texts(tree, url, site, meta.canonical_url)
+    if looks_like_listing(paragraphs, link_texts):
         raise ExtractionError("listing_like", "mostly teasers of other articles")
+    return malformed
 
+
+def _body_report(body: Body | None) -> tuple[dict[str, int], str]:
+    """``cleanup`` and ``body_source`` of the page (the site's body selector when
+    no extractor chose the body)."""
+    if body is None:
+        return {}, "site"
+    return dict(body.dropped), body.source
+
+
+def _dates(
+    overrides: dict[str, Any], meta: PageMeta
+) -> tuple[str | None, str | None, str | None]:
+    """``date``, ``date_raw`` and ``date_modified`` of the page."""
     date_raw = overrides.get("date") or meta.date_raw
-    date = parse_any_date(date_raw or "")
-    authors = split_authors(overrides.get("authors") or meta.authors, site_name)
-    declared = (site.language if site and site.language else None) or meta.language
-
-    comments = None
-    if include_comments or (site is not None and site.extraction.include_comments):
-        comments = extract_comments(sel, site.extraction.comments if site else None)
-
-    return ExtractedPage(
-        title=normalize_space(title),
-        paragraphs=paragraphs,
-        description=normalize_space(description) if description else None,
-        date=date,
-        date_raw=normalize_space(date_raw) if date_raw else None,
-        date_modified=parse_any_date(meta.modified_raw or ""),
-        authors=authors,
-        language=detect_language(" ".join(paragraphs), declared),
-        tags=meta.tags,
-        images=find_images(tree, url, captions, figures),
-        comments=comments,
-        canonical_url=meta.canonical_url,
-        paywalled=is_paywalled(
-            tree, source, words, meta.json_ld, paragraphs[-1] if paragraphs else ""
-        ),
-        cleanup=dict(body.dropped) if body is not None else {},
-        body_source=body.source if body is not None else "site",
+    return (
+        parse_any_date(date_raw or ""),
+        normalize_field(date_raw or "") or None,
+        parse_any_date(meta.modified_raw or ""),
     )
+
+
+def _declared_language(site: SiteConfig | None, meta: PageMeta) -> str | None:
+    """The site file's language, else the page's own declaration."""
+    return (site.language if site and site.language else None) or meta.language
+
+
+def _comments(
+    sel: Selector, site: SiteConfig | None, include_comments: bool
+) -> list[dict[str, Any]] | None:
+    """Reader comments when asked for (by the caller or the site file), else None."""
+    if include_comments or (site is not None and site.extraction.include_comments):
+        return extract_comments(sel, site.extraction.comments if site else None)
+    return None
 
 
 def json_ld_article_body(objects: list[dict[str, Any]]) -> str:

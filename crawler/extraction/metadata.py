@@ -5,94 +5,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from lxml.html import HtmlElement
 
-from crawler.discovery import parse_date
-
-_MONTHS = (
-    "%B %d, %Y",
-    "%b %d, %Y",
-    "%d %B %Y",
-    "%d %b %Y",
-    "%B %d %Y",
-    "%b %d %Y",
-    "%b. %d, %Y",
-    "%Y/%m/%d",
-    "%d/%m/%Y",
-    "%d.%m.%Y",
-)
-_HUMAN_DATE = re.compile(
-    r"(\d{4}-\d{2}-\d{2}"
-    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
-    r"|[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1,2} [A-Z][a-z]{2,8}\.? \d{4}"
-    r"|\d{4}/\d{2}/\d{2}|\d{1,2}[./]\d{1,2}[./]\d{4})"
-)
-
-
-# Unix time in seconds or milliseconds, as some sites put in article:published_time.
-_EPOCH = re.compile(r"\d{10}(?:\d{3})?")
-# Java's Date.toString() ("Fri Apr 28 19:20:36 CEST 2023"), printed by many CMSs.
-_JAVA_DATE = re.compile(
-    r"[A-Z][a-z]{2} ([A-Z][a-z]{2} \d{1,2} \d{2}:\d{2}:\d{2}) ([A-Z]{2,5}) (\d{4})"
-)
-# Offsets of the zone names Java prints most; another name gives a local time.
-_ZONE_HOURS = {
-    "UTC": 0, "GMT": 0, "WET": 0, "WEST": 1, "BST": 1, "CET": 1, "CEST": 2,
-    "EET": 2, "EEST": 3, "MSK": 3, "IST": 5.5, "CST": -6, "CDT": -5, "EST": -5,
-    "EDT": -4, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "JST": 9, "KST": 9,
-}
-
-
-def _epoch_date(raw: str) -> str | None:
-    seconds = int(raw) / (1000 if len(raw) == 13 else 1)
-    return datetime.fromtimestamp(seconds, UTC).isoformat()
-
-
-def _java_date(match: re.Match[str]) -> str | None:
-    try:
-        local = datetime.strptime(f"{match[1]} {match[3]}", "%b %d %H:%M:%S %Y")
-    except ValueError:
-        return None
-    hours = _ZONE_HOURS.get(match[2])
-    if hours is None:
-        return local.isoformat()
-    return local.replace(tzinfo=timezone(timedelta(hours=hours))).isoformat()
-
-
-def parse_any_date(raw: str) -> str | None:
-    """ISO 8601 of a machine or human date ("January 5, 2012" -> "2012-01-05")."""
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    if _EPOCH.fullmatch(raw):
-        return _epoch_date(raw)
-    if java := _JAVA_DATE.search(raw):
-        return _java_date(java)
-    match = _HUMAN_DATE.search(raw)
-    if not match:
-        return None
-    found = match.group(1)
-    if re.match(r"\d{4}-\d{2}-\d{2}", found):
-        if len(found) == 10:
-            return found
-        parsed = parse_date(found.replace(" ", "T", 1))
-        if parsed is None:
-            return found[:10]
-        has_zone = bool(re.search(r"(Z|[+-]\d{2}:?\d{2})$", found))
-        if not has_zone:
-            return parsed.replace(tzinfo=None).isoformat()
-        return parsed.isoformat()
-    cleaned = found.replace(",", ", ").replace(",  ", ", ")
-    for fmt in _MONTHS:
-        for candidate in (found, cleaned):
-            try:
-                return datetime.strptime(candidate, fmt).date().isoformat()
-            except ValueError:
-                continue
-    return None
+from crawler.dates import parse_any_date
+from crawler.extraction.cleanup import normalize_space
 
 
 def json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
@@ -177,14 +96,23 @@ def _precise(candidates: list[Any]) -> str | None:
         return None
     first, first_iso = parsed[0]
     for other, other_iso in parsed[1:]:
-        same_day = other_iso[:10] == first_iso[:10]
-        if "T" not in first_iso and "T" in other_iso and same_day:
-            return other
-        if _naive(first_iso) and not _naive(other_iso) and _whole_hours_apart(
-            first_iso, other_iso
-        ):
+        if _says_more(first_iso, other_iso):
             return other
     return first
+
+
+def _says_more(first_iso: str, other_iso: str) -> bool:
+    """True when ``other_iso`` is ``first_iso``'s instant said more precisely: a time
+    on the same day where the first is a day alone, or an offset where the first is a
+    naive time whole hours from it."""
+    same_day = other_iso[:10] == first_iso[:10]
+    if "T" not in first_iso and "T" in other_iso and same_day:
+        return True
+    return (
+        _naive(first_iso)
+        and not _naive(other_iso)
+        and _whole_hours_apart(first_iso, other_iso)
+    )
 
 
 def _naive(iso: str) -> bool:
@@ -311,7 +239,8 @@ _CREDENTIAL = re.compile(r"^([A-Z]{2,5}|Ph\.?D|M\.?D|Dr|Jr|Sr|[A-Z]\.([A-Z]\.)+)
 
 def split_authors(raw: str | list[str] | None, site_name: str = "") -> list[str]:
     """ "By A and B" -> ["A", "B"]: without e-mail addresses, URLs, job titles,
-    credentials, the site's own name, or duplicates; all-capitals names title-cased."""
+    credentials, the site's own name, or duplicates; all-capitals names title-cased;
+    each name normalized (``normalize_space``: NFC, no zero-width characters)."""
     if not raw:
         return []
     parts = raw if isinstance(raw, list) else [raw]
@@ -321,22 +250,30 @@ def split_authors(raw: str | list[str] | None, site_name: str = "") -> list[str]
         part = _BY.sub("", " ".join(_EMAIL.sub(" ", str(part)).split()))
         for position, name in enumerate(_SPLIT.split(part)):
             name = _BY.sub("", name.strip(" .-–—:|()<>[]"))
-            if (
-                not name
-                or "@" in name
-                or "://" in name
-                or len(name) > 80
-                or name.lower() in ("by", "staff", "admin")
-                or (site and name.lower() == site)
-                or _ROLE.search(name)
-                or (position and _CREDENTIAL.match(name))
-            ):
+            if not _is_name(name, site, first=not position):
                 continue
             if name.isupper() and len(name) > 5:
                 name = name.title()
-            if name not in names:
+            name = normalize_space(name)
+            if name and name not in names:
                 names.append(name)
     return names
+
+
+def _is_name(name: str, site: str, *, first: bool) -> bool:
+    """True when a part of an author field is a person's (or agency's) name: not
+    empty, an address, a URL, too long, a job title or the site's own name (``site``,
+    lower case); a credential ("PhD") only when it comes ``first`` (an agency)."""
+    return not (
+        not name
+        or "@" in name
+        or "://" in name
+        or len(name) > 80
+        or name.lower() in ("by", "staff", "admin")
+        or (site and name.lower() == site)
+        or _ROLE.search(name)
+        or (not first and _CREDENTIAL.match(name))
+    )
 
 
 # What sites put between a headline and their name ("Headline | Site", "Headline -
@@ -481,10 +418,34 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
     objects = json_ld_objects(tree)
     articles = _article_objects(objects)
     meta.json_ld = objects
+    meta.title = _title(tree, metas, articles)
+    meta.authors = _authors(tree, metas, articles)
+    meta.sitename = _site_name(metas, articles)
+    meta.tags = _tags(tree, metas, articles)
+    meta.description = metas.get("og:description") or metas.get("description") or None
+    meta.date_raw, meta.modified_raw = find_dates(tree, metas, objects)
+    if not meta.date_raw:
+        meta.date_raw = _htmldate(tree, url)
+    meta.titles = _title_variants(tree, metas, meta.title)
+    meta.headlines = [_text(h) for h in tree.iter("h1")] + [
+        " ".join(o["headline"].split())
+        for o in articles
+        if isinstance(o.get("headline"), str)
+    ]
+    lang = tree.get("lang") or metas.get("content-language") or ""
+    meta.language = lang.strip() or None
+    canonical = tree.xpath(_CANONICAL_LINK) or [metas.get("og:url", "")]
+    meta.canonical_url = canonical[0].strip() or None
+    return meta
 
-    meta.title = next((metas[k] for k in _TITLE_META if metas.get(k)), "")
-    if not meta.title:
-        meta.title = next(
+
+def _title(
+    tree: HtmlElement, metas: dict[str, str], articles: list[dict[str, Any]]
+) -> str:
+    """The title meta tags declare, else the JSON-LD headline, else trafilatura's."""
+    title = next((metas[k] for k in _TITLE_META if metas.get(k)), "")
+    if not title:
+        title = next(
             (
                 str(o["headline"])
                 for o in articles
@@ -492,23 +453,37 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
             ),
             "",
         )
-    if not meta.title:
-        meta.title = _trafilatura_title(tree) or ""
-    meta.title = " ".join(meta.title.split())
+    if not title:
+        title = _trafilatura_title(tree) or ""
+    return " ".join(title.split())
 
+
+def _authors(
+    tree: HtmlElement, metas: dict[str, str], articles: list[dict[str, Any]]
+) -> str | list[str] | None:
+    """JSON-LD article authors, else the first author meta tag that is not a URL,
+    else the byline markup (raw: ``split_authors`` cleans them)."""
     authors = [n for o in articles for n in _names(o.get("author"))]
     if not authors:
         authors = [
             metas[k] for k in _AUTHOR_META if metas.get(k) and "://" not in metas[k]
         ][:1]
-    meta.authors = authors or _byline(tree)
+    return authors or _byline(tree)
 
+
+def _site_name(metas: dict[str, str], articles: list[dict[str, Any]]) -> str | None:
+    """The site's name from meta tags, else the JSON-LD publisher."""
     site = next((metas[k] for k in _SITE_META if metas.get(k)), "")
     if not site:
         site = next((n for o in articles for n in _names(o.get("publisher"))), "")
-    meta.sitename = site.lstrip("@").strip() or None
+    return site.lstrip("@").strip() or None
 
-    tags: list[str] = []
+
+def _tags(
+    tree: HtmlElement, metas: dict[str, str], articles: list[dict[str, Any]]
+) -> list[str]:
+    """Tags from article:tag, keyword meta tags and JSON-LD keywords (else rel=tag
+    links), comma-separated values split, in page order without duplicates."""
     raw_tags: list[Any] = [
         el.get("content") for el in tree.iterfind('.//meta[@property="article:tag"]')
     ]
@@ -516,18 +491,20 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
     raw_tags += [o.get("keywords") for o in articles]
     if not any(raw_tags):
         raw_tags = [" ".join(a.text_content().split()) for a in tree.xpath(_TAG_LINKS)]
+    tags: list[str] = []
     for value in raw_tags:
         for tag in value if isinstance(value, list) else str(value or "").split(","):
             tag = " ".join(str(tag).split())
             if tag and tag not in tags:
                 tags.append(tag)
-    meta.tags = tags
-    meta.description = metas.get("og:description") or metas.get("description") or None
-    meta.date_raw, meta.modified_raw = find_dates(tree, metas, objects)
-    if not meta.date_raw:
-        meta.date_raw = _htmldate(tree, url)
+    return tags
+
+
+def _title_variants(tree: HtmlElement, metas: dict[str, str], title: str) -> list[str]:
+    """Every headline the page shows or declares, with the heads of "Headline |
+    Site" titles (``PageMeta.titles``)."""
     variants = [
-        meta.title,
+        title,
         tree.findtext(".//title") or "",
         metas.get("og:title", ""),
         metas.get("twitter:title", ""),
@@ -539,17 +516,7 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
         for candidate in (value, *_title_heads(value)):
             if candidate and len(candidate) >= 8 and candidate not in titles:
                 titles.append(candidate)
-    meta.titles = titles
-    meta.headlines = [_text(h) for h in tree.iter("h1")] + [
-        " ".join(o["headline"].split())
-        for o in articles
-        if isinstance(o.get("headline"), str)
-    ]
-    lang = tree.get("lang") or metas.get("content-language") or ""
-    meta.language = lang.strip() or None
-    canonical = tree.xpath(_CANONICAL_LINK) or [metas.get("og:url", "")]
-    meta.canonical_url = canonical[0].strip() or None
-    return meta
+    return titles
 
 
 _CANONICAL_LINK = (

@@ -47,6 +47,9 @@ class ExtractedPage:
     #: The parser cut the page at its depth limit: text below it is lost
     #: (``safety/deep_nesting``).
     deep_nesting: bool = False
+    #: Links skipped because they cannot be parsed (``http://host:abc/``), when the
+    #: page's links to other articles were read (``extract/malformed_links``).
+    malformed_links: int = 0
 
     @property
     def text(self) -> str:

@@ -1,4 +1,5 @@
-"""Pages that are not articles (bot challenges, consent walls, error pages); teasers.
+"""Pages that are not articles (bot challenges, consent walls, error pages, listings);
+paywall teasers.
 
 A news site answers 200 to many pages that are not the article: a bot-protection or
 JavaScript challenge, a cookie-consent wall standing in for the page, a "page not
@@ -13,12 +14,16 @@ Two stages keep real articles safe:
 * ``short_page_verdict`` runs only when the extracted body is short (an article
   that merely mentions "cookies" or "404" has a long body and is never judged).
 
+A listing (``looks_like_listing``: a body mostly made of teasers of the site's other
+articles) is ``listing_like``; the spider's discovery never needs this, only extraction.
+
 A paywall teaser is still an article: it is emitted with ``paywalled: true``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -179,6 +184,17 @@ def short_page_verdict(
     if _CHALLENGE_TEXT.search(text[:5000]):
         return Verdict("bot_challenge", "challenge text")
     page_title = " ".join((tree.findtext(".//title") or "").split()) or title
+    consent = _consent_wall(tree, text, page_title)
+    if consent is not None:
+        return consent
+    if body_words < ERROR_MAX_WORDS:
+        return _error_page(tree, text, page_title)
+    return None
+
+
+def _consent_wall(tree: HtmlElement, text: str, page_title: str) -> Verdict | None:
+    """A consent wall: consent prompts in the (lower-case, visible) ``text`` with a
+    consent form or title, or three different prompts."""
     consent_hits = {m.group(0).lower() for m in _CONSENT_TEXT.finditer(text[:20000])}
     consent_form = tree.xpath(
         '//form[contains(@action, "consent") or contains(@action, "gdpr")]'
@@ -189,8 +205,13 @@ def short_page_verdict(
         or (len(consent_hits) >= 3)
     ):
         return Verdict("consent_wall", ", ".join(sorted(consent_hits))[:200])
+    return None
+
+
+def _error_page(tree: HtmlElement, text: str, page_title: str) -> Verdict | None:
+    """An error page: its title, an <h1> or the start of its text says so."""
     heading = " ".join(" ".join(h.itertext()) for h in tree.iter("h1"))
-    if body_words < ERROR_MAX_WORDS and (
+    if (
         _ERROR_TITLE.search(page_title)
         or _ERROR_TEXT.search(heading.lower())
         or (_ERROR_TEXT.search(text[:3000]))
@@ -244,3 +265,64 @@ def is_paywalled(
         return False
     shown = " ".join(_TAG.sub(" ", _NOT_SHOWN.sub(" ", window)).split())
     return bool(_PAYWALL_TEXT.search(shown))
+
+
+# --- listings ------------------------------------------------------------------
+
+
+def looks_like_listing(
+    paragraphs: list[str],
+    link_texts: Iterable[str],
+    *,
+    min_teasers: int = 5,
+    min_share: float = 0.5,
+) -> bool:
+    """True when a body is mostly teasers of other articles, i.e. a listing page.
+
+    ``link_texts`` are the texts of the page's links to *other* article URLs. The
+    body is a listing when at least ``min_teasers`` paragraphs are teasers (see
+    ``is_teaser``) and those paragraphs hold at least ``min_share`` of the body's
+    words. A real article with a "related" box has a few such paragraphs, not half
+    its text.
+    """
+    texts = {" ".join(t.split()).lower() for t in link_texts}
+    # A headline has words; a one-word anchor counts only when it is URL-like (an
+    # HTML sitemap shows URLs). "Business" alone would match too much.
+    texts = {t for t in texts if len(t.split()) >= 2 or ("/" in t and len(t) >= 10)}
+    if not texts or not paragraphs:
+        return False
+    teaser_words = teasers = 0
+    for paragraph in paragraphs:
+        flat = " ".join(paragraph.split()).lower()
+        if is_teaser(flat, texts):
+            teasers += 1
+            teaser_words += len(flat.split())
+    total = sum(len(p.split()) for p in paragraphs)
+    return teasers >= min_teasers and teaser_words >= min_share * total
+
+
+_HEADLINE_WORDS = 4  # a link text this long opening a paragraph is its headline
+_BULLETS = "-–—•*· "
+
+
+def is_teaser(paragraph: str, link_texts: set[str]) -> bool:
+    """True when a (flattened, lower-case) paragraph is a teaser: one of the link
+    texts is most of it (a headline, a URL) or opens it as a headline does
+    ("Headline: summary...").
+
+    A link *inside* a sentence is not a teaser: an article links names, topics and
+    earlier stories in its own text ("... said <a>the minister</a> ..."), and with
+    no ``[articles] allow`` every same-site link counts as an article link, tag and
+    topic pages included.
+    """
+    words = len(paragraph.split())
+    opening = paragraph.lstrip(_BULLETS)  # list items come as "- Headline ..."
+    for text in link_texts:
+        if text not in paragraph:
+            continue
+        size = len(text.split())
+        if 2 * size >= words:
+            return True
+        if size >= _HEADLINE_WORDS and opening.startswith(text):
+            return True
+    return False

@@ -18,13 +18,16 @@ def canonical_url(
     """The record's URL and whether the page's own canonical was refused as off-site.
 
     The page's ``<link rel=canonical>`` (or ``og:url``) is used when it is on one of
-    ``domains`` (the fetched URL's host when none are given); otherwise the fetched
-    URL, normalized.
+    ``domains`` (the fetched URL's host when none are given); otherwise (or when it
+    cannot be parsed, ``http://host:abc/``) the fetched URL, normalized.
     """
     fetched = normalize_url(fetched_url) if fetched_url else ""
     if not page.canonical_url:
         return fetched, False
-    candidate = normalize_url(urljoin(fetched_url, page.canonical_url))
+    try:
+        candidate = normalize_url(urljoin(fetched_url, page.canonical_url))
+    except ValueError:  # a malformed canonical link must not cost the record
+        return fetched, False
     if not urlsplit(candidate).hostname:
         return fetched, False
     if not domains:

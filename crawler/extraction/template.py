@@ -241,20 +241,40 @@ class TemplatePipeline:
         if not site or not article or not text:
             return item
         paragraphs = text.split("\n\n")
+        flags = self._boilerplate(self.store, adapter, site, article, paragraphs)
+        if flags is None or not any(flags):
+            return item
+        self._strip(adapter, paragraphs, flags)
+        return item
+
+    def _boilerplate(
+        self,
+        store: TemplateStore,
+        adapter: ItemAdapter,
+        site: str,
+        article: str,
+        paragraphs: list[str],
+    ) -> list[bool] | None:
+        """Count the article's paragraphs for its site, then flag those the site's
+        template holds; None when the store failed (counted, the item kept)."""
         try:
-            if self.store.record(site, article, paragraphs):
+            if store.record(site, article, paragraphs):
                 self.stats.inc_value("template/articles_counted")
             else:
                 self.stats.inc_value("template/articles_already_counted")
-            flags = self.store.boilerplate(site, paragraphs, self.min_articles)
+            return store.boilerplate(site, paragraphs, self.min_articles)
         except sqlite3.Error:
             logger.error(
                 "Template store failed on %s", adapter.get("url"), exc_info=True
             )
             self.stats.inc_value("template/store_errors")
-            return item
-        if not any(flags):
-            return item
+            return None
+
+    def _strip(
+        self, adapter: ItemAdapter, paragraphs: list[str], flags: list[bool]
+    ) -> None:
+        """The item's text without the flagged paragraphs (``DropItem`` when none is
+        left), its ``word_count`` recounted."""
         kept = [p for p, drop in zip(paragraphs, flags, strict=True) if not drop]
         self.stats.inc_value("template/paragraphs_dropped", sum(flags))
         if not kept:
@@ -267,4 +287,3 @@ class TemplatePipeline:
             or adapter.get("word_count") is not None
         ):
             adapter["word_count"] = count_words(adapter["text"])
-        return item

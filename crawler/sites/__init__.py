@@ -16,6 +16,8 @@ from urllib.parse import urlparse
 
 from parsel import Selector
 
+from crawler.urls import same_site
+
 PACKAGE_SITES_DIR = Path(__file__).parent
 
 
@@ -127,8 +129,7 @@ class SiteConfig:
 
     def owns_url(self, url: str) -> bool:
         """True when ``url``'s host is one of the site's domains or a subdomain."""
-        host = (urlparse(url).hostname or "").lower()
-        return any(host == d or host.endswith("." + d) for d in self.domains)
+        return same_site(url, self.domains)
 
 
 # --- validation ---------------------------------------------------------------

@@ -26,20 +26,19 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.statscollectors import StatsCollector
 from scrapy.utils.gz import gunzip, gzip_magic_number
 
+from crawler.dates import date_from_url, parse_date, parse_date_hint
 from crawler.discovery import (
     Link,
-    date_from_url,
     is_feed,
     listing_dates,
-    parse_date,
-    parse_date_hint,
     parse_feed,
     parse_robots_sitemaps,
     parse_sitemap,
 )
-from crawler.extraction import ExtractionError
+from crawler.extraction import ExtractedPage, ExtractionError
 from crawler.extraction.record import build_article
 from crawler.extraction.service import ExtractionService
 from crawler.frontier import ExportedEarlier, Frontier, LinkState, SeenAnswer
@@ -49,7 +48,7 @@ from crawler.safety.nesting import report_deep_nesting
 from crawler.sites import SiteConfig, SiteConfigError, load_sites, select, select_sites
 from crawler.store.run import SeenRun, seen_run_of
 from crawler.urllist import UrlList, UrlListError, read_url_list, site_for_url
-from crawler.urls import normalize_url, same_site
+from crawler.urls import normalize_url, same_site, try_normalize_url
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +64,13 @@ _NEXT_LINK = (
     "//a[contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
     " | //link[contains(concat(' ', normalize-space(@rel), ' '), ' next ')]/@href"
 )
+
+
+def _follows_links(site: SiteConfig) -> bool:
+    """The site asks to follow its pages' links, or names no other entry point."""
+    d = site.discovery
+    named = d.feeds or d.sitemaps or d.sections or d.robots_sitemaps
+    return d.follow_links or not (named or d.feed_autodiscovery)
 
 
 class NewsitesSpider(scrapy.Spider):
@@ -216,7 +222,10 @@ class NewsitesSpider(scrapy.Spider):
         ``age`` is "fresh", "old" or "undated" for an article URL ("" otherwise).
         """
         stats = self.crawler.stats
-        url = normalize_url(link.url)
+        url = try_normalize_url(link.url)
+        if url is None:
+            stats.inc_value("discovery/malformed_url")
+            return None, ""
         if not same_site(url, site.domains):
             stats.inc_value("discovery/offsite")
             return None, ""
@@ -482,22 +491,21 @@ class NewsitesSpider(scrapy.Spider):
             req := self._next_section_page(response, site, 1, site.home, ages)
         ):
             yield req
-        nothing = not (
-            d.feeds
-            or d.sitemaps
-            or d.sections
-            or d.robots_sitemaps
-            or d.feed_autodiscovery
-        )
-        if (d.follow_links or nothing) and depth < d.max_depth:
-            for link in links:
-                url = normalize_url(link.url)
-                if site.articles.is_article_url(url):
-                    continue
-                if req := self._entry(url, site, self.parse_home, depth=depth + 1):
-                    yield req
+        if _follows_links(site) and depth < d.max_depth:
+            yield from self._follow(links, site, depth + 1)
 
     # --- helpers -------------------------------------------------------------
+    def _follow(
+        self, links: list[Link], site: SiteConfig, depth: int
+    ) -> Iterator[Request]:
+        """Entry requests for the page's links that are not articles (navigation)."""
+        for link in links:
+            url = try_normalize_url(link.url)
+            if url is None or site.articles.is_article_url(url):
+                continue
+            if req := self._entry(url, site, self.parse_home, depth=depth):
+                yield req
+
     def _autodiscover_feeds(
         self, response: TextResponse, site: SiteConfig
     ) -> Iterator[Request]:
@@ -523,10 +531,14 @@ class NewsitesSpider(scrapy.Spider):
         )
         links = []
         for found in LinkExtractor(unique=True).extract_links(response):
-            if not same_site(found.url, site.domains):
+            url = try_normalize_url(found.url)
+            if url is None:
+                self.crawler.stats.inc_value("discovery/malformed_url")
+                continue
+            if not same_site(url, site.domains):
                 self.crawler.stats.inc_value("discovery/offsite")
                 continue
-            links.append(Link(found.url, dates.get(normalize_url(found.url))))
+            links.append(Link(found.url, dates.get(url)))
         return links
 
     def _next_section_page(
@@ -596,7 +608,11 @@ class NewsitesSpider(scrapy.Spider):
         href = (page_canonical or "").strip()
         if not href:
             return fetched
-        candidate = normalize_url(response.urljoin(href))
+        try:
+            candidate = normalize_url(response.urljoin(href))
+        except ValueError:  # http://host:abc/: not a URL, the page is still one
+            self.crawler.stats.inc_value("extract/canonical_malformed")
+            return fetched
         if not same_site(candidate, site.domains):
             self.crawler.stats.inc_value("extract/canonical_offsite")
         elif not site.articles.is_article_url(candidate):
@@ -659,20 +675,12 @@ class NewsitesSpider(scrapy.Spider):
         if canonical != fetched:
             stats.inc_value("extract/alias_url")  # fetched under a second URL
             frontier.unpark(canonical)
-        since = self._since_for(site)
-        published = parse_date_hint(page.date) if page.date else None
-        if since is not None and published is not None and published < since:
-            stats.inc_value("extract/skipped_old")
-            frontier.mark(canonical, OLD)
+        if self._too_old(site, page.date, canonical):
             return
-        if since is not None and published is None:
-            stats.inc_value("extract/undated")  # kept: nothing says it is old
         frontier.emit(canonical, site_id)
         stats.inc_value("extract/ok")
         stats.inc_value(f"extract/ok/{site_id}")
-        for rule, count in page.cleanup.items():
-            stats.inc_value(f"extract/cleanup/{rule}", count)
-        stats.inc_value(f"extract/body/{page.body_source}")
+        _count_page(stats, page)
         yield build_article(
             page,
             fetched_url=response.url,
@@ -680,6 +688,22 @@ class NewsitesSpider(scrapy.Spider):
             domains=site.domains,
             url=canonical,
         )
+
+    def _too_old(self, site: SiteConfig, date: str | None, canonical: str) -> bool:
+        """Published before the run's ``since``: counted, marked old, not written.
+        An undated article is kept (nothing says it is old), and counted."""
+        since = self._since_for(site)
+        if since is None:
+            return False
+        published = parse_date_hint(date) if date else None
+        if published is None:
+            self.crawler.stats.inc_value("extract/undated")
+            return False
+        if published < since:
+            self.crawler.stats.inc_value("extract/skipped_old")
+            self._frontier.mark(canonical, OLD)
+            return True
+        return False
 
     def on_error(self, failure: Any) -> None:
         request = failure.request
@@ -744,3 +768,13 @@ def _apply_site_slots(settings: BaseSettings, sites: list[SiteConfig]) -> None:
                 slots.setdefault("www." + domain, conf)
     if slots:
         settings.set("DOWNLOAD_SLOTS", slots, priority="spider")
+
+
+def _count_page(stats: StatsCollector, page: ExtractedPage) -> None:
+    """What extraction reports about a written page: lines its clean-up dropped, where
+    its body came from, links it skipped as malformed."""
+    for rule, count in page.cleanup.items():
+        stats.inc_value(f"extract/cleanup/{rule}", count)
+    stats.inc_value(f"extract/body/{page.body_source}")
+    if page.malformed_links:
+        stats.inc_value("extract/malformed_links", page.malformed_links)

@@ -34,7 +34,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, IgnoreRequest
 from scrapy.http import Response
 
-from crawler.discovery import parse_date
+from crawler.dates import parse_date
 from crawler.store import PendingArticle, SeenRecord, fingerprint
 from crawler.store.run import SeenRun, seen_run_of
 from crawler.urls import normalize_url
