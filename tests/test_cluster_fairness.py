@@ -319,6 +319,13 @@ def test_a_turn_is_taken_once_and_a_late_request_gives_way(
     _, third = turns.reserve(host, step)
     last = float(client.get(RunKeys.host_last(host)) or 0)
     assert float(third) >= last + step - 1e-6, (last, third)
+    # A worker's first request to a host counts as leaving later (its connection).
+    client.delete(RunKeys.host_next(host), RunKeys.host_last(host))
+    seconds, micros = client.time()
+    _, fourth = turns.reserve(host, step)
+    assert turns.take(host, delay, fourth, tolerance, step, 0.05) == "ok"
+    last = float(client.get(RunKeys.host_last(host)) or 0)
+    assert last >= seconds + micros / 1e6 + 0.05, "the first connection's margin"
 
 
 def test_a_request_put_back_is_marked_for_the_scheduler(redis: RedisServer) -> None:

@@ -52,6 +52,11 @@ _PLACE_MARGIN = 30.0
 # up to this late still leaves before the next reserved turn; later than that it is
 # re-scheduled when another request has reserved the following turn.
 _LATE_TOLERANCE = 0.01
+# A worker's first request to a host opens a connection (name lookup, thread pool,
+# TCP) after its turn is taken, so it reaches the server later than the others; it
+# is recorded as leaving this much later (at most half the delay), so that the next
+# request keeps the delay at the server too (a 0.975-s gap at 1 s before this).
+_FIRST_CONNECTION_MARGIN = 0.05
 
 _NOW = """
 local t = redis.call('TIME')
@@ -92,11 +97,12 @@ return {string.format('%.6f', start - now), string.format('%.6f', start)}
 )
 
 # KEYS: host next-start key, host last-start key
-# ARGV: delay, this request's turn, tolerance, step
+# ARGV: delay, this request's turn, tolerance, step, margin
 # Just before sending: 'taken' when a request to the host left less than the delay
 # ago; 'late' when this one woke after its turn (plus the tolerance) and another
 # request has reserved the following turn (sending now would crowd it); else 'ok',
-# and this request is recorded as the host's last start.
+# and this request is recorded as the host's last start (plus the margin of a first
+# connection).
 _TAKE_TURN = (
     _NOW
     + """
@@ -108,8 +114,9 @@ if now > turn + tonumber(ARGV[3]) then
   local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
   if nxt > turn + tonumber(ARGV[4]) + 0.000001 then return 'late' end
 end
-redis.call('SET', KEYS[2], string.format('%.6f', now),
-           'PX', math.ceil(delay * 1000) + 60000)
+local margin = tonumber(ARGV[5] or '0')
+redis.call('SET', KEYS[2], string.format('%.6f', now + margin),
+           'PX', math.ceil((delay + margin) * 1000) + 60000)
 return 'ok'
 """
 )
@@ -142,12 +149,19 @@ class HostTurns:
         return float(wait), turn.decode() if isinstance(turn, bytes) else str(turn)
 
     def take(
-        self, host: str, delay: float, turn: str, tolerance: float, step: float
+        self,
+        host: str,
+        delay: float,
+        turn: str,
+        tolerance: float,
+        step: float,
+        margin: float = 0.0,
     ) -> str:
-        """'ok' (recorded as the host's last start), 'taken' or 'late'."""
+        """'ok' (recorded as the host's last start, ``margin`` seconds later than
+        now), 'taken' or 'late'."""
         outcome = self._take(
             keys=[RunKeys.host_next(host), RunKeys.host_last(host)],
-            args=[delay, turn, tolerance, step],
+            args=[delay, turn, tolerance, step, margin],
         )
         return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
 
@@ -168,6 +182,8 @@ class SharedPolitenessMiddleware:
         )
         self._take_place = server.register_script(_TAKE_PLACE)
         self.turns = HostTurns(server)
+        #: hosts this worker has sent to (it holds a connection to them)
+        self.connected_hosts: set[str] = set()
         self._pause = server.register_script(_PAUSE)
         self._server = server
         settings = crawler.settings
@@ -231,7 +247,12 @@ class SharedPolitenessMiddleware:
             self.stats.inc_value("cluster/politeness/delayed")
             self.stats.inc_value("cluster/politeness/delay_ms", int(wait * 1000))
             await _sleep(wait)
-        return self.turns.take(host, delay, turn, tolerance, step)
+        first = host not in self.connected_hosts
+        margin = min(_FIRST_CONNECTION_MARGIN, delay / 2) if first else 0.0
+        outcome = self.turns.take(host, delay, turn, tolerance, step, margin)
+        if outcome == "ok":
+            self.connected_hosts.add(host)
+        return outcome
 
     @staticmethod
     def _rescheduled(request: Request) -> Request:
