@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import os
 import pickle
+import platform
 import subprocess
 import sys
 import time
@@ -27,6 +28,7 @@ from crawler.extraction.extractor import ExtractedPage, ExtractionError
 from crawler.extraction.pool import (
     EXIT_OUT_OF_MEMORY,
     START_METHODS,
+    HeapTrimmer,
     PoolBroken,
     PoolConfig,
     RemoteTraceback,
@@ -35,11 +37,15 @@ from crawler.extraction.pool import (
     WorkerPool,
     WorkerTimeout,
     describe_exit,
+    load_malloc_trim,
 )
 from tests.support.crawl import PROJECT_ROOT, run_crawl
 from tests.support.server import SiteServer
 
 RESULT_WAIT = 60  # seconds a test waits for one future (a worker start on a busy box)
+# One small block kept from a "fragment_heap_mb" task to the next, so the C heap's
+# freed blocks lie below it and only malloc_trim can give them back.
+_PINNED: list[bytes] = []
 
 
 def run_action(action: str, value: Any = None) -> Any:
@@ -55,6 +61,15 @@ def run_action(action: str, value: Any = None) -> Any:
     if action == "sleep":
         time.sleep(float(value))
         return value
+    if action == "fragment_heap_mb":
+        # 4 KiB blocks come from the C heap (below glibc's mmap threshold); all are
+        # freed but the last, which stays above them.
+        blocks = [bytes(4096) for _ in range(int(value) * 256)]
+        _PINNED.append(blocks.pop())
+        del blocks
+        return _rss_mb()
+    if action == "rss_mb":
+        return _rss_mb()
     if action == "allocate_mb":
         block = bytearray(int(value) * 1024 * 1024)
         return len(block)
@@ -65,6 +80,11 @@ def run_action(action: str, value: Any = None) -> Any:
     if action == "unpicklable":
         return lambda: None
     raise AssertionError(f"unknown action {action!r}")
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def failing_warmup() -> None:
@@ -263,8 +283,75 @@ def test_config_is_checked() -> None:
         PoolConfig(workers=0)
     with pytest.raises(ValueError, match="start method"):
         PoolConfig(start_method="fork")
+    with pytest.raises(ValueError, match="trim_budget"):
+        PoolConfig(trim_budget=1.5)
     assert describe_exit(-11) == "killed by SIGSEGV"
     assert describe_exit(EXIT_OUT_OF_MEMORY) == "out of memory"
+
+
+# --- the heap goes back to the OS between tasks ---------------------------------------
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_trimmer_trims_while_within_its_cpu_budget() -> None:
+    clock = FakeClock()
+    calls: list[int] = []
+
+    def trim() -> None:
+        calls.append(1)
+        clock.now += 0.001  # each trim costs 1 ms of CPU
+
+    trimmer = HeapTrimmer(trim, budget=0.01, clock=clock)
+    assert trimmer.after_task(), "the first answer may always be trimmed after"
+    clock.now += 0.05  # 50 ms of tasks: 1 ms spent > 1% of 51 ms
+    assert not trimmer.after_task(), "a trim now would pass the 1% budget"
+    clock.now += 0.05  # 101 ms in all: 1 ms spent <= 1.01 ms
+    assert trimmer.after_task()
+    assert len(calls) == trimmer.trims == 2
+    assert trimmer.spent == pytest.approx(0.002)
+
+
+def test_the_trimmer_without_malloc_trim_does_nothing() -> None:
+    trimmer = HeapTrimmer(None, budget=0.01)
+    assert not trimmer.after_task() and not trimmer.trim()
+    assert trimmer.trims == 0
+
+
+def test_malloc_trim_is_looked_up_on_linux_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert load_malloc_trim() is None
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="needs glibc")
+def test_malloc_trim_is_found_and_runs_with_glibc() -> None:
+    trim = load_malloc_trim()
+    assert trim is not None, "glibc has malloc_trim: ctypes should find it"
+    assert trim() in (0, 1)  # 1: memory was released, 0: none could be
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="needs glibc")
+def test_a_worker_gives_freed_heap_back_to_the_os_after_a_task(
+    make_pool: Any,
+) -> None:
+    def grown_after_fragmenting(budget: float) -> float:
+        pool = make_pool(workers=1, trim_budget=budget)
+        before = pool.submit("rss_mb").result(timeout=RESULT_WAIT)
+        peak = pool.submit("fragment_heap_mb", 64).result(timeout=RESULT_WAIT)
+        assert peak - before > 48, "the task should have used ~64 MiB of heap"
+        return float(pool.submit("rss_mb").result(timeout=RESULT_WAIT) - before)
+
+    assert grown_after_fragmenting(0.0) > 48, (
+        "without trimming, glibc was expected to keep the freed blocks"
+    )
+    grown = grown_after_fragmenting(0.004)
+    assert grown < 16, f"the worker kept {grown:.0f} MiB of freed heap after a task"
 
 
 def _running(pid: int) -> bool:

@@ -20,16 +20,24 @@ process that runs a reactor and threads. With ``forkserver`` the target's module
 preloaded once in the fork server, so a replacement worker starts in milliseconds.
 In each worker an address-space cap (``RLIMIT_AS``) turns a memory blow-up into a
 ``MemoryError``; the worker then exits, which counts as a crash of that task.
+
+Memory of a long-lived worker: what the warm-up leaves is frozen out of the cyclic
+garbage collector (``gc.freeze``), and after answers the worker gives the C heap's free
+pages back to the OS (glibc's ``malloc_trim``) within a small CPU budget
+(``HeapTrimmer``): without it a worker keeps the high-water mark of its largest pages.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import multiprocessing
 import os
 import pickle
 import queue
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -94,6 +102,9 @@ class PoolConfig:
     start_method: str = "spawn"
     #: Seconds a new worker may take to import and warm up.
     start_timeout: float = 120.0
+    #: Share of a worker's CPU time that returning freed heap to the OS
+    #: (``malloc_trim``, see ``HeapTrimmer``) may take; 0: never trim.
+    trim_budget: float = 0.004
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -105,6 +116,8 @@ class PoolConfig:
             )
         if self.timeout < 0 or self.memory_mb < 0 or self.max_tasks < 0:
             raise ValueError("timeout, memory_mb and max_tasks must be >= 0")
+        if not 0 <= self.trim_budget < 1:
+            raise ValueError(f"trim_budget must be in [0, 1), not {self.trim_budget}")
 
 
 @dataclass
@@ -508,7 +521,13 @@ class _Feeder(threading.Thread):
         parent_conn, child_conn = context.Pipe(duplex=True)
         process = context.Process(  # type: ignore[attr-defined]
             target=worker_main,
-            args=(child_conn, self.pool.target, self.pool.warmup, config.memory_mb),
+            args=(
+                child_conn,
+                self.pool.target,
+                self.pool.warmup,
+                config.memory_mb,
+                config.trim_budget,
+            ),
             name=f"extract-worker-{self.number}",
             daemon=True,
         )
@@ -551,6 +570,7 @@ def worker_main(
     target: Callable[..., Any],
     warmup: Callable[[], Any] | None,
     memory_mb: int,
+    trim_budget: float = 0.0,
 ) -> None:
     """A worker process: warm up, then answer tasks until told to stop."""
     # Ctrl-C reaches the whole process group; the parent decides when workers stop,
@@ -562,6 +582,15 @@ def worker_main(
             warmup()
         except Exception:  # noqa: BLE001 - reported to the parent, which logs it
             warm_error = traceback.format_exc(limit=3)
+    # What is alive now (modules, caches, the warm-up's lazy state) lives as long as
+    # the worker: out of the collector's way, its full collections stop walking it
+    # (~0.4 ms a page on real pages, measured).
+    gc.collect()
+    gc.freeze()
+    trim = load_malloc_trim() if trim_budget else None
+    if trim is not None:
+        trim()  # what the warm-up freed; start-up, outside the tasks' budget
+    trimmer = HeapTrimmer(trim, trim_budget)
     # A reader thread takes tasks off the pipe as they come, so the parent's sends of
     # the next task never wait for this one to finish.
     inbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
@@ -604,6 +633,68 @@ def worker_main(
             conn.send_bytes(out)
         except OSError:
             return
+        del out
+        trimmer.after_task()
+
+
+def load_malloc_trim() -> Callable[[], object] | None:
+    """glibc's ``malloc_trim(0)``, or None where the C library has none (musl, macOS,
+    Windows): trimming is an optimization, never a reason to fail."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # this process's C library (dlopen NULL)
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return lambda: trim(0)
+
+
+class HeapTrimmer:
+    """Gives the C heap's free pages back to the OS after tasks, within a CPU budget.
+
+    glibc keeps memory it got for a large page (lxml trees, decoded text: tens of MB)
+    after it is freed: only free space at the top of the heap goes back on its own, so
+    a worker's RSS stays at the high-water mark of its largest pages. ``malloc_trim(0)``
+    also releases the free pages inside the heap (since glibc 2.8). It costs ~0.7 ms
+    on a worker's heap, and about as much again in page faults when the heap grows
+    back, so it runs only while the time spent in it stays under ``budget`` of the
+    process's CPU time (0.4%: every ~4 real pages, measured; under 1% in all).
+    ``trim=None``: no-op.
+    """
+
+    def __init__(
+        self,
+        trim: Callable[[], object] | None,
+        budget: float,
+        clock: Callable[[], float] = time.process_time,
+    ) -> None:
+        self._trim = trim
+        self.budget = budget
+        self._clock = clock
+        self._start = clock()
+        #: CPU seconds spent in trims, and how many ran.
+        self.spent = 0.0
+        self.trims = 0
+
+    def after_task(self) -> bool:
+        """Trim if the budget allows it now; whether it trimmed."""
+        if self._trim is None:
+            return False
+        if self.spent > self.budget * (self._clock() - self._start):
+            return False
+        return self.trim()
+
+    def trim(self) -> bool:
+        """Trim now (if trimming is available); whether it trimmed."""
+        if self._trim is None:
+            return False
+        before = self._clock()
+        self._trim()
+        self.spent += self._clock() - before
+        self.trims += 1
+        return True
 
 
 def _address_space() -> int:
