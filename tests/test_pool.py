@@ -98,11 +98,13 @@ def make_pool() -> Iterator[Any]:
 
     def make(**config: Any) -> WorkerPool:
         warmup = config.pop("warmup", None)
+        warmup_tasks = config.pop("warmup_tasks", ())
         events = config.pop("events", None)
         pool = WorkerPool(
-            run_action,
+            config.pop("target", run_action),
             PoolConfig(**config),
             warmup=warmup,
+            warmup_tasks=warmup_tasks,
             on_event=events.append if events is not None else None,
         )
         pool.start()
@@ -520,3 +522,69 @@ def test_the_crawler_process_leaves_trafilatura_to_the_workers() -> None:
                             timeout=60)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "loaded: []" in result.stdout, result.stdout
+
+
+# --- what a worker loads --------------------------------------------------------------
+def test_a_target_given_by_name_runs_after_its_warm_up_tasks(make_pool: Any) -> None:
+    events: list[str] = []
+    pool = make_pool(
+        workers=1,
+        target="tests.test_pool:run_action",
+        warmup_tasks=[(("echo", 1), {}), (("bug", "warm"), {})],
+        events=events,
+    )
+    # A failing warm-up task is logged; the worker starts and works all the same.
+    assert pool.submit("echo", "after").result(timeout=RESULT_WAIT) == "after"
+    assert events.count("started") == 1, events
+
+
+def test_the_service_warm_up_pages_extract_and_load_the_lazy_stoplists() -> None:
+    # A warm-up page that fails would be logged at every worker start, and the
+    # fallback page is the one that loads justext's stoplists before a real page.
+    import trafilatura.external
+
+    from crawler.extraction.pool import resolve
+    from crawler.extraction.service import WARMUP_TASKS, WORKER_TARGET
+
+    extract = resolve(WORKER_TARGET)
+    for args, kwargs in WARMUP_TASKS:
+        page = extract(*args, **kwargs)
+        assert page.paragraphs, f"warm-up page {args[1]} extracted no text"
+    assert trafilatura.external.JT_STOPLIST is not None
+
+
+WORKER_IMPORTS = """
+import pickle, sys
+from crawler.extraction.pool import resolve
+target, tasks = pickle.loads(bytes.fromhex(sys.argv[1]))
+extract = resolve(target)
+for args, kwargs in tasks:
+    extract(*args, **kwargs)
+print(sorted(m for m in ("scrapy", "twisted") if m in sys.modules))
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="crawler.discovery imports scrapy.utils.sitemap, and itemloaders imports "
+    "itemadapter, which imports scrapy when installed: both reach the workers "
+    "through crawler.extraction.extractor (~22 MB a worker, docs/performance.md)",
+)
+def test_a_worker_does_what_the_service_asks_without_importing_scrapy() -> None:
+    # What a worker does with the service's pool, in a fresh interpreter: import the
+    # pool module, unpickle its target's name and warm-up tasks, resolve, warm up.
+    from crawler.extraction.service import WARMUP_TASKS, WORKER_TARGET
+
+    data = pickle.dumps((WORKER_TARGET, WARMUP_TASKS)).hex()
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_IMPORTS, data],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[]", (
+        f"a worker loads {result.stdout.strip()}: find who imports it with "
+        "python -X importtime and keep it out of crawler.extraction.extractor"
+    )

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import importlib
 import logging
 import multiprocessing
 import os
@@ -42,7 +43,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -151,25 +152,32 @@ def describe_exit(code: int | None) -> str:
 class WorkerPool:
     """Run ``target(*args, **kwargs)`` in worker processes; ``submit`` returns a Future.
 
-    ``target`` must be a module-level function (it is pickled by reference) whose
-    arguments and result pickle. ``warmup``, also module-level, runs once in each new
-    worker before its first task (imports, caches); ``preload``: modules the fork server
+    ``target`` is a module-level function (pickled by reference) or its name,
+    ``"module:function"``, imported in the worker only: then neither the process that
+    builds the pool nor the workers import more than that module (a worker that
+    unpickles a function also imports the module it is defined in, and what that
+    imports). Its arguments and result must pickle. ``warmup`` (same forms, no
+    arguments) runs once in each new worker before its first task (imports, caches),
+    then ``warmup_tasks``, ``(args, kwargs)`` of calls of the target whose answers
+    are dropped; a failure of any is logged. ``preload``: modules the fork server
     imports (default the target's). ``on_event(name)`` is called from a feeder
     thread for ``started``, ``replaced``, ``recycled``, ``start_failed`` and ``broken``.
     """
 
     def __init__(
         self,
-        target: Callable[..., Any],
+        target: Callable[..., Any] | str,
         config: PoolConfig,
         *,
-        warmup: Callable[[], Any] | None = None,
+        warmup: Callable[[], Any] | str | None = None,
+        warmup_tasks: Sequence[tuple[tuple[Any, ...], dict[str, Any]]] = (),
         on_event: Callable[[str], None] | None = None,
         preload: list[str] | None = None,
     ) -> None:
         self.target = target
         self.config = config
         self.warmup = warmup
+        self.warmup_tasks = tuple(warmup_tasks)
         self.on_event = on_event or (lambda name: None)
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._feeders: list[_Feeder] = []
@@ -182,7 +190,12 @@ class WorkerPool:
             # Import the target's module (or ``preload``) once in the fork server;
             # workers fork warm. No effect if this process's fork server already
             # runs (stdlib global).
-            self._context.set_forkserver_preload(preload or [target.__module__])
+            module = (
+                target.partition(":")[0]
+                if isinstance(target, str)
+                else target.__module__
+            )
+            self._context.set_forkserver_preload(preload or [module])
 
     def start(self) -> None:
         """Start the feeder threads; each starts its worker (the caller never waits)."""
@@ -525,6 +538,7 @@ class _Feeder(threading.Thread):
                 child_conn,
                 self.pool.target,
                 self.pool.warmup,
+                self.pool.warmup_tasks,
                 config.memory_mb,
                 config.trim_budget,
             ),
@@ -567,8 +581,9 @@ class _Feeder(threading.Thread):
 # --- the worker process ---------------------------------------------------------------
 def worker_main(
     conn: Connection,
-    target: Callable[..., Any],
-    warmup: Callable[[], Any] | None,
+    target_ref: Callable[..., Any] | str,
+    warmup: Callable[[], Any] | str | None,
+    warmup_tasks: Sequence[tuple[tuple[Any, ...], dict[str, Any]]],
     memory_mb: int,
     trim_budget: float = 0.0,
 ) -> None:
@@ -576,21 +591,16 @@ def worker_main(
     # Ctrl-C reaches the whole process group; the parent decides when workers stop,
     # so a graceful Scrapy shutdown can still finish the pages in flight.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A target that cannot be imported ends the worker: a failed start, counted.
+    target = resolve(target_ref)
     warm_error = None
-    if warmup is not None:
-        try:
-            warmup()
-        except Exception:  # noqa: BLE001 - reported to the parent, which logs it
-            warm_error = traceback.format_exc(limit=3)
-    # What is alive now (modules, caches, the warm-up's lazy state) lives as long as
-    # the worker: out of the collector's way, its full collections stop walking it
-    # (~0.4 ms a page on real pages, measured).
-    gc.collect()
-    gc.freeze()
-    trim = load_malloc_trim() if trim_budget else None
-    if trim is not None:
-        trim()  # what the warm-up freed; start-up, outside the tasks' budget
-    trimmer = HeapTrimmer(trim, trim_budget)
+    try:
+        if warmup is not None:
+            resolve(warmup)()
+        for args, kwargs in warmup_tasks:
+            target(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - reported to the parent, which logs it
+        warm_error = traceback.format_exc(limit=3)
     # A reader thread takes tasks off the pipe as they come, so the parent's sends of
     # the next task never wait for this one to finish.
     inbox: queue.SimpleQueue[bytes] = queue.SimpleQueue()
@@ -607,6 +617,14 @@ def worker_main(
 
         cap = _address_space() + memory_mb * _MB
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    # What is alive now (modules, caches, the warm-up's lazy state) lives as long as
+    # the worker: out of the collector's way, its full collections stop walking it
+    # (~0.4 ms a page on real pages, measured). No gc.collect() or trim first: the
+    # memory they would free is headroom the cap was not measured with, and a page
+    # that needs far more than the cap then runs for seconds longer before its
+    # MemoryError (tests/test_pool.py's crawl, its heavy page).
+    gc.freeze()
+    trimmer = HeapTrimmer(load_malloc_trim() if trim_budget else None, trim_budget)
     conn.send(("ready", warm_error))
     while True:
         data = inbox.get()
@@ -635,6 +653,15 @@ def worker_main(
             return
         del out
         trimmer.after_task()
+
+
+def resolve(ref: Callable[..., Any] | str) -> Callable[..., Any]:
+    """A function, or the one named ``"module:name"`` (imported now)."""
+    if not isinstance(ref, str):
+        return ref
+    module, _, name = ref.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
 
 
 def load_malloc_trim() -> Callable[[], object] | None:
