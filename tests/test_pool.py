@@ -11,6 +11,7 @@ pages are lost, counted, while every other article is written.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import pickle
 import platform
@@ -538,30 +539,51 @@ def test_a_target_given_by_name_runs_after_its_warm_up_tasks(make_pool: Any) -> 
     assert events.count("started") == 1, events
 
 
-def test_the_service_warm_up_pages_extract_and_load_the_lazy_stoplists() -> None:
-    # A warm-up page that fails would be logged at every worker start, and the
-    # fallback page is the one that loads justext's stoplists before a real page.
-    import trafilatura.external
-
-    from crawler.extraction.pool import resolve
-    from crawler.extraction.service import WARMUP_TASKS, WORKER_TARGET
-
-    extract = resolve(WORKER_TARGET)
-    for args, kwargs in WARMUP_TASKS:
-        page = extract(*args, **kwargs)
-        assert page.paragraphs, f"warm-up page {args[1]} extracted no text"
-    assert trafilatura.external.JT_STOPLIST is not None
-
-
-WORKER_IMPORTS = """
-import pickle, sys
+WORKER_WARM_UP = """
+import json, pickle, sys
 from crawler.extraction.pool import resolve
 target, tasks = pickle.loads(bytes.fromhex(sys.argv[1]))
 extract = resolve(target)
-for args, kwargs in tasks:
-    extract(*args, **kwargs)
-print(sorted(m for m in ("scrapy", "twisted") if m in sys.modules))
+pages = [extract(*args, **kwargs) for args, kwargs in tasks]
+langid = sys.modules.get("py3langid.langid")
+stoplists = sys.modules.get("trafilatura.external")
+print(json.dumps({
+    "paragraphs": [len(page.paragraphs) for page in pages],
+    "scrapy": sorted(m for m in ("scrapy", "twisted") if m in sys.modules),
+    "langid_model": bool(langid and langid.IDENTIFIER is not None),
+    "stoplists": bool(stoplists and stoplists.JT_STOPLIST is not None),
+}))
 """
+
+
+def _worker_after_warm_up() -> dict[str, Any]:
+    """What a worker of the service's pool holds after its warm-up, in a fresh
+    interpreter: import the pool module, unpickle the target's name and the warm-up
+    tasks, resolve, warm up."""
+    from crawler.extraction.service import WARMUP_TASKS, WORKER_TARGET
+
+    data = pickle.dumps((WORKER_TARGET, WARMUP_TASKS)).hex()
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_WARM_UP, data],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    state: dict[str, Any] = json.loads(result.stdout)
+    return state
+
+
+def test_the_warm_up_loads_the_lazy_stoplists_but_not_the_language_model() -> None:
+    state = _worker_after_warm_up()
+    # A warm-up page that fails would be logged at every worker start.
+    assert all(state["paragraphs"]), f"a warm-up page extracted no text: {state}"
+    assert state["stoplists"], "the fallback page should load justext's stoplists"
+    assert not state["langid_model"], (
+        "a warm-up page without a declared language loads py3langid's model "
+        "(74 MB a worker): give every warm-up page <html lang>"
+    )
 
 
 @pytest.mark.xfail(
@@ -571,20 +593,8 @@ print(sorted(m for m in ("scrapy", "twisted") if m in sys.modules))
     "through crawler.extraction.extractor (~22 MB a worker, docs/performance.md)",
 )
 def test_a_worker_does_what_the_service_asks_without_importing_scrapy() -> None:
-    # What a worker does with the service's pool, in a fresh interpreter: import the
-    # pool module, unpickle its target's name and warm-up tasks, resolve, warm up.
-    from crawler.extraction.service import WARMUP_TASKS, WORKER_TARGET
-
-    data = pickle.dumps((WORKER_TARGET, WARMUP_TASKS)).hex()
-    result = subprocess.run(
-        [sys.executable, "-c", WORKER_IMPORTS, data],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip() == "[]", (
-        f"a worker loads {result.stdout.strip()}: find who imports it with "
-        "python -X importtime and keep it out of crawler.extraction.extractor"
+    loaded = _worker_after_warm_up()["scrapy"]
+    assert loaded == [], (
+        f"a worker loads {loaded}: find who imports it with python -X importtime "
+        "and keep it out of crawler.extraction.extractor"
     )

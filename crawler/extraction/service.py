@@ -56,7 +56,8 @@ _WARMUP_ARTICLE = (
 # runs with its fallbacks, which load justext's stoplists of every language (89 ms,
 # 14 MB): measured, a worker otherwise loads them on one of its first real pages.
 _WARMUP_FALLBACK = (
-    "<html><head><title>Warm-up fallback - Example</title></head><body><div>"
+    '<html lang="en"><head><title>Warm-up fallback - Example</title></head><body>'
+    "<div>"
     "The harbour council said the sea wall would be repaired before winter, after "
     "engineers found storm damage along the old pier and the ferry quay.</div>"
     "<div><a href='/'>Home</a></div></body></html>"
