@@ -689,7 +689,8 @@ class HeapTrimmer:
     the released pages cost about three times as much again (measured on real pages:
     ~350 more minor faults a page when trimming every 4th, ~2.6 us each on our VM).
     So it runs only while the time spent in the calls stays under ``budget`` of the
-    process's CPU time: 0.2% (a trim every ~10 real pages) keeps the whole under 1%.
+    process's CPU time: at 0.2%, a trim every ~24 real pages (~2 ms each) and ~95 more
+    faults a page, ~0.75% in all; mean RSS 122 MB instead of 132-136 (measured).
     ``trim=None``: no-op.
     """
 
