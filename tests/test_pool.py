@@ -353,7 +353,8 @@ def test_a_worker_gives_freed_heap_back_to_the_os_after_a_task(
     assert grown_after_fragmenting(0.0) > 48, (
         "without trimming, glibc was expected to keep the freed blocks"
     )
-    grown = grown_after_fragmenting(0.004)
+    # A budget that always allows it here: its limiting is tested above, on a clock.
+    grown = grown_after_fragmenting(0.9)
     assert grown < 16, f"the worker kept {grown:.0f} MiB of freed heap after a task"
 
 
