@@ -535,6 +535,9 @@ def crawl_commands(
         "-s",
         "AUTOTHROTTLE_ENABLED=False",
     ]
+    # newsites' per-site request budget (5,000 by default) would end a crawl of a
+    # larger N early: (b) at N = 20,000 fetched 5,001 pages.
+    budget = ["-s", f"BUDGET_MAX_REQUESTS={2 * args.articles + 1000}"]
 
     def baseline(name: str, discovery: str) -> list[str]:
         return [
@@ -578,6 +581,7 @@ def crawl_commands(
         "-s",
         "LOG_LEVEL=INFO",
         *common,
+        *budget,
         *args.setting,
     ]
     if seen:

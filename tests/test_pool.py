@@ -11,8 +11,10 @@ pages are lost, counted, while every other article is written.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import pickle
+import platform
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ from crawler.extraction.extractor import ExtractedPage, ExtractionError
 from crawler.extraction.pool import (
     EXIT_OUT_OF_MEMORY,
     START_METHODS,
+    HeapTrimmer,
     PoolBroken,
     PoolConfig,
     RemoteTraceback,
@@ -35,11 +38,15 @@ from crawler.extraction.pool import (
     WorkerPool,
     WorkerTimeout,
     describe_exit,
+    load_malloc_trim,
 )
 from tests.support.crawl import PROJECT_ROOT, run_crawl
 from tests.support.server import SiteServer
 
 RESULT_WAIT = 60  # seconds a test waits for one future (a worker start on a busy box)
+# One small block kept from a "fragment_heap_mb" task to the next, so the C heap's
+# freed blocks lie below it and only malloc_trim can give them back.
+_PINNED: list[bytes] = []
 
 
 def run_action(action: str, value: Any = None) -> Any:
@@ -55,6 +62,15 @@ def run_action(action: str, value: Any = None) -> Any:
     if action == "sleep":
         time.sleep(float(value))
         return value
+    if action == "fragment_heap_mb":
+        # 4 KiB blocks come from the C heap (below glibc's mmap threshold); all are
+        # freed but the last, which stays above them.
+        blocks = [bytes(4096) for _ in range(int(value) * 256)]
+        _PINNED.append(blocks.pop())
+        del blocks
+        return _rss_mb()
+    if action == "rss_mb":
+        return _rss_mb()
     if action == "allocate_mb":
         block = bytearray(int(value) * 1024 * 1024)
         return len(block)
@@ -65,6 +81,11 @@ def run_action(action: str, value: Any = None) -> Any:
     if action == "unpicklable":
         return lambda: None
     raise AssertionError(f"unknown action {action!r}")
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def failing_warmup() -> None:
@@ -78,11 +99,13 @@ def make_pool() -> Iterator[Any]:
 
     def make(**config: Any) -> WorkerPool:
         warmup = config.pop("warmup", None)
+        warmup_tasks = config.pop("warmup_tasks", ())
         events = config.pop("events", None)
         pool = WorkerPool(
-            run_action,
+            config.pop("target", run_action),
             PoolConfig(**config),
             warmup=warmup,
+            warmup_tasks=warmup_tasks,
             on_event=events.append if events is not None else None,
         )
         pool.start()
@@ -263,8 +286,76 @@ def test_config_is_checked() -> None:
         PoolConfig(workers=0)
     with pytest.raises(ValueError, match="start method"):
         PoolConfig(start_method="fork")
+    with pytest.raises(ValueError, match="trim_budget"):
+        PoolConfig(trim_budget=1.5)
     assert describe_exit(-11) == "killed by SIGSEGV"
     assert describe_exit(EXIT_OUT_OF_MEMORY) == "out of memory"
+
+
+# --- the heap goes back to the OS between tasks ---------------------------------------
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_trimmer_trims_while_within_its_cpu_budget() -> None:
+    clock = FakeClock()
+    calls: list[int] = []
+
+    def trim() -> None:
+        calls.append(1)
+        clock.now += 0.001  # each trim costs 1 ms of CPU
+
+    trimmer = HeapTrimmer(trim, budget=0.01, clock=clock)
+    assert trimmer.after_task(), "the first answer may always be trimmed after"
+    clock.now += 0.05  # 50 ms of tasks: 1 ms spent > 1% of 51 ms
+    assert not trimmer.after_task(), "a trim now would pass the 1% budget"
+    clock.now += 0.05  # 101 ms in all: 1 ms spent <= 1.01 ms
+    assert trimmer.after_task()
+    assert len(calls) == trimmer.trims == 2
+    assert trimmer.spent == pytest.approx(0.002)
+
+
+def test_the_trimmer_without_malloc_trim_does_nothing() -> None:
+    trimmer = HeapTrimmer(None, budget=0.01)
+    assert not trimmer.after_task() and not trimmer.trim()
+    assert trimmer.trims == 0
+
+
+def test_malloc_trim_is_looked_up_on_linux_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert load_malloc_trim() is None
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="needs glibc")
+def test_malloc_trim_is_found_and_runs_with_glibc() -> None:
+    trim = load_malloc_trim()
+    assert trim is not None, "glibc has malloc_trim: ctypes should find it"
+    assert trim() in (0, 1)  # 1: memory was released, 0: none could be
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="needs glibc")
+def test_a_worker_gives_freed_heap_back_to_the_os_after_a_task(
+    make_pool: Any,
+) -> None:
+    def grown_after_fragmenting(budget: float) -> float:
+        pool = make_pool(workers=1, trim_budget=budget)
+        before = pool.submit("rss_mb").result(timeout=RESULT_WAIT)
+        peak = pool.submit("fragment_heap_mb", 64).result(timeout=RESULT_WAIT)
+        assert peak - before > 48, "the task should have used ~64 MiB of heap"
+        return float(pool.submit("rss_mb").result(timeout=RESULT_WAIT) - before)
+
+    assert grown_after_fragmenting(0.0) > 48, (
+        "without trimming, glibc was expected to keep the freed blocks"
+    )
+    # A budget that always allows it here: its limiting is tested above, on a clock.
+    grown = grown_after_fragmenting(0.9)
+    assert grown < 16, f"the worker kept {grown:.0f} MiB of freed heap after a task"
 
 
 def _running(pid: int) -> bool:
@@ -433,3 +524,78 @@ def test_the_crawler_process_leaves_trafilatura_to_the_workers() -> None:
                             timeout=60)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "loaded: []" in result.stdout, result.stdout
+
+
+# --- what a worker loads --------------------------------------------------------------
+def test_a_target_given_by_name_runs_after_its_warm_up_tasks(make_pool: Any) -> None:
+    events: list[str] = []
+    pool = make_pool(
+        workers=1,
+        target="tests.test_pool:run_action",
+        warmup_tasks=[(("echo", 1), {}), (("bug", "warm"), {})],
+        events=events,
+    )
+    # A failing warm-up task is logged; the worker starts and works all the same.
+    assert pool.submit("echo", "after").result(timeout=RESULT_WAIT) == "after"
+    assert events.count("started") == 1, events
+
+
+WORKER_WARM_UP = """
+import json, pickle, sys
+from crawler.extraction.pool import resolve
+target, tasks = pickle.loads(bytes.fromhex(sys.argv[1]))
+extract = resolve(target)
+pages = [extract(*args, **kwargs) for args, kwargs in tasks]
+langid = sys.modules.get("py3langid.langid")
+stoplists = sys.modules.get("trafilatura.external")
+print(json.dumps({
+    "paragraphs": [len(page.paragraphs) for page in pages],
+    "scrapy": sorted(m for m in ("scrapy", "twisted") if m in sys.modules),
+    "langid_model": bool(langid and langid.IDENTIFIER is not None),
+    "stoplists": bool(stoplists and stoplists.JT_STOPLIST is not None),
+}))
+"""
+
+
+def _worker_after_warm_up() -> dict[str, Any]:
+    """What a worker of the service's pool holds after its warm-up, in a fresh
+    interpreter: import the pool module, unpickle the target's name and the warm-up
+    tasks, resolve, warm up."""
+    from crawler.extraction.service import WARMUP_TASKS, WORKER_TARGET
+
+    data = pickle.dumps((WORKER_TARGET, WARMUP_TASKS)).hex()
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER_WARM_UP, data],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    state: dict[str, Any] = json.loads(result.stdout)
+    return state
+
+
+def test_the_warm_up_loads_the_lazy_stoplists_but_not_the_language_model() -> None:
+    state = _worker_after_warm_up()
+    # A warm-up page that fails would be logged at every worker start.
+    assert all(state["paragraphs"]), f"a warm-up page extracted no text: {state}"
+    assert state["stoplists"], "the fallback page should load justext's stoplists"
+    assert not state["langid_model"], (
+        "a warm-up page without a declared language loads py3langid's model "
+        "(74 MB a worker): give every warm-up page <html lang>"
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="crawler.discovery imports scrapy.utils.sitemap, and itemloaders imports "
+    "itemadapter, which imports scrapy when installed: both reach the workers "
+    "through crawler.extraction.extractor (~22 MB a worker, docs/performance.md)",
+)
+def test_a_worker_does_what_the_service_asks_without_importing_scrapy() -> None:
+    loaded = _worker_after_warm_up()["scrapy"]
+    assert loaded == [], (
+        f"a worker loads {loaded}: find who imports it with python -X importtime "
+        "and keep it out of crawler.extraction.extractor"
+    )

@@ -42,8 +42,8 @@ from crawler.sites import SiteConfig
 
 logger = logging.getLogger(__name__)
 
-# A small page that runs every stage of ``extract_page`` once, in each new worker.
-_WARMUP_HTML = (
+# Small pages that run every stage of ``extract_page`` once, in each new worker.
+_WARMUP_ARTICLE = (
     '<html lang="en"><head><title>Warm-up page - Example</title>'
     '<meta property="article:published_time" content="2024-01-02T03:04:05+00:00">'
     "</head><body><article><h1>Warm-up page</h1><p>By Ada Lovelace</p>"
@@ -52,27 +52,40 @@ _WARMUP_HTML = (
     * 6
     + "</article></body></html>"
 )
+# Text in a bare <div>: trafilatura's fast pass finds too little, so the full pass
+# runs with its fallbacks, which load justext's stoplists of every language (89 ms,
+# 14 MB): measured, a worker otherwise loads them on one of its first real pages.
+_WARMUP_FALLBACK = (
+    '<html lang="en"><head><title>Warm-up fallback - Example</title></head><body>'
+    "<div>"
+    "The harbour council said the sea wall would be repaired before winter, after "
+    "engineers found storm damage along the old pier and the ferry quay.</div>"
+    "<div><a href='/'>Home</a></div></body></html>"
+)
 
 
 #: Imported by the workers (and preloaded in the fork server), never by the crawler.
 EXTRACTOR_MODULE = "crawler.extraction.extractor"
+#: The pool's target, by name: a worker imports the extractor and what it needs, not
+#: this module (which imports Scrapy and Twisted, ~22 MB a worker).
+WORKER_TARGET = f"{EXTRACTOR_MODULE}:extract_page"
+#: Run once in each new worker, so its first real pages pay no lazy set-up: every
+#: stage of ``extract_page`` (trafilatura's fast pass, then its full pass with
+#: fallbacks, htmldate, lxml's parsers). Not py3langid's model (74 MB and 0.6 s a
+#: worker): it is loaded only by a worker that meets a page of no declared language.
+WARMUP_TASKS: tuple[tuple[tuple[Any, ...], dict[str, Any]], ...] = (
+    ((_WARMUP_ARTICLE, "http://warm-up.invalid/a"), {"min_words": 10}),
+    ((_WARMUP_FALLBACK, "http://warm-up.invalid/b"), {"min_words": 10}),
+)
 
 
 def extract_page(*args: Any, **kwargs: Any) -> ExtractedPage:
-    """The pool's target: ``extractor.extract_page``, imported where it runs (a
-    worker), so the crawler process that pickles this reference never loads
-    trafilatura."""
+    """``extractor.extract_page`` in this process (no pool, or a broken one),
+    imported on first use, so a crawl whose pool works never loads trafilatura
+    here."""
     from crawler.extraction.extractor import extract_page as extract
 
     return extract(*args, **kwargs)
-
-
-def warm_up_worker() -> None:
-    """Run one extraction so a new worker's first real page pays no lazy set-up."""
-    try:
-        extract_page(_WARMUP_HTML, "http://warm-up.invalid/a", min_words=10)
-    except ExtractionError:
-        pass
 
 
 def pool_config(settings: BaseSettings) -> PoolConfig:
@@ -110,9 +123,9 @@ class ExtractionService:
         except NotConfigured:
             return
         self.pool = WorkerPool(
-            extract_page,
+            WORKER_TARGET,
             config,
-            warmup=warm_up_worker,
+            warmup_tasks=WARMUP_TASKS,
             on_event=self._on_event,
             preload=[EXTRACTOR_MODULE],
         )
