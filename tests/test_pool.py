@@ -459,11 +459,15 @@ def test_crawl_counts_a_crashing_and_a_hanging_page_and_writes_the_rest(
         f"every normal article must be written, not only {written}\n"
         f"{result.log[-3000:]}"
     )
-    assert result.stat("extract/timeout") == 1, result.stats
-    assert result.stat("extract/crashed") == 1, result.stats
+    # The hanging page always runs out of time. The heavy one reaches the memory cap
+    # in about a second of CPU; on a machine loaded enough to stretch that past the
+    # timeout it is stopped by the timeout instead: lost and counted either way.
+    timeouts, crashes = result.stat("extract/timeout"), result.stat("extract/crashed")
+    assert timeouts >= 1 and timeouts + crashes == 2, result.stats
     assert result.stat("extract_pool/workers") == 2
     assert result.stat("extract_pool/workers_replaced") == 2, result.stats
-    assert "out of memory" in result.log and "endless-spans" in result.log
+    assert "endless-spans" in result.log
+    assert crashes == 0 or "out of memory" in result.log, result.log[-3000:]
 
 
 PARENT_SCRIPT = """
