@@ -4,12 +4,12 @@ spider and ``newsites extract``, so both write the same fields the same way."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from crawler.extraction.cleanup import count_words
 from crawler.extraction.page import ExtractedPage
 from crawler.items import Article, article_id
-from crawler.urls import normalize_url, same_site
+from crawler.urls import normalize_url, same_site, try_normalize_url
 
 
 def canonical_url(
@@ -24,11 +24,9 @@ def canonical_url(
     fetched = normalize_url(fetched_url) if fetched_url else ""
     if not page.canonical_url:
         return fetched, False
-    try:
-        candidate = normalize_url(urljoin(fetched_url, page.canonical_url))
-    except ValueError:  # a malformed canonical link must not cost the record
-        return fetched, False
-    if not urlsplit(candidate).hostname:
+    # a malformed canonical link must not cost the record
+    candidate = try_normalize_url(page.canonical_url, fetched_url)
+    if candidate is None or not urlsplit(candidate).hostname:
         return fetched, False
     if not domains:
         host = (urlsplit(fetched_url).hostname or "").lower()

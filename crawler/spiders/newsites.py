@@ -28,6 +28,7 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.utils.response import get_base_url
 
 from crawler.dates import date_from_url, parse_date, parse_date_hint
 from crawler.discovery import (
@@ -608,9 +609,8 @@ class NewsitesSpider(scrapy.Spider):
         href = (page_canonical or "").strip()
         if not href:
             return fetched
-        try:
-            candidate = normalize_url(response.urljoin(href))
-        except ValueError:  # http://host:abc/: not a URL, the page is still one
+        candidate = try_normalize_url(href, get_base_url(response))
+        if candidate is None:  # http://host:abc/: not a URL, the page is still one
             self.crawler.stats.inc_value("extract/canonical_malformed")
             return fetched
         if not same_site(candidate, site.domains):
