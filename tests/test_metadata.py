@@ -133,6 +133,42 @@ def test_author_names_are_normalized_before_duplicates_are_dropped() -> None:
     assert split_authors(raw) == ["Jane Doe", "Ren\u00e9 Roy"]
 
 
+
+def test_the_site_credited_alone_is_the_author() -> None:
+    # a newsroom that signs with its own name: the only byline there is
+    newsroom = {"@type": "Organization", "name": "Harbour News"}
+    head = '<meta property="og:site_name" content="Harbour News">' + ld(
+        {"@type": "NewsArticle", "author": newsroom}
+    )
+    record = extract_page(page(head), url="https://news.example/harbour")
+    assert record.authors == ["Harbour News"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        ("Ada Lovelace, Harbour News", ["Ada Lovelace"]),
+        ("Ada Lovelace, HARBOUR NEWS NORTH", ["Ada Lovelace"]),
+        (["Harbour News", "Ada Lovelace"], ["Ada Lovelace"]),
+        ("harbournews.example", ["harbournews.example"]),
+    ],
+)
+def test_the_sites_name_beside_a_person_is_not_an_author(
+    raw: str | list[str], names: list[str]
+) -> None:
+    assert split_authors(raw, "Harbour News") == names
+
+
+def test_a_meta_author_naming_the_site_gives_way_to_the_byline() -> None:
+    # CMSs fill <meta name="author"> with the site's host; the page signs a person
+    head = '<meta name="author" content="harbournews.example">'
+    byline = '<p class="author">By Ada Lovelace, Harbour News North</p>'
+    tree = html.fromstring(page(head, body_top=byline))
+    meta = read_metadata(tree, "https://harbournews.example/harbour")
+    assert meta.authors == "Ada Lovelace, Harbour News North"
+    assert split_authors(meta.authors, "Harbour News") == ["Ada Lovelace"]
+
+
 # --- class 10: titles -------------------------------------------------------------
 
 

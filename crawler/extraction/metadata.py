@@ -239,38 +239,53 @@ _CREDENTIAL = re.compile(r"^([A-Z]{2,5}|Ph\.?D|M\.?D|Dr|Jr|Sr|[A-Z]\.([A-Z]\.)+)
 
 def split_authors(raw: str | list[str] | None, site_name: str = "") -> list[str]:
     """ "By A and B" -> ["A", "B"]: without e-mail addresses, URLs, job titles,
-    credentials, the site's own name, or duplicates; all-capitals names title-cased;
-    each name normalized (``normalize_space``: NFC, no zero-width characters)."""
+    credentials or duplicates; all-capitals names title-cased; each name normalized
+    (``normalize_space``: NFC, no zero-width characters). The site's own name (or
+    one of its desks, "Site Region") goes when people are named beside it, and stays
+    when it is the only author: a newsroom credits itself when no one signs."""
     if not raw:
         return []
     parts = raw if isinstance(raw, list) else [raw]
-    site = site_name.strip().lower()
     names: list[str] = []
     for part in parts:
         part = _BY.sub("", " ".join(_EMAIL.sub(" ", str(part)).split()))
         for position, name in enumerate(_SPLIT.split(part)):
             name = _BY.sub("", name.strip(" .-–—:|()<>[]"))
-            if not _is_name(name, site, first=not position):
+            if not _is_name(name, first=not position):
                 continue
             if name.isupper() and len(name) > 5:
                 name = name.title()
             name = normalize_space(name)
             if name and name not in names:
                 names.append(name)
-    return names
+    people = [n for n in names if not names_the_site(n, site_name)]
+    return people or names
 
 
-def _is_name(name: str, site: str, *, first: bool) -> bool:
+def names_the_site(name: str, site_name: str) -> bool:
+    """True when an author value is the site itself: its name, one of its desks
+    ("Site Region", "Site Sports"), or a bare host name ("news.example")."""
+    if _HOST_NAME.fullmatch(name.strip()):
+        return True
+    name, site = name.strip().lower(), site_name.strip().lower()
+    return bool(site) and (name == site or name.startswith(site + " "))
+
+
+# A host name standing for the site ("news.example", "www.paper.example"), written
+# in lower case as hosts are (a person's "J.Smith" is not one).
+_HOST_NAME = re.compile(r"(?:[a-z0-9-]+\.)+[a-z]{2,}")
+
+
+def _is_name(name: str, *, first: bool) -> bool:
     """True when a part of an author field is a person's (or agency's) name: not
-    empty, an address, a URL, too long, a job title or the site's own name (``site``,
-    lower case); a credential ("PhD") only when it comes ``first`` (an agency)."""
+    empty, an address, a URL, too long or a job title; a credential ("PhD") only
+    when it comes ``first`` (an agency)."""
     return not (
         not name
         or "@" in name
         or "://" in name
         or len(name) > 80
         or name.lower() in ("by", "staff", "admin")
-        or (site and name.lower() == site)
         or _ROLE.search(name)
         or (not first and _CREDENTIAL.match(name))
     )
@@ -419,8 +434,8 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
     articles = _article_objects(objects)
     meta.json_ld = objects
     meta.title = _title(tree, metas, articles)
-    meta.authors = _authors(tree, metas, articles)
     meta.sitename = _site_name(metas, articles)
+    meta.authors = _authors(tree, metas, articles, meta.sitename or "")
     meta.tags = _tags(tree, metas, articles)
     meta.description = metas.get("og:description") or metas.get("description") or None
     meta.date_raw, meta.modified_raw = find_dates(tree, metas, objects)
@@ -459,16 +474,25 @@ def _title(
 
 
 def _authors(
-    tree: HtmlElement, metas: dict[str, str], articles: list[dict[str, Any]]
+    tree: HtmlElement,
+    metas: dict[str, str],
+    articles: list[dict[str, Any]],
+    site_name: str,
 ) -> str | list[str] | None:
     """JSON-LD article authors, else the first author meta tag that is not a URL,
-    else the byline markup (raw: ``split_authors`` cleans them)."""
+    else the byline markup (raw: ``split_authors`` cleans them). A meta tag naming
+    the site itself (many CMSs fill it with the site's name or host) gives way to
+    a byline in the page."""
     authors = [n for o in articles for n in _names(o.get("author"))]
-    if not authors:
-        authors = [
-            metas[k] for k in _AUTHOR_META if metas.get(k) and "://" not in metas[k]
-        ][:1]
-    return authors or _byline(tree)
+    if authors:
+        return authors
+    meta_author = next(
+        (metas[k] for k in _AUTHOR_META if metas.get(k) and "://" not in metas[k]),
+        None,
+    )
+    if meta_author and not names_the_site(meta_author, site_name):
+        return [meta_author]
+    return _byline(tree) or meta_author
 
 
 def _site_name(metas: dict[str, str], articles: list[dict[str, Any]]) -> str | None:
