@@ -99,7 +99,9 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
 def space_key(text: str) -> str:
     """``text`` without invisible characters, white space collapsed."""
-    return " ".join(text.translate(_INVISIBLE).split())
+    if not text.isascii():  # translate() is slow, and the characters are not ASCII
+        text = text.translate(_INVISIBLE)
+    return " ".join(text.split())
 
 
 def line_key(text: str) -> str:
