@@ -548,3 +548,41 @@ def test_a_page_cut_at_the_parsers_depth_limit_says_so() -> None:
         extract_page(head + "<div>" * 400 + paragraphs + "</div>" * 400
                      + "</article></body></html>", "https://news.test/c")
     assert caught.value.deep_nesting is True
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        page_html(body_top="<form><input name='q'><label>Search</label></form>"),
+        # An XML declaration with an encoding: lxml refuses it as text, so the page is
+        # parsed from its bytes, as trafilatura does.
+        b'<?xml version="1.0" encoding="utf-8"?>' + page_html(),
+        # Control characters and a faulty doctype, which trafilatura repairs first.
+        b"<!DOCTYPE html/>\n" + page_html(paragraphs=["Text\x0b with\x01 controls."]),
+    ],
+    ids=["form", "xml-declaration", "repairs"],
+)
+def test_pages_are_parsed_as_trafilatura_parses_them(html: bytes) -> None:
+    from lxml import etree
+    from lxml.html import HtmlElement
+    from trafilatura.utils import decode_file, load_html
+
+    from crawler.extraction.extractor import parse_html
+
+    tree, source = parse_html(html)
+    theirs = load_html(decode_file(html))
+    assert etree.tostring(tree) == etree.tostring(theirs), (
+        "parse_html must give trafilatura's tree: compare with trafilatura.utils."
+        "load_html"
+    )
+    assert source == decode_file(html)
+    # Every element is a plain HtmlElement (lxml's lookup, not lxml.html's per-tag
+    # classes), and keeps HtmlElement's methods.
+    assert {type(el) for el in tree.iter() if isinstance(el.tag, str)} == {HtmlElement}
+    assert "Search" in tree.text_content() or b"form" not in html
+
+
+def test_text_that_is_not_html_is_unparsable() -> None:
+    with pytest.raises(ExtractionError) as caught:
+        extract_page(b"just some words", URL)
+    assert caught.value.reason == "unparsable"

@@ -78,6 +78,8 @@ CHARS_PER_WORD = 2
 def count_words(text: str) -> int:
     """Words in ``text``, script-aware: white-space separated words, plus the
     characters of scripts written without spaces, ``CHARS_PER_WORD`` to a word."""
+    if text.isascii():  # no unspaced script: skip the search (called ~200 times a page)
+        return len(text.split())
     unspaced = len(UNSPACED.findall(text))
     if not unspaced:
         return len(text.split())

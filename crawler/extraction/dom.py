@@ -82,6 +82,9 @@ _BLOCK_CHILDREN = _LEAF_BLOCKS | {
 _CANDIDATES = tuple(_LEAF_BLOCKS | _WRAPPERS)
 # An element with more text than this is a container, never one line.
 _MAX_LINE_CHARS = 5000
+# An element whose own leading text has this many characters is matched only when a
+# line starts with them: most elements are ruled out without reading their subtree.
+_HEAD_CHARS = 8
 
 
 def text_key(text: str) -> str:
@@ -96,7 +99,9 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 
 def space_key(text: str) -> str:
     """``text`` without invisible characters, white space collapsed."""
-    return " ".join(text.translate(_INVISIBLE).split())
+    if not text.isascii():  # translate() is slow, and the characters are not ASCII
+        text = text.translate(_INVISIBLE)
+    return " ".join(text.split())
 
 
 def line_key(text: str) -> str:
@@ -159,7 +164,10 @@ class BlockIndex:
             return
         # An element whose raw text is much longer than the longest line is a container.
         limit = min(_MAX_LINE_CHARS, 2 * max(map(len, lines)) + 200)
+        heads = {k[:_HEAD_CHARS] for k in wanted}
         for el in tree.iter(*_CANDIDATES):
+            if not _may_start_line(el.text, heads):
+                continue
             if el.tag not in _LEAF_BLOCKS and not _holds_line(el):
                 continue
             text = el.text_content()
@@ -179,6 +187,16 @@ class BlockIndex:
     def block(self, line: str) -> Block:
         """``line`` with its element (none when unmatched)."""
         return Block(line, self.element_for(line))
+
+
+def _may_start_line(text: str | None, heads: set[str]) -> bool:
+    """False when an element's own leading ``text`` rules it out: the ``space_key`` of
+    an element's whole text starts with that of its own text, so when the latter has
+    ``_HEAD_CHARS`` characters they must open one of the lines (``heads``)."""
+    if not text:
+        return True
+    head = space_key(text[: 4 * _HEAD_CHARS])
+    return len(head) < _HEAD_CHARS or head[:_HEAD_CHARS] in heads
 
 
 def _holds_line(el: HtmlElement) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from lxml import etree
 from lxml.html import HtmlElement
 
 from crawler.dates import parse_any_date
@@ -449,7 +450,7 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
     ]
     lang = tree.get("lang") or metas.get("content-language") or ""
     meta.language = lang.strip() or None
-    canonical = tree.xpath(_CANONICAL_LINK) or [metas.get("og:url", "")]
+    canonical = _CANONICAL_LINK(tree) or [metas.get("og:url", "")]
     meta.canonical_url = canonical[0].strip() or None
     return meta
 
@@ -514,7 +515,7 @@ def _tags(
     raw_tags += [metas.get(k) for k in _TAG_META]
     raw_tags += [o.get("keywords") for o in articles]
     if not any(raw_tags):
-        raw_tags = [" ".join(a.text_content().split()) for a in tree.xpath(_TAG_LINKS)]
+        raw_tags = [" ".join(a.text_content().split()) for a in _TAG_LINKS(tree)]
     tags: list[str] = []
     for value in raw_tags:
         for tag in value if isinstance(value, list) else str(value or "").split(","):
@@ -543,16 +544,23 @@ def _title_variants(tree: HtmlElement, metas: dict[str, str], title: str) -> lis
     return titles
 
 
-_CANONICAL_LINK = (
-    "//link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]/@href"
+# Searches of the whole page, compiled once. "/descendant::x[...]" finds what
+# "//x[...]" finds, in the same order, but libxml2 evaluates "//" with a predicate
+# as a search from every node of the page and merges the results: up to twice as
+# slow (the byline search took ~2 ms a page).
+_CANONICAL_LINK = etree.XPath(
+    "/descendant::link[contains(concat(' ', normalize-space(@rel), ' '),"
+    " ' canonical ')]/@href"
 )
 
 # Tag links (rel="tag", the microformat WordPress and others use).
-_TAG_LINKS = '//a[contains(concat(" ", normalize-space(@rel), " "), " tag ")]'
+_TAG_LINKS = etree.XPath(
+    '/descendant::a[contains(concat(" ", normalize-space(@rel), " "), " tag ")]'
+)
 
 
-_BYLINE = (
-    '//*[@rel="author" or @itemprop="author" or contains(@class, "author")'
+_BYLINE = etree.XPath(
+    '/descendant::*[@rel="author" or @itemprop="author" or contains(@class, "author")'
     ' or contains(@class, "byline")][not(self::meta or self::link or self::body)]'
 )
 _BYLINE_CLASS = re.compile(
@@ -575,7 +583,7 @@ def _in_comments(el: HtmlElement) -> bool:
 def _byline(tree: HtmlElement) -> str | None:
     """The author from byline markup (rel=author, itemprop=author, a class named
     author or byline, outside reader comments): the first short, name-like text."""
-    for el in tree.xpath(_BYLINE):
+    for el in _BYLINE(tree):
         named = (
             el.get("rel") == "author"
             or el.get("itemprop") == "author"

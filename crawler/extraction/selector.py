@@ -126,18 +126,22 @@ def is_prose(text: str) -> bool:
     return long_enough and bool(_SENTENCE_END.search(text))
 
 
+def lower_words(text: str) -> list[str]:
+    """``words`` of ``text``, lower-cased."""
+    return [t.lower() for t in words(text)]
+
+
 class TextCover:
     """Answers "is this text in that one?" on lower-cased word 4-grams (the benchmark's
-    unit); a line of fewer than four words is looked up as a phrase."""
+    unit); a line of fewer than four words is looked up as a phrase. Built from
+    ``lower_words`` tokens, so that a caller tokenizes each text once."""
 
-    def __init__(self, text: str) -> None:
-        tokens = [t.lower() for t in words(text)]
+    def __init__(self, tokens: list[str]) -> None:
         self.grams = set(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False))
         self.joined = " " + " ".join(tokens) + " "
 
-    def share_of(self, text: str) -> float:
-        """Share of ``text``'s 4-grams found here (1.0 for an empty text)."""
-        tokens = [t.lower() for t in words(text)]
+    def share_of(self, tokens: list[str]) -> float:
+        """Share of the 4-grams of a text's ``tokens`` found here (1.0 for none)."""
         if not tokens:
             return 1.0
         if len(tokens) < 4:
@@ -412,14 +416,19 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     """Drop non-prose runs before/after the part both extractors agree on."""
     if len(second) < SECOND_MIN_CHARS or not blocks:
         return blocks
-    ours = TextCover("\n".join(b.text for b in blocks))
-    if ours.share_of(second) < SECOND_INSIDE:
+    # Lines never join into one token (a line break is not a word character), so
+    # the body's tokens are its lines' tokens end to end.
+    lines = [lower_words(b.text) for b in blocks]
+    ours = TextCover([t for line in lines for t in line])
+    second_tokens = lower_words(second)
+    if ours.share_of(second_tokens) < SECOND_INSIDE:
         return blocks
-    theirs = TextCover(second)
+    theirs = TextCover(second_tokens)
     # Anchors are lines of four words or more: a short line ("Home", "Health") is
     # found in any long text by chance.
     shared = [
-        count_words(b.text) >= 4 and theirs.share_of(b.text) >= 0.5 for b in blocks
+        count_words(b.text) >= 4 and theirs.share_of(tokens) >= 0.5
+        for b, tokens in zip(blocks, lines, strict=True)
     ]
     if not any(shared):
         return blocks
