@@ -25,6 +25,7 @@ from crawler.extraction.cleanup import (
     normalize_space,
     split_blocks,
 )
+from crawler.extraction.hydration import hydration_body
 from crawler.extraction.metadata import (
     PageMeta,
     drop_site_tail,
@@ -43,7 +44,7 @@ from crawler.extraction.pagetype import (
     looks_like_listing,
     short_page_verdict,
 )
-from crawler.extraction.selector import Body, choose_body
+from crawler.extraction.selector import MIN_FAST_WORDS, Body, choose_body
 from crawler.sites import CommentSelectors, SiteConfig, is_xpath, select
 from crawler.urls import normalize_url, try_normalize_url
 
@@ -330,15 +331,10 @@ def _extract_tree(
     # A challenge page is judged by what it lacks too: markup of a protection
     # service on a page whose article text is there is a page served through it.
     challenge = challenge_verdict(tree, title)
-    body = _choose_body(tree, url, title, meta, overrides)
     figures, captions = figures_and_captions(tree)
-    paragraphs = clean_paragraphs(
-        overrides["body"] if body is None else body.lines,
-        title=title,
-        captions=captions,
-        clutter_phrases=site.extraction.clutter_phrases if site else (),
+    body, paragraphs, words = _body_paragraphs(
+        tree, url, site, title, meta, overrides, captions
     )
-    words = sum(count_words(p) for p in paragraphs)
     _refuse_non_article(tree, title, paragraphs, words, challenge, min_words)
     malformed_links = _refuse_listing(tree, url, site, paragraphs, meta)
     date, date_raw, date_modified = _dates(overrides, meta)
@@ -415,6 +411,54 @@ def _choose_body(
         url,
         titles=[title, *meta.titles],
         article_body=json_ld_article_body(meta.json_ld),
+    )
+
+
+def _body_paragraphs(
+    tree: HtmlElement,
+    url: str,
+    site: SiteConfig | None,
+    title: str,
+    meta: PageMeta,
+    overrides: dict[str, Any],
+    captions: list[str],
+) -> tuple[Body | None, list[str], int]:
+    """The chosen body, its cleaned paragraphs and their words; the body of the
+    page's hydration data (``hydration.hydration_body``) instead when the DOM gave
+    (next to) none and that one is longer."""
+    body = _choose_body(tree, url, title, meta, overrides)
+    lines = overrides["body"] if body is None else body.lines
+    paragraphs = _cleaned(lines, site, title, captions)
+    words = sum(map(count_words, paragraphs))
+    # Only a page with (next to) no body pays for this: an app shell's DOM may hold
+    # nothing but its menu, which the extractors then return as the body.
+    if body is None or words >= MIN_FAST_WORDS:
+        return body, paragraphs, words
+    hydrated = hydration_body(
+        tree,
+        url,
+        titles=[title, *meta.titles],
+        article_body=json_ld_article_body(meta.json_ld),
+    )
+    if hydrated is None:
+        return body, paragraphs, words
+    fuller = _cleaned(hydrated.lines, site, title, captions)
+    fuller_words = sum(map(count_words, fuller))
+    if fuller_words <= words:
+        return body, paragraphs, words
+    return hydrated, fuller, fuller_words
+
+
+def _cleaned(
+    lines: list[str], site: SiteConfig | None, title: str, captions: list[str]
+) -> list[str]:
+    """``cleanup.clean_paragraphs`` with the page's title and captions and the site's
+    clutter phrases."""
+    return clean_paragraphs(
+        lines,
+        title=title,
+        captions=captions,
+        clutter_phrases=site.extraction.clutter_phrases if site else (),
     )
 
 

@@ -42,7 +42,8 @@ class ExtractedPage:
     #: Lines the generic clean-up dropped, by rule (``title``, ``link``, ``edge_tail``).
     cleanup: dict[str, int] = field(default_factory=dict)
     #: Where the body came from: ``trafilatura``, ``trafilatura_fallback``,
-    #: ``readability`` or ``site`` (the site file's body selector).
+    #: ``readability``, ``hydration`` (the page's Next.js/JSON state data, its DOM
+    #: holding no body) or ``site`` (the site file's body selector).
     body_source: str = "trafilatura"
     #: The parser cut the page at its depth limit: text below it is lost
     #: (``safety/deep_nesting``).
