@@ -137,6 +137,14 @@ def _stat(cluster: Cluster, name: str) -> int:
     return sum(int(w.stats().get(name, 0)) for w in cluster.workers)
 
 
+def _lag(cluster: Cluster) -> str:
+    """How late requests were written after their check, and the waits it caused."""
+    worst = max(int(w.stats().get("cluster/politeness/send_lag_max_ms", 0))
+                for w in cluster.workers)
+    return (f"send lag max {worst} ms, waited for a late previous send "
+            f"{_stat(cluster, 'cluster/politeness/waited_for_previous_send')}")
+
+
 def politeness(tmp: Path, args: argparse.Namespace) -> None:
     for delay in (float(d) for d in args.delays.split(",")):
         run = tmp / f"politeness-{delay}"
@@ -159,8 +167,8 @@ def politeness(tmp: Path, args: argparse.Namespace) -> None:
               f"{statistics.median(gaps):.3f} s, mean "
               f"{(times[-1] - times[0]) / len(gaps):.3f} s; re-scheduled: late "
               f"{_stat(cluster, 'cluster/politeness/late_requeued')}, taken "
-              f"{_stat(cluster, 'cluster/politeness/taken_requeued')}; old "
-              f"late_sent {_stat(cluster, 'cluster/politeness/late_sent')}")
+              f"{_stat(cluster, 'cluster/politeness/taken_requeued')}; "
+              f"{_lag(cluster)}")
 
 
 def fairness(tmp: Path, args: argparse.Namespace) -> None:
@@ -220,7 +228,7 @@ def fairness(tmp: Path, args: argparse.Namespace) -> None:
           f"{_stat(cluster, 'cluster/lease/skipped_booked_host')}, all_hosts_busy "
           f"{_stat(cluster, 'cluster/lease/all_hosts_busy')}; re-scheduled late "
           f"{_stat(cluster, 'cluster/politeness/late_requeued')}, taken "
-          f"{_stat(cluster, 'cluster/politeness/taken_requeued')}")
+          f"{_stat(cluster, 'cluster/politeness/taken_requeued')}; {_lag(cluster)}")
 
 
 def recovery(tmp: Path, args: argparse.Namespace) -> None:

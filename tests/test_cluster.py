@@ -335,9 +335,9 @@ def test_a_killed_worker_loses_nothing_and_a_rerun_completes_the_set(
 def test_the_site_delay_holds_across_workers(
     tmp_path: Path, redis: RedisServer
 ) -> None:
-    """Three workers, one site with download_delay 0.2 s: the server sees requests
-    the delay apart on average and (but for one pair, an allowance for the OS
-    scheduling three processes on two cores) never under half the delay apart."""
+    """Three workers, one site with download_delay 0.2 s: the server never sees two
+    requests closer than the delay (10 ms for the timestamps), on a loaded machine
+    too: the delay counts from each answer as well as from each check."""
     delay = 0.2
     site = NewsSite(n_articles=8)
     with SiteServer() as server:
@@ -350,12 +350,11 @@ def test_the_site_delay_holds_across_workers(
     assert [w.proc.returncode for w in cluster.workers] == [0, 0, 0], cluster.logs()
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert len(gaps) >= 15, f"too few requests to judge: {len(times)}"
-    # One close pair is tolerated (the OS may schedule two of three processes late
-    # on two busy cores); a delay that is not shared gives many (gaps ~0.01 s).
-    close = [round(g, 3) for g in gaps if g < 0.5 * delay]
-    assert len(close) <= 1, (
-        f"{len(close)} pairs of requests under half the delay ({delay} s) apart: the "
-        f"delay is not shared across workers (gaps: {[round(g, 3) for g in gaps]})"
+    # A delay that is not shared gives many close pairs (gaps ~0.01 s).
+    close = [round(g, 3) for g in gaps if g < delay - 0.01]
+    assert not close, (
+        f"{len(close)} pairs of requests closer than the delay ({delay} s): the "
+        f"delay is not a floor across workers (gaps: {[round(g, 3) for g in gaps]})"
     )
     mean = (times[-1] - times[0]) / len(gaps)
     assert mean >= 0.95 * delay, f"mean gap {mean:.3f} s < {delay}"

@@ -9,11 +9,17 @@ one script checks that no request to the host left less than ``delay`` ago and
 records this one as the host's last start (``newsites:hosts:<host>:last``); a
 request whose turn was taken, or that woke too late to leave before the next
 reserved turn, is not sent but re-scheduled (back to the shared queue; its lease
-ends once it is there). The place is given back when the response or the error
-comes back; a dead worker's places expire after DOWNLOAD_TIMEOUT plus a margin. The
-keys are per host, not per run, so two runs on one Redis share a host's limits too.
-Times come from the Redis clock. Scrapy's own per-process delay is set to 0 by the
-add-on, so the two never add up.
+ends once it is there). A busy or descheduled process can write a request to its
+socket well after the check, so the host's last start is moved up twice more: when
+the request has been written (two reactor turns later) and when its answer or error
+comes back (a request reaches the server before its answer leaves it, so the delay
+is a floor at the server, counted from the answer as Nutch and Heritrix count it). A
+request that finds, on waking, the previous one's record moved up by less than a
+quarter of the delay waits the difference instead of being re-scheduled. The place
+is given back when the response or the error comes back; a dead worker's places
+expire after DOWNLOAD_TIMEOUT plus a margin. The keys are per host, not per run, so
+two runs on one Redis share a host's limits too. Times come from the Redis clock.
+Scrapy's own per-process delay is set to 0 by the add-on, so the two never add up.
 
 Two signals from a host move its limits for every worker: a robots.txt Crawl-delay
 for our user agent (at most CRAWL_DELAY_MAX) raises its delay, and a 429 or 503
@@ -57,6 +63,15 @@ _LATE_TOLERANCE = 0.01
 # is recorded as leaving this much later (at most half the delay), so that the next
 # request keeps the delay at the server too (a 0.975-s gap at 1 s before this).
 _FIRST_CONNECTION_MARGIN = 0.05
+# A tolerance no waking misses: the take script does not judge lateness.
+_NO_LATE_CHECK = 1e9
+#: ``request.meta`` key on a request sent under a host delay: the delay.
+_SENT_META = "cluster_sent_with_delay"
+# A request that finds the previous one was written up to this share of the delay
+# later than its check waits for the difference (at most this many times) instead
+# of being re-scheduled; a turn taken outright leaves a bigger shortfall.
+_SHORT_WAIT_SHARE = 0.25
+_SHORT_WAITS = 3
 
 _NOW = """
 local t = redis.call('TIME')
@@ -98,26 +113,42 @@ return {string.format('%.6f', start - now), string.format('%.6f', start)}
 
 # KEYS: host next-start key, host last-start key
 # ARGV: delay, this request's turn, tolerance, step, margin
-# Just before sending: 'taken' when a request to the host left less than the delay
-# ago; 'late' when this one woke after its turn (plus the tolerance) and another
-# request has reserved the following turn (sending now would crowd it); else 'ok',
-# and this request is recorded as the host's last start (plus the margin of a first
-# connection).
+# Just before sending: {'taken', seconds short} when a request to the host left
+# less than the delay ago; 'late' when this one woke after its turn (plus the
+# tolerance) and another request has reserved the following turn (sending now would
+# crowd it); else 'ok', and this request is recorded as the host's last start (plus
+# the margin of a first connection).
 _TAKE_TURN = (
     _NOW
     + """
 local delay = tonumber(ARGV[1])
 local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-if now - last < delay then return 'taken' end
+if now - last < delay then
+  return {'taken', string.format('%.6f', last + delay - now)}
+end
 local turn = tonumber(ARGV[2])
 if now > turn + tonumber(ARGV[3]) then
   local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
-  if nxt > turn + tonumber(ARGV[4]) + 0.000001 then return 'late' end
+  if nxt > turn + tonumber(ARGV[4]) + 0.000001 then return {'late', '0'} end
 end
 local margin = tonumber(ARGV[5] or '0')
 redis.call('SET', KEYS[2], string.format('%.6f', now + margin),
            'PX', math.ceil((delay + margin) * 1000) + 60000)
-return 'ok'
+return {'ok', '0'}
+"""
+)
+
+# KEYS: host last-start key; ARGV: key lifetime (s). After a request was written:
+# the host's last start becomes now when that is later than recorded. Returns how
+# much later (the send lag), '0' when not later.
+_RECORD_SENT = (
+    _NOW
+    + """
+local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now <= last then return '0' end
+redis.call('SET', KEYS[1], string.format('%.6f', now),
+           'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 60000)
+return string.format('%.6f', now - last)
 """
 )
 
@@ -140,6 +171,7 @@ class HostTurns:
     def __init__(self, server: Any) -> None:
         self._reserve = server.register_script(_RESERVE_START)
         self._take = server.register_script(_TAKE_TURN)
+        self._record_sent = server.register_script(_RECORD_SENT)
 
     def reserve(self, host: str, step: float) -> tuple[float, str]:
         """Seconds to wait for the host's next turn, and the turn (Redis time)."""
@@ -156,14 +188,24 @@ class HostTurns:
         tolerance: float,
         step: float,
         margin: float = 0.0,
-    ) -> str:
+    ) -> tuple[str, float]:
         """'ok' (recorded as the host's last start, ``margin`` seconds later than
-        now), 'taken' or 'late'."""
-        outcome = self._take(
+        now), 'taken' with the seconds until the delay is over, or 'late'."""
+        outcome, short = self._take(
             keys=[RunKeys.host_next(host), RunKeys.host_last(host)],
             args=[delay, turn, tolerance, step, margin],
         )
-        return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
+        return _text(outcome), float(_text(short))
+
+    def record_sent(self, host: str, lifetime: float) -> float:
+        """The host's last start moves up to now (a request was just written);
+        returns how many seconds later than recorded, 0 when not later."""
+        lag = self._record_sent(keys=[RunKeys.host_last(host)], args=[lifetime])
+        return float(_text(lag))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 async def _sleep(seconds: float) -> None:
@@ -222,15 +264,17 @@ class SharedPolitenessMiddleware:
             self.stats.inc_value("cluster/politeness/waited_for_place")
         if limit.delay <= 0:
             return None
-        outcome = await self._wait_for_turn(host, limit.delay)
+        first = host not in self.connected_hosts
+        outcome = await self._wait_for_turn(host, limit.delay, first)
         if outcome == "ok":
+            request.meta[_SENT_META] = limit.delay
             return None
         # Not sent: it would leave closer than the delay to another start.
         self._give_place_back(request)
         self.stats.inc_value(f"cluster/politeness/{outcome}_requeued")
         return self._rescheduled(request)
 
-    async def _wait_for_turn(self, host: str, delay: float) -> str:
+    async def _wait_for_turn(self, host: str, delay: float, first: bool) -> str:
         """Reserve the host's next turn, sleep until it, then take it: 'ok' to
         send, 'taken' or 'late' when this request must not leave now.
 
@@ -247,12 +291,45 @@ class SharedPolitenessMiddleware:
             self.stats.inc_value("cluster/politeness/delayed")
             self.stats.inc_value("cluster/politeness/delay_ms", int(wait * 1000))
             await _sleep(wait)
-        first = host not in self.connected_hosts
         margin = min(_FIRST_CONNECTION_MARGIN, delay / 2) if first else 0.0
-        outcome = self.turns.take(host, delay, turn, tolerance, step, margin)
+        for _ in range(_SHORT_WAITS + 1):
+            outcome, short = self.turns.take(host, delay, turn, tolerance, step, margin)
+            if outcome != "taken" or short > delay * _SHORT_WAIT_SHARE:
+                break
+            # The request before this one was written or answered later than its
+            # check: wait the difference. Waking late from this wait is not judged
+            # again (the next request's own check keeps the delay from this one).
+            self.stats.inc_value("cluster/politeness/waited_for_previous_send")
+            await _sleep(short)
+            tolerance = _NO_LATE_CHECK
         if outcome == "ok":
             self.connected_hosts.add(host)
+            self._record_when_written(host, delay + margin)
         return outcome
+
+    def _record_when_written(self, host: str, lifetime: float) -> None:
+        """Move the host's last start up to the moment this request was written.
+
+        The request goes to the downloader once this middleware returns; its bytes
+        reach the socket when the reactor next writes (a new connection needs one
+        turn more). Two reactor turns later is the earliest moment it has surely
+        left, and the later moment is the safe one to count the delay from."""
+
+        def next_turn() -> None:
+            task.deferLater(reactor, 0, self._record_sent, host, lifetime)
+
+        task.deferLater(reactor, 0, next_turn)
+
+    def _record_sent(self, host: str, lifetime: float, count_lag: bool = True) -> None:
+        try:
+            lag = self.turns.record_sent(host, lifetime)
+        except RedisError:
+            self.stats.inc_value("cluster/politeness/send_not_recorded")
+            return
+        if lag > 0 and count_lag:
+            lag_ms = round(lag * 1000)
+            self.stats.inc_value("cluster/politeness/send_lag_ms", lag_ms)
+            self.stats.max_value("cluster/politeness/send_lag_max_ms", lag_ms)
 
     @staticmethod
     def _rescheduled(request: Request) -> Request:
@@ -265,6 +342,7 @@ class SharedPolitenessMiddleware:
 
     def process_response(self, request: Request, response: Response) -> Response:
         self._give_place_back(request)
+        self._record_answer(request)
         if response.status in self.pause_codes:
             header = response.headers.get("Retry-After")
             wait = parse_retry_after(header.decode("latin-1") if header else None)
@@ -285,6 +363,20 @@ class SharedPolitenessMiddleware:
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         self._give_place_back(request)
+        self._record_answer(request)
+
+    def _record_answer(self, request: Request) -> None:
+        """The host's last start moves up to this request's answer (or error).
+
+        A request reaches the server before its answer comes back, whatever
+        happened in between: a name lookup and a new connection after the check,
+        a process descheduled on a busy machine. Counting the delay from the
+        answer (as Nutch and Heritrix do) makes it a floor at the server; the cost
+        is one answer time per request to a host served one at a time."""
+        delay: float | None = request.meta.pop(_SENT_META, None)
+        if delay is not None:
+            host = (urlparse_cached(request).hostname or "").lower()
+            self._record_sent(host, delay, count_lag=False)
 
     def _give_place_back(self, request: Request) -> None:
         # Popped, so a retry or redirect copied from this request holds no place.
