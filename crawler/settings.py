@@ -190,6 +190,10 @@ POLICY_DOWNLOADER_MIDDLEWARES: dict[str, int | None] = {
     "crawler.middlewares.crawl_delay.CrawlDelayMiddleware": 555,
     # after robots.txt (100): a refused page costs nothing; before any download
     "crawler.middlewares.budget.RequestBudgetMiddleware": 540,
+    # Scrapy's, in its place: the refresh read from the page's head, not its whole
+    # text decoded and kept on the response (crawler/responses.py).
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "crawler.middlewares.meta_refresh.HeadMetaRefreshMiddleware": 580,
 }
 # Requests a site may send in one run when its site file sets no crawl.max_requests:
 # a bound on link farms and endless calendars (0: none). A large site crawled by

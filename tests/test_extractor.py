@@ -258,6 +258,69 @@ def test_comments_only_when_asked_and_never_in_text() -> None:
     assert "About time" not in on.text
 
 
+# --- the site file's selectors --------------------------------------------------------
+
+
+def _site_with(**selectors: str) -> Any:
+    from crawler.sites import ExtractionConfig, SiteConfig
+
+    return SiteConfig(
+        id="paper",
+        name="City Paper",
+        home="https://news.example.org/",
+        domains=("news.example.org",),
+        path="paper.toml",
+        extraction=ExtractionConfig(**selectors),
+    )
+
+
+SELECTED = page_html(
+    head='<meta name="pubdate" content="  2024-11-29T08:00:00Z ">',
+    body_top=(
+        '<p class="kicker"> </p><p class="kicker">  Harbour\n  news </p>'
+        '<span class="by">Ada  Lovelace</span><span class="by">Grace\nHopper</span>'
+        '<p class="standfirst">The bridge  vote,\n in brief.</p>'
+    ),
+)
+
+
+def test_a_site_title_selector_takes_its_first_non_empty_match_spaced() -> None:
+    page = extract_page(SELECTED, URL, _site_with(title="p.kicker"))
+    assert page.title == "Harbour news", "first non-empty match, whitespace collapsed"
+
+
+def test_a_site_attribute_selector_reads_the_attribute() -> None:
+    site = _site_with(date="//meta[@name='pubdate']/@content")
+    page = extract_page(SELECTED, URL, site)
+    assert page.date_raw == "2024-11-29T08:00:00Z"
+    assert page.date == "2024-11-29T08:00:00+00:00"
+
+
+def test_a_site_authors_selector_keeps_every_match() -> None:
+    page = extract_page(SELECTED, URL, _site_with(authors="span.by"))
+    assert page.authors == ["Ada Lovelace", "Grace Hopper"]
+
+
+def test_a_site_description_selector_wins_over_the_meta_tags() -> None:
+    page = extract_page(SELECTED, URL, _site_with(description=".standfirst"))
+    assert page.description == "The bridge vote, in brief."
+
+
+def test_a_site_body_selector_gives_the_paragraphs() -> None:
+    page = extract_page(SELECTED, URL, _site_with(body="div.article-body > p"))
+    assert page.paragraphs == PARAGRAPHS
+    assert page.body_source == "site"
+
+
+def test_a_site_selector_that_finds_nothing_leaves_the_field_to_the_page() -> None:
+    page = extract_page(
+        SELECTED, URL, _site_with(title="h6.none", authors="b.none", body="i.none")
+    )
+    assert page.title == "Council approves harbour bridge"
+    assert page.body_source != "site"
+    assert all(p in page.paragraphs for p in PARAGRAPHS), page.paragraphs
+
+
 # --- pages that are not articles ------------------------------------------------------
 
 CLOUDFLARE = b"""<!DOCTYPE html><html lang="en-US"><head>

@@ -2,6 +2,9 @@
 
 This is the one code path the spider, ``newsites extract`` and the benchmarks share.
 It is a pure function of (bytes, url, site) so that it can run in a worker process.
+What it imports is what a worker loads: not Scrapy (nor ``itemloaders``, whose
+``itemadapter`` imports Scrapy and Twisted whenever they are installed: 22 MB a
+worker), so the site file's selectors are read by ``_load_overrides`` below.
 """
 
 from __future__ import annotations
@@ -9,8 +12,6 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from itemloaders import ItemLoader
-from itemloaders.processors import Identity, MapCompose, TakeFirst
 from lxml import etree
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
@@ -52,14 +53,10 @@ from crawler.urls import normalize_url, try_normalize_url
 MAX_HTML_BYTES = 3 * 1024 * 1024
 
 
-class ArticleLoader(ItemLoader):
-    """Site overrides: fields read with the site file's selectors."""
-
-    default_item_class = dict
-    default_input_processor = MapCompose(lambda s: " ".join(str(s).split()))
-    default_output_processor = TakeFirst()
-    authors_out = Identity()
-    body_out = Identity()
+#: Site-file fields read with the site's selectors. The list fields keep every
+#: match; the others keep the first non-empty one.
+OVERRIDE_FIELDS = ("title", "date", "description", "authors", "body")
+LIST_FIELDS = frozenset({"authors", "body"})
 
 
 def _node_text(node: Selector) -> str:
@@ -71,23 +68,32 @@ def _to_xpath(selector: str) -> str:
 
 
 def _load_overrides(sel: Selector, site: SiteConfig | None) -> dict[str, Any]:
+    """The fields the site file's selectors find, whitespace collapsed: for
+    ``authors`` and ``body`` every match, for the others the first non-empty one; a
+    field its selector found nothing for (or no non-empty value) is left out."""
     if site is None:
         return {}
-    cfg = site.extraction
-    loader = ArticleLoader(selector=sel)
-    for name in ("title", "date", "description", "authors"):
-        selector = getattr(cfg, name)
-        if selector:
-            loader.add_value(
-                name,
-                [
-                    n.root if isinstance(n.root, str) else _node_text(n)
-                    for n in select(sel, selector)
-                ],
-            )
-    if cfg.body:
-        loader.add_value("body", [_node_text(n) for n in select(sel, cfg.body)])
-    return dict(loader.load_item())
+    found: dict[str, Any] = {}
+    for name in OVERRIDE_FIELDS:
+        selector = getattr(site.extraction, name)
+        if not selector:
+            continue
+        values = [" ".join(v.split()) for v in _selected_texts(sel, selector, name)]
+        if name in LIST_FIELDS:
+            if values:
+                found[name] = values
+        elif first := next((v for v in values if v), None):
+            found[name] = first
+    return found
+
+
+def _selected_texts(sel: Selector, selector: str, name: str) -> list[str]:
+    """The texts of a site selector's matches: an attribute's or a text node's
+    value as it is, an element's text (the body: always the element's text)."""
+    return [
+        n.root if isinstance(n.root, str) and name != "body" else _node_text(n)
+        for n in select(sel, selector)
+    ]
 
 
 def extract_comments(

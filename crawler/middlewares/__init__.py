@@ -1,4 +1,5 @@
-"""Downloader middlewares of the crawl policy: how politely and how persistently we ask.
+"""Downloader middlewares of the crawl policy: how politely and how persistently we ask
+(and Scrapy's meta refresh, made to read only the head of a page).
 
 Each module is one middleware, registered in ``crawler/settings.py`` and described in
 ``docs/discovery.md`` ("Politeness").

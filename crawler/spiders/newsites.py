@@ -28,7 +28,6 @@ from scrapy.settings import BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.gz import gunzip, gzip_magic_number
-from scrapy.utils.response import get_base_url
 
 from crawler.dates import date_from_url, parse_date, parse_date_hint
 from crawler.discovery import (
@@ -45,6 +44,7 @@ from crawler.extraction.service import ExtractionService
 from crawler.frontier import ExportedEarlier, Frontier, LinkState, SeenAnswer
 from crawler.items import Article, unwritten
 from crawler.replay import configure_fixtures
+from crawler.responses import base_url
 from crawler.safety.nesting import report_deep_nesting
 from crawler.sites import SiteConfig, SiteConfigError, load_sites, select, select_sites
 from crawler.store.run import SeenRun, seen_run_of
@@ -609,7 +609,7 @@ class NewsitesSpider(scrapy.Spider):
         href = (page_canonical or "").strip()
         if not href:
             return fetched
-        candidate = try_normalize_url(href, get_base_url(response))
+        candidate = try_normalize_url(href, base_url(response))
         if candidate is None:  # http://host:abc/: not a URL, the page is still one
             self.crawler.stats.inc_value("extract/canonical_malformed")
             return fetched
