@@ -7,24 +7,17 @@ from typing import Any
 
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
-from scrapy.http import HtmlResponse, Response
+from scrapy.http import Response
 from scrapy.utils.conf import build_component_list
 from scrapy.utils.misc import load_object
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
 from crawler.middlewares.meta_refresh import HeadMetaRefreshMiddleware
+from tests.support.responses import HeadOnlyResponse
 
 URL = "https://news.example.org/old-story"
 TAIL = "<p>" + "Der Hafen und die Brücke. " * 4000 + "</p></body></html>"
-
-
-class HeadOnlyResponse(HtmlResponse):
-    """A page whose whole text must not be decoded."""
-
-    @property
-    def text(self) -> str:
-        raise AssertionError("the whole body was decoded (response.text)")
 
 
 def refresh_page(content: str) -> bytes:

@@ -10,17 +10,10 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.response import get_base_url, get_meta_refresh
 
 from crawler.responses import HEAD_CHARS, base_url, head_text, meta_refresh
+from tests.support.responses import HeadOnlyResponse
 
 URL = "https://news.example.org/2024/11/story"
 FILLER = "<p>" + "Hafen, Brücke und Fähre — 港の橋 🚢. " * 40 + "</p>"
-
-
-class HeadOnlyResponse(HtmlResponse):
-    """A page whose whole text must not be decoded."""
-
-    @property
-    def text(self) -> str:
-        raise AssertionError("the whole body was decoded (response.text)")
 
 
 def page(head: str, *, filler: int = 100, charset: str = "utf-8") -> str:
