@@ -28,6 +28,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Literal
 
+from crawler.urls import url_key
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
@@ -86,10 +88,12 @@ class Frontier:
     def __init__(self, crawler: Crawler, default_max_requests: int = 0) -> None:
         self.crawler = crawler
         self.default_max_requests = default_max_requests
-        self._links: dict[str, LinkState] = {}
+        # One entry per URL the run met: keyed by ``url_key``, not the URL string, so a
+        # run of 20,000 articles holds ~2 MB here instead of ~8 (issue 15, memory).
+        self._links: dict[bytes, LinkState] = {}
         self._parked: dict[str, Parked] = {}
         self._entries: set[str] = set()
-        self._emitted: set[str] = set()
+        self._emitted: set[bytes] = set()
         self._articles: Counter[str] = Counter()  # emitted, per site
         self._in_flight: Counter[str] = Counter()  # article requests not yet answered
         self._scheduled: Counter[tuple[str, str]] = Counter()  # (site, entry|article)
@@ -207,13 +211,13 @@ class Frontier:
         return Decision(True, age, checked)
 
     def state(self, url: str) -> LinkState | None:
-        return self._links.get(url)
+        return self._links.get(url_key(url))
 
     def known(self, url: str) -> bool:
-        return url in self._links
+        return url_key(url) in self._links
 
     def mark(self, url: str, state: LinkState) -> None:
-        self._links[url] = state
+        self._links[url_key(url)] = state
         if state is not LinkState.PARKED:
             self._parked.pop(url, None)
 
@@ -227,7 +231,7 @@ class Frontier:
     def park(
         self, url: str, site: SiteConfig, source: str, why: str, checked: bool
     ) -> None:
-        self._links[url] = LinkState.PARKED
+        self._links[url_key(url)] = LinkState.PARKED
         self._parked[url] = Parked(site.id, source, checked)
         self.stats.inc_value(f"discovery/deferred_{why}")
 
@@ -239,7 +243,7 @@ class Frontier:
         is requested and in flight until ``answered``."""
         if not self._schedule(site, "article"):
             return False
-        self._links[url] = LinkState.REQUESTED
+        self._links[url_key(url)] = LinkState.REQUESTED
         self._in_flight[site.id] += 1
         return True
 
@@ -261,7 +265,7 @@ class Frontier:
 
     # --- articles written ----------------------------------------------------------
     def emitted(self, canonical: str) -> bool:
-        return canonical in self._emitted
+        return url_key(canonical) in self._emitted
 
     def over_max_articles(self, site: SiteConfig) -> bool:
         cap = site.crawl.max_articles
@@ -269,16 +273,18 @@ class Frontier:
 
     def emit(self, canonical: str, site_id: str) -> None:
         """The article ``canonical`` is on its way to the output."""
-        self._links[canonical] = LinkState.REQUESTED
-        self._emitted.add(canonical)
+        key = url_key(canonical)
+        self._links[key] = LinkState.REQUESTED
+        self._emitted.add(key)
         self._articles[site_id] += 1
 
     def forget_emitted(self, canonical: str, site_id: str) -> bool:
         """The article was not written after all (a pipeline failed, another worker
         holds it): a later fetch may emit it. True if it was emitted."""
-        if canonical not in self._emitted:
+        key = url_key(canonical)
+        if key not in self._emitted:
             return False
-        self._emitted.discard(canonical)
+        self._emitted.discard(key)
         self._articles[site_id] = max(0, self._articles[site_id] - 1)
         return True
 

@@ -19,6 +19,7 @@ from scrapy.exceptions import DropItem
 from crawler.extraction.cleanup import count_words
 from crawler.items import unwritten
 from crawler.store import without_query, words_of
+from crawler.urls import url_key
 
 
 class _Component:
@@ -78,9 +79,10 @@ class DuplicateUrlPipeline(_Component):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.seen: set[str] = set()
+        # keys (``url_key``), not strings: one entry per article written, all run long
+        self.seen: set[bytes] = set()
         self.compare_texts = not crawler.settings.getbool("SEEN_ENABLED")
-        self.variants: set[tuple[str, str]] = set()
+        self.variants: set[bytes] = set()
         crawler.signals.connect(self.item_not_written, signal=signals.item_error)
         crawler.signals.connect(self.item_not_written, signal=signals.item_dropped)
 
@@ -96,24 +98,28 @@ class DuplicateUrlPipeline(_Component):
         if unwritten(exception, failed=failure is not None):
             adapter = ItemAdapter(item)
             url = str(adapter.get("url") or "")
-            self.seen.discard(url)
+            self.seen.discard(url_key(url))
             if self.compare_texts:
-                self.variants.discard(
-                    (without_query(url), text_key(adapter.get("text") or ""))
-                )
+                self.variants.discard(variant_key(url, adapter.get("text") or ""))
 
     def process_item(self, item: Any) -> Any:
         adapter = ItemAdapter(item)
         url = str(adapter.get("url") or "")
-        if url in self.seen:
+        key = url_key(url)
+        if key in self.seen:
             raise self.drop("duplicate_url", item)
         if self.compare_texts:
-            key = (without_query(url), text_key(adapter.get("text") or ""))
-            if key in self.variants:
+            variant = variant_key(url, adapter.get("text") or "")
+            if variant in self.variants:
                 raise self.drop("duplicate_text", item)
-            self.variants.add(key)
-        self.seen.add(url)
+            self.variants.add(variant)
+        self.seen.add(key)
         return item
+
+
+def variant_key(url: str, text: str) -> bytes:
+    """The key of a text under a URL without its query string."""
+    return url_key(f"{without_query(url)} {text_key(text)}")
 
 
 def text_key(text: str) -> str:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.urls import is_tracking_param, normalize_url, same_site
+from crawler.urls import (
+    URL_KEY_BYTES,
+    is_tracking_param,
+    normalize_url,
+    same_site,
+    url_key,
+)
 
 
 @pytest.mark.parametrize(
@@ -92,3 +98,12 @@ def test_same_site(url: str, expected: bool) -> None:
 
 def test_same_site_with_ip_and_port() -> None:
     assert same_site("http://127.0.0.1:41234/news/a", ("127.0.0.1",))
+
+
+def test_url_key_is_compact_and_tells_urls_apart() -> None:
+    urls = [f"https://example.com/news/{n}" for n in range(10_000)]
+    keys = {url_key(u) for u in urls}
+    assert len(keys) == len(urls)
+    assert all(len(k) == URL_KEY_BYTES for k in keys)
+    assert url_key("https://example.com/news/1") == url_key("https://example.com/news/1")
+    assert url_key("https://example.com/news/é") != url_key("https://example.com/news/e")
