@@ -242,6 +242,34 @@ def test_link_lines_that_are_the_post_are_kept() -> None:
     assert not body.dropped
 
 
+TOC_PAGE = f"""<html><body><article>
+<ul class="contents">
+<li><a href="/guide#when">When does the bridge open to traffic?</a></li>
+<li><a href="/guide#cost">What will the new harbour bridge cost?</a></li></ul>
+<p>{LEAD}</p>
+<h2 id="when">When does the bridge open to traffic?</h2><p>{SECOND}</p>
+<h2 id="cost">What will the new harbour bridge cost?</h2><p>{DEK}</p>
+</article></body></html>"""
+
+
+def test_headings_a_table_of_contents_links_to_are_not_link_lines() -> None:
+    """The body's headings are the lines, not the contents' links to them: each
+    line is matched to the heading with its text, not to the link before it."""
+    lines = [
+        LEAD,
+        "When does the bridge open to traffic?",
+        SECOND,
+        "What will the new harbour bridge cost?",
+        DEK,
+    ]
+    blocks = blocks_of(TOC_PAGE, lines)
+    assert [b.heading for b in blocks] == [False, True, False, True, False]
+    body = Body(lines=[])
+    kept = [b.text for b in drop_link_lines(blocks, body)]
+    assert kept == lines
+    assert body.dropped["link"] == 0
+
+
 PROSE = [
     "The council approved the harbour bridge on Monday after three years of delay.",
     "Construction is to start in the spring and to last two years, officials said.",
@@ -397,6 +425,19 @@ LAYOUT_TABLE_PAGE = f"""<html><body><table><tr>
 DATA_TABLE_PAGE = f"""<html><body><article>{"".join(f"<p>{p}</p>" for p in PROSE)}
 <table><tr><th>Year</th><th>Cost</th></tr><tr><td>2023</td><td>12 m</td></tr>
 <tr><td>2024</td><td>15 m</td></tr></table></article></body></html>"""
+
+
+LONG_CELLS_TABLE_PAGE = f"""<html><body><article><p>{LEAD}</p>
+<table><tr><th>Date</th><th>What happened</th></tr>
+<tr><td>4 March</td><td><p>{" ".join(PROSE)}</p></td></tr>
+<tr><td>5 March</td><td><p>{SECOND}</p></td></tr></table></article></body></html>"""
+
+
+def test_a_table_with_header_cells_is_data_however_long_its_cells() -> None:
+    """A cell of paragraph length makes a layout table, but not under header cells:
+    unwrapped, a timeline or a list of entries loses its text in trafilatura."""
+    data = lxml_html.fromstring(LONG_CELLS_TABLE_PAGE)
+    assert unwrap_layout_tables(data) is data
 
 
 def test_layout_tables_become_blocks_data_tables_stay() -> None:

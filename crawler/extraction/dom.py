@@ -80,6 +80,8 @@ _BLOCK_CHILDREN = _LEAF_BLOCKS | {
     "nav",
 }
 _CANDIDATES = tuple(_LEAF_BLOCKS | _WRAPPERS)
+# An element this much of whose text is link text is a link.
+LINKED_SHARE = 0.7
 # An element with more text than this is a container, never one line.
 _MAX_LINE_CHARS = 5000
 # An element whose own leading text has this many characters is matched only when a
@@ -155,13 +157,16 @@ class Block:
 
 
 class BlockIndex:
-    """The elements whose whole text is one of ``lines`` (first in page order wins)."""
+    """The elements whose whole text is one of ``lines``, first in page order wins;
+    except over a link to a place in the page: a table of contents links the
+    headings below it, and the line is the heading (not link text), not the link."""
 
     def __init__(self, tree: HtmlElement, lines: list[str]) -> None:
         self._by_key: dict[str, HtmlElement] = {}
         wanted = {k for k in map(line_key, lines) if k}
         if not wanted:
             return
+        linked: set[str] = set()  # keys matched so far only by an in-page link
         # An element whose raw text is much longer than the longest line is a container.
         limit = min(_MAX_LINE_CHARS, 2 * max(map(len, lines)) + 200)
         heads = {k[:_HEAD_CHARS] for k in wanted}
@@ -174,10 +179,23 @@ class BlockIndex:
             if len(text) > limit:
                 continue
             key = space_key(text)
-            if key in wanted and key not in self._by_key:
-                self._by_key[key] = el
-                if len(self._by_key) == len(wanted):
+            if key in wanted and self._take(key, el, linked):
+                if len(self._by_key) == len(wanted) and not linked:
                     break
+
+    def _take(self, key: str, el: HtmlElement, linked: set[str]) -> bool:
+        """Match ``key`` to ``el`` when it has no element yet, or only an in-page
+        link (``linked``) and ``el`` is not link text; whether it did."""
+        if key not in self._by_key:
+            self._by_key[key] = el
+            if _is_in_page_link(el):
+                linked.add(key)
+            return True
+        if key in linked and link_density(el) < LINKED_SHARE:
+            self._by_key[key] = el
+            linked.discard(key)
+            return True
+        return False
 
     def element_for(self, line: str) -> HtmlElement | None:
         """The element whose whole text is ``line`` (list and table markers ignored)."""
@@ -213,6 +231,18 @@ def _holds_line(el: HtmlElement) -> bool:
 
 def _has_ancestor(el: HtmlElement, tag: str) -> bool:
     return el.tag == tag or next(el.iterancestors(tag), None) is not None
+
+
+def _is_in_page_link(el: HtmlElement) -> bool:
+    """``el`` is (mostly) a link to a place in a page, as a table of contents
+    entry is: its link's ``href`` has a fragment (``#`` alone is no place)."""
+    link = next(el.iter("a"), None)
+    if link is None:
+        link = next(el.iterancestors("a"), None)
+    href = (link.get("href") or "") if link is not None else ""
+    if "#" not in href.rstrip("#"):
+        return False
+    return link_density(el) >= LINKED_SHARE
 
 
 def link_density(el: HtmlElement) -> float:

@@ -243,9 +243,13 @@ _TABLE_PARTS = ("table", "thead", "tbody", "tfoot", "tr", "td", "th")
 
 def is_layout_table(table: HtmlElement) -> bool:
     """A table that lays out the page rather than holding data: it holds another
-    table, or a cell holds a paragraph-length text (data cells hold short values)."""
+    table, or a cell holds a paragraph-length text (data cells hold short values)
+    and it has no header cells (a table with a header is data, however long its
+    cells: unwrapped, a timeline's or a list's entries lose their text)."""
     if table.find(".//table") is not None:
         return True
+    if next(table.iter("th", "thead", "caption"), None) is not None:
+        return False
     for cell in table.iter("td", "th"):
         if next(cell.iter("p", "div", "h1", "h2", "h3", "ul", "ol"), None) is not None:
             if len(cell.text_content()) >= LAYOUT_CELL_CHARS:
