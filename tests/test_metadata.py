@@ -169,6 +169,30 @@ def test_a_meta_author_naming_the_site_gives_way_to_the_byline() -> None:
     assert split_authors(meta.authors, "Harbour News") == ["Ada Lovelace"]
 
 
+def test_a_second_author_meta_names_the_writer_when_the_first_names_the_site() -> None:
+    # a CMS writes <meta name="author"> twice: the newsroom first, then the writer
+    head = (
+        '<meta property="og:site_name" content="Harbour News">'
+        '<meta name="author" content="Harbour News">'
+        '<meta name="author" content="Ada Lovelace">'
+    )
+    record = extract_page(page(head), url="https://news.example/harbour")
+    assert record.authors == ["Ada Lovelace"], record.authors
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        ("김하늘 기자", ["김하늘"]),
+        ("김하늘기자, 이바다 특파원", ["김하늘", "이바다"]),
+        ("山田花子記者", ["山田花子"]),
+        ("기자", []),
+    ],
+)
+def test_a_job_title_after_a_cjk_name_is_dropped(raw: str, names: list[str]) -> None:
+    assert split_authors(raw) == names
+
+
 # --- class 10: titles -------------------------------------------------------------
 
 

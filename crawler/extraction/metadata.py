@@ -231,6 +231,9 @@ _ROLE = re.compile(
     r"newsdesk|news desk|bureau|team|desk)s?\b",
     re.IGNORECASE,
 )
+# A job title written after the name, as Korean, Japanese and Chinese bylines do
+# ("Name 기자", "Name 特派員": reporter, correspondent).
+_ROLE_SUFFIX = re.compile(r"\s*(?:기자|특파원|記者|记者|特派員|特派员)$")
 # A credential after a name ("MS", "RDN", "PhD", "M.D."); first in the string it is
 # an agency ("AFP", "PTI").
 # An e-mail address in an author field ("jane@news.example (Jane Doe)").
@@ -252,6 +255,7 @@ def split_authors(raw: str | list[str] | None, site_name: str = "") -> list[str]
         part = _BY.sub("", " ".join(_EMAIL.sub(" ", str(part)).split()))
         for position, name in enumerate(_SPLIT.split(part)):
             name = _BY.sub("", name.strip(" .-–—:|()<>[]"))
+            name = _ROLE_SUFFIX.sub("", name)
             if not _is_name(name, first=not position):
                 continue
             if name.isupper() and len(name) > 5:
@@ -487,13 +491,27 @@ def _authors(
     authors = [n for o in articles for n in _names(o.get("author"))]
     if authors:
         return authors
-    meta_author = next(
-        (metas[k] for k in _AUTHOR_META if metas.get(k) and "://" not in metas[k]),
-        None,
-    )
-    if meta_author and not names_the_site(meta_author, site_name):
-        return [meta_author]
-    return _byline(tree) or meta_author
+    meta_authors = _author_metas(tree)
+    person = next((a for a in meta_authors if not names_the_site(a, site_name)), None)
+    if person:
+        return [person]
+    return _byline(tree) or next(iter(meta_authors), None)
+
+
+def _author_metas(tree: HtmlElement) -> list[str]:
+    """Every author meta tag's value that is not a URL, by ``_AUTHOR_META`` order,
+    then page order: a CMS that puts the site's name in a first ``<meta
+    name="author">`` and the writer in a second one names both."""
+    found: dict[str, list[str]] = {key: [] for key in _AUTHOR_META}
+    for el in tree.iter("meta"):
+        content = " ".join((el.get("content") or "").split())
+        if not content or "://" in content:
+            continue
+        for attr in ("property", "name", "itemprop"):
+            key = (el.get(attr) or "").strip().lower()
+            if key in found and content not in found[key]:
+                found[key].append(content)
+    return [value for key in _AUTHOR_META for value in found[key]]
 
 
 def _site_name(metas: dict[str, str], articles: list[dict[str, Any]]) -> str | None:
