@@ -300,6 +300,23 @@ def test_config_is_checked() -> None:
     with pytest.raises(ValueError, match="trim_budget"):
         PoolConfig(trim_budget=1.5)
     assert describe_exit(-11) == "killed by SIGSEGV"
+
+
+def test_trim_budget_comes_from_its_setting() -> None:
+    from scrapy.utils.project import get_project_settings
+
+    from crawler.extraction.service import pool_config
+
+    def config(budget: float) -> PoolConfig:
+        settings = get_project_settings()
+        settings.set("EXTRACT_WORKER_TRIM_BUDGET", budget)
+        return pool_config(settings)
+
+    assert config(0.002).trim_budget == PoolConfig().trim_budget  # the same default
+
+    assert config(0.01).trim_budget == 0.01
+    with pytest.raises(ValueError, match="EXTRACT_.*trim_budget"):
+        config(1.5)
     assert describe_exit(EXIT_OUT_OF_MEMORY) == "out of memory"
 
 

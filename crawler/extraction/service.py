@@ -105,6 +105,7 @@ def pool_config(settings: BaseSettings) -> PoolConfig:
             timeout=settings.getfloat("EXTRACT_TIMEOUT"),
             memory_mb=settings.getint("EXTRACT_WORKER_MEMORY_MB"),
             max_tasks=settings.getint("EXTRACT_WORKER_MAX_TASKS"),
+            trim_budget=settings.getfloat("EXTRACT_WORKER_TRIM_BUDGET"),
             start_method=settings.get("EXTRACT_START_METHOD"),
         )
     except ValueError as exc:
