@@ -312,7 +312,7 @@ def test_trim_budget_comes_from_its_setting() -> None:
         settings.set("EXTRACT_WORKER_TRIM_BUDGET", budget)
         return pool_config(settings)
 
-    assert config(0.002).trim_budget == PoolConfig().trim_budget  # the same default
+    assert pool_config(get_project_settings()).trim_budget == PoolConfig().trim_budget
 
     assert config(0.01).trim_budget == 0.01
     with pytest.raises(ValueError, match="EXTRACT_.*trim_budget"):

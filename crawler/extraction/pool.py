@@ -105,7 +105,7 @@ class PoolConfig:
     start_timeout: float = 120.0
     #: Share of a worker's CPU time the calls that return freed heap to the OS
     #: (``malloc_trim``, see ``HeapTrimmer``) may take; 0: never trim.
-    trim_budget: float = 0.002
+    trim_budget: float = 0.01
 
     def __post_init__(self) -> None:
         if self.workers < 1:
@@ -691,6 +691,9 @@ class HeapTrimmer:
     So it runs only while the time spent in the calls stays under ``budget`` of the
     process's CPU time: at 0.2%, a trim every ~24 real pages (~2 ms each) and ~95 more
     faults a page, ~0.75% in all; mean RSS 122 MB instead of 132-136 (measured).
+    The default is 1% (``EXTRACT_WORKER_TRIM_BUDGET``), a trim every ~5 pages: the
+    two workers' high-water moments coincide less, and the process tree's peak fell
+    356 -> 345 MB at N = 20,000 with throughput the same within noise (measured).
     ``trim=None``: no-op.
     """
 
