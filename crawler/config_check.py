@@ -108,6 +108,7 @@ SETTING_RULES: dict[str, Rule] = {
     "EXTRACT_MAX_PENDING": INT0,
     "EXTRACT_WORKER_MEMORY_MB": INT0,
     "EXTRACT_WORKER_MAX_TASKS": INT0,
+    "EXTRACT_WORKER_TRIM_BUDGET": Rule("float", 0, 0.99),  # a share of CPU time, < 1
     "EXTRACT_START_METHOD": Rule("str", choices=("spawn", "forkserver")),
     # output
     "FEED_EXPORT_ENCODING": TEXT,
