@@ -456,6 +456,30 @@ def test_a_comments_heading_in_the_first_half_is_left_alone() -> None:
     assert extract(page_html(paragraphs=paragraphs)).paragraphs == paragraphs
 
 
+# A "related articles" list at the end of the article's text, in plain markup: its
+# links go as link lines, its heading is no link and used to stay behind as the
+# body's last line.
+RELATED_LIST = [
+    "<strong>You may also like:</strong>",
+    '<p><a href="/2024/11/28/ferry">Ferry timetable changes for the winter</a></p>',
+    '<p><a href="/2024/11/27/tram">Tram line four closes for two weeks</a></p>',
+]
+
+
+def test_the_heading_of_a_related_links_list_is_not_text() -> None:
+    page = extract(page_html(paragraphs=[*PARAGRAPHS, *RELATED_LIST]))
+    assert page.paragraphs == PARAGRAPHS
+
+
+# A tag list in plain markup: a label and the tags, one line of them.
+TAG_LIST = ["Tags", "harbour bridge, city council, trams, old town"]
+
+
+def test_a_tag_list_is_not_text() -> None:
+    page = extract(page_html(paragraphs=[*PARAGRAPHS, *TAG_LIST]))
+    assert page.paragraphs == PARAGRAPHS
+
+
 def test_too_short_is_counted_not_emitted() -> None:
     with pytest.raises(ExtractionError) as excinfo:
         extract(page_html(), min_words=500)

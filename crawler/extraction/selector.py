@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 import trafilatura
 from lxml.html import HtmlElement
 
-from crawler.extraction.cleanup import UNSPACED, count_words
+from crawler.extraction.cleanup import PROSE_END as _SENTENCE_END
+from crawler.extraction.cleanup import UNSPACED, count_words, is_prose
 from crawler.extraction.dom import Block, BlockIndex, text_key
 
 logger = logging.getLogger(__name__)
@@ -68,9 +69,6 @@ UNSURE_MIN_WORDS = 10
 UNSURE_SCAN_LINES = 40
 
 _TOKEN = re.compile(f"{UNSPACED.pattern}|(?:(?!{UNSPACED.pattern})\\w)+")
-# Closing quotes of every convention: ” ’ (English), “ ‘ (German), » « › (French,
-# Swiss, Nordic).
-_SENTENCE_END = re.compile(r"[.!?…:;\"”’“‘»«›)\]。！？」』]$")
 _BLOCKS = frozenset(
     {
         "p",
@@ -116,14 +114,6 @@ class Body:
 def words(text: str) -> list[str]:
     """Word tokens; each character of a script written without spaces is one."""
     return _TOKEN.findall(text)
-
-
-def is_prose(text: str) -> bool:
-    """A sentence: eight words (script-aware: ``count_words``) or 60 characters or
-    more, ending like a sentence."""
-    text = text.strip()
-    long_enough = len(text) >= 60 or count_words(text) >= 8
-    return long_enough and bool(_SENTENCE_END.search(text))
 
 
 def lower_words(text: str) -> list[str]:
