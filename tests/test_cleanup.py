@@ -148,6 +148,36 @@ def test_a_paragraph_about_tags_is_kept() -> None:
     assert clean_paragraphs(paragraphs) == paragraphs[:1]
 
 
+NEWS = [
+    "The council approved the harbour bridge on Friday after a long debate.",
+    "Construction starts in the spring and should last about two years.",
+    "The mayor said trams would cross it before the end of the decade.",
+]
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Sign up for our daily newsletter to get the news in your inbox.",
+        "Follow CityPaper on Instagram, Facebook and YouTube.",
+        "Like this story? Share it with a friend!",
+        "Abonnieren Sie unseren Newsletter!",
+        "Síguenos en nuestras redes sociales.",
+    ],
+)
+def test_a_call_to_action_closing_the_article_is_dropped(prompt: str) -> None:
+    assert clean_paragraphs([*NEWS, prompt]) == NEWS
+
+
+def test_call_to_action_words_inside_the_article_are_kept() -> None:
+    news = "Subscription prices for the ferry will rise by ten percent in May."
+    paragraphs = [NEWS[0], news, *NEWS[1:], "The vote is on Tuesday."]
+    assert clean_paragraphs(paragraphs) == paragraphs
+    long_closing = " ".join(["The council will publish its plans and"] * 6) + " more."
+    long_closing = long_closing.replace("plans", "subscription plans", 1)
+    assert clean_paragraphs([*NEWS, long_closing]) == [*NEWS, long_closing]
+
+
 def test_repeated_title_is_dropped_everywhere() -> None:
     title = "Council approves the harbour bridge"
     got = clean_paragraphs(

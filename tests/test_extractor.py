@@ -480,6 +480,12 @@ def test_a_tag_list_is_not_text() -> None:
     assert page.paragraphs == PARAGRAPHS
 
 
+def test_a_newsletter_prompt_closing_the_article_is_not_text() -> None:
+    prompt = "Never miss a story: sign up for the City Paper newsletter."
+    page = extract(page_html(paragraphs=[*PARAGRAPHS, prompt]))
+    assert page.paragraphs == PARAGRAPHS
+
+
 def test_too_short_is_counted_not_emitted() -> None:
     with pytest.raises(ExtractionError) as excinfo:
         extract(page_html(), min_words=500)

@@ -80,6 +80,20 @@ TAG_LABEL = re.compile(
 # can be long).
 TAG_LINE_MAX_WORDS = 40
 
+# A call to action addressed to the reader: subscribe, the newsletter, sign up, follow
+# us (or the author) on a network, support our work, share it, listen to the show.
+# Sites close their articles with one or two such lines; inside the article the
+# same words are news ("the subscription price rose"), so only the closing lines
+# (``CLOSING_LINES``, at most ``PROMPT_MAX_WORDS`` words each) are judged.
+READER_PROMPT = re.compile(
+    r"\b(subscribe|subscription|newsletter|sign(ing)? up|follow (us|\w+) on"
+    r"|support our|share (it|this)|listen (to|back)|suscr[ií]b|únete|síguenos"
+    r"|folge uns|inscreva|assine)",
+    re.IGNORECASE,
+)
+CLOSING_LINES = 3
+PROMPT_MAX_WORDS = 40
+
 # "ALSO READ" lines look like headlines; a real sentence ending with a period after
 # the colon is body text ("Read more: the minister said ... ."), so it is kept.
 _SENTENCE_END = re.compile(r"[.!?…][\"”’)]?$")
@@ -151,6 +165,18 @@ def drop_tag_lists(paragraphs: list[str]) -> list[str]:
     return kept
 
 
+def drop_closing_prompts(paragraphs: list[str]) -> list[str]:
+    """``paragraphs`` without the calls to action (``READER_PROMPT``) among their last
+    ``CLOSING_LINES``; the first paragraph always stays."""
+    start = max(1, len(paragraphs) - CLOSING_LINES)
+    closing = [
+        text
+        for text in paragraphs[start:]
+        if count_words(text) > PROMPT_MAX_WORDS or not READER_PROMPT.search(text)
+    ]
+    return paragraphs[:start] + closing
+
+
 # Closing quotes of every convention: ” ’ (English), “ ‘ (German), » « › (French,
 # Swiss, Nordic).
 PROSE_END = re.compile(r"[.!?…:;\"”’“‘»«›)\]。！？」』]$")
@@ -205,7 +231,7 @@ def clean_paragraphs(
     clutter_phrases: Iterable[str] = (),
 ) -> list[str]:
     """Drop furniture, the repeated title, captions, site clutter, adjacent repeats,
-    related-links headings and tag lists."""
+    related-links headings, tag lists and closing calls to action."""
     rules = _PageRules(
         title_key=_key(title),
         desc_key=_key(description),
@@ -225,7 +251,7 @@ def clean_paragraphs(
             continue
         previous = key
         kept.append(text)
-    return drop_tag_lists(kept)
+    return drop_closing_prompts(drop_tag_lists(kept))
 
 
 @dataclass(frozen=True)
