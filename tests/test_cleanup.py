@@ -18,6 +18,7 @@ from crawler.extraction.cleanup import (
     clean_paragraphs,
     count_words,
     is_furniture,
+    is_related_heading,
     normalize_field,
     normalize_space,
     split_blocks,
@@ -90,6 +91,91 @@ def test_furniture_rules_need_the_whole_paragraph() -> None:
     long = "Previous story " + "word " * 60
     assert not is_furniture(long)
     assert not is_furniture("Share this article with your friends who care about it.")
+
+
+RELATED_HEADINGS = [
+    "You may also like",
+    "You might also like...",
+    "Related stories",
+    "More from City Paper",
+    "Most read in local news",
+    "Lesen Sie auch:",
+    "Ähnliche Beiträge",
+    "Mehr zum Thema",
+    "Notas relacionadas",
+    "Leia também",
+    "À lire aussi",
+]
+
+
+@pytest.mark.parametrize("heading", RELATED_HEADINGS)
+def test_a_related_links_heading_is_dropped(heading: str) -> None:
+    assert is_related_heading(heading)
+    assert clean_paragraphs(["The council met on Monday.", heading]) == [
+        "The council met on Monday."
+    ]
+
+
+@pytest.mark.parametrize(
+    "paragraph",
+    [
+        "You may also like the new design, the architect told the council.",
+        "Related stories were told by the residents of the old town for years.",
+        "More from the council's meeting will be published on Tuesday.",
+    ],
+)
+def test_a_sentence_that_begins_like_a_related_heading_is_kept(paragraph: str) -> None:
+    assert not is_related_heading(paragraph)
+    assert clean_paragraphs([paragraph]) == [paragraph]
+
+
+def test_a_tag_list_is_dropped_up_to_the_next_sentence() -> None:
+    body = "The council approved the harbour bridge on Friday after a long debate."
+    for tags in (
+        ["Tags:", "harbour", "council", "bridge"],
+        ["Schlagwörter", "Hafen, Brücke, Stadtrat"],
+        ["- Category:", "Local news"],
+    ):
+        assert clean_paragraphs([*tags, body]) == [body]
+        assert clean_paragraphs([body, *tags]) == [body]
+
+
+def test_a_paragraph_about_tags_is_kept() -> None:
+    paragraphs = [
+        "Tags and labels on the old bridge will be removed next week.",
+        "Category",  # a label with nothing after it: nothing to drop but itself
+    ]
+    assert clean_paragraphs(paragraphs) == paragraphs[:1]
+
+
+NEWS = [
+    "The council approved the harbour bridge on Friday after a long debate.",
+    "Construction starts in the spring and should last about two years.",
+    "The mayor said trams would cross it before the end of the decade.",
+]
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "Sign up for our daily newsletter to get the news in your inbox.",
+        "Follow CityPaper on Instagram, Facebook and YouTube.",
+        "Like this story? Share it with a friend!",
+        "Abonnieren Sie unseren Newsletter!",
+        "Síguenos en nuestras redes sociales.",
+    ],
+)
+def test_a_call_to_action_closing_the_article_is_dropped(prompt: str) -> None:
+    assert clean_paragraphs([*NEWS, prompt]) == NEWS
+
+
+def test_call_to_action_words_inside_the_article_are_kept() -> None:
+    news = "Subscription prices for the ferry will rise by ten percent in May."
+    paragraphs = [NEWS[0], news, *NEWS[1:], "The vote is on Tuesday."]
+    assert clean_paragraphs(paragraphs) == paragraphs
+    long_closing = " ".join(["The council will publish its plans and"] * 6) + " more."
+    long_closing = long_closing.replace("plans", "subscription plans", 1)
+    assert clean_paragraphs([*NEWS, long_closing]) == [*NEWS, long_closing]
 
 
 def test_repeated_title_is_dropped_everywhere() -> None:

@@ -456,6 +456,72 @@ def test_a_comments_heading_in_the_first_half_is_left_alone() -> None:
     assert extract(page_html(paragraphs=paragraphs)).paragraphs == paragraphs
 
 
+# A "related articles" list at the end of the article's text, in plain markup: its
+# links go as link lines, its heading is no link and used to stay behind as the
+# body's last line.
+RELATED_LIST = [
+    "<strong>You may also like:</strong>",
+    '<p><a href="/2024/11/28/ferry">Ferry timetable changes for the winter</a></p>',
+    '<p><a href="/2024/11/27/tram">Tram line four closes for two weeks</a></p>',
+]
+
+
+def test_the_heading_of_a_related_links_list_is_not_text() -> None:
+    page = extract(page_html(paragraphs=[*PARAGRAPHS, *RELATED_LIST]))
+    assert page.paragraphs == PARAGRAPHS
+
+
+# A tag list in plain markup: a label and the tags, one line of them.
+TAG_LIST = ["Tags", "harbour bridge, city council, trams, old town"]
+
+
+def test_a_tag_list_is_not_text() -> None:
+    page = extract(page_html(paragraphs=[*PARAGRAPHS, *TAG_LIST]))
+    assert page.paragraphs == PARAGRAPHS
+
+
+def test_a_newsletter_prompt_closing_the_article_is_not_text() -> None:
+    prompt = "Never miss a story: sign up for the City Paper newsletter."
+    page = extract(page_html(paragraphs=[*PARAGRAPHS, prompt]))
+    assert page.paragraphs == PARAGRAPHS
+
+
+# Blogging software marks each post's element with its number; a "you may also
+# like" box below the post repeats other posts' excerpts in their own numbered
+# <article>s, long prose with no link the link-line rule could see.
+OTHER_POSTS = """<div class="more-posts">
+<article id="post-311" class="post-311 post type-post"><p>Gardeners in the old
+town have planted two hundred trees along the canal this autumn, and the council
+has promised to water them through their first dry summer.</p></article>
+<article id="post-305" class="post-305 post type-post"><p>The ferry to the island
+will run every half hour from May, the operator said, after a winter in which
+passengers complained about long waits on the pier.</p></article>
+</div>"""
+
+
+def test_other_posts_excerpts_after_the_post_are_not_text() -> None:
+    paras = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    html = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Council approves harbour bridge | City Paper</title></head><body>
+<div class="content"><article id="post-318" class="post-318 post type-post">
+<h1>Council approves harbour bridge</h1>{paras}
+{OTHER_POSTS}</article></div></body></html>""".encode()
+    page = extract(html)
+    assert page.paragraphs == PARAGRAPHS
+    assert page.cleanup.get("other_post") == 2
+
+
+def test_posts_without_numbers_are_left_alone() -> None:
+    """A page of several <article>s without post numbers (a live blog's entries,
+    say) keeps them all: nothing says which is another post."""
+    entries = "".join(f"<article><p>{p}</p></article>" for p in PARAGRAPHS)
+    html = f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Council approves harbour bridge | City Paper</title></head><body>
+<article><h1>Council approves harbour bridge</h1>{entries}</article>
+</body></html>""".encode()
+    assert extract(html).paragraphs == PARAGRAPHS
+
+
 def test_too_short_is_counted_not_emitted() -> None:
     with pytest.raises(ExtractionError) as excinfo:
         extract(page_html(), min_words=500)

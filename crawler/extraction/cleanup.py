@@ -42,6 +42,58 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 
+# The heading of a box of links to other articles ("You may also like", "Related
+# stories", "Lesen Sie auch:", "Notas relacionadas", ...), alone on its line: its
+# links go as link lines (selector), but the heading is no link and stays behind.
+# In the languages of the corpora's sites; a site's name may follow some ("Most read
+# in world news", "Mehr zum Thema auf example.de"). At most ``RELATED_MAX_WORDS``.
+RELATED_HEADING = re.compile(
+    r"(you (may|might) (also )?like|related( (posts?|articles?|stories|news|content"
+    r"|reading|coverage))?|more (stories|news|articles|on this( story| topic)?"
+    r"|from .{1,40})|read (more|next|also)|also read|see also|recommended( for you"
+    r"| stories| reading)?|most (read|popular)( .{1,40})?|further reading"
+    r"|explore further|don'?t miss|up next|what to read next"
+    r"|ähnliche (beiträge|artikel)|weitere (themen|artikel|beiträge|nachrichten)"
+    r"( .{1,40})?|mehr (themen|zum thema|dazu)( .{1,40})?|lesen sie (auch|mehr)"
+    r"( .{1,40})?|das könnte sie auch interessieren|auch interessant|zum weiterlesen"
+    r"|verwandte (artikel|beiträge)|top-themen( .{1,40})?|meistgelesen"
+    r"|notas relacionadas|noticias relacionadas|art[ií]culos relacionados"
+    r"|(también )?te puede interesar|lee también|más (noticias|sobre .{1,40})"
+    r"|te recomendamos|você pode gostar|leia também|veja também"
+    r"|not[ií]cias relacionadas|posts relacionados|mais lidas|(à )?lire aussi"
+    r"|sur le même sujet|articles similaires|vous aimerez aussi|leggi anche"
+    r"|articoli correlati|potrebbe interessarti|lees ook|gerelateerde artikelen"
+    r"|czytaj (także|też)|zobacz (także|też)|polecamy)\s*(:|\.\.\.|…)?",
+    re.IGNORECASE,
+)
+RELATED_MAX_WORDS = 8
+
+# A label that opens the page's tag or category list ("Tags:", "Schlagwörter",
+# "Temas", "Category"), alone on its line: it and the short lines after it (the tags)
+# are the list, not the article.
+TAG_LABEL = re.compile(
+    r"[-•*]?\s*(tags?|schlagw(ö|oe)rter|stichw(ö|oe)rter|themen|temas|etiquetas"
+    r"|tópicos|mots-clés|categor(y|ies|ia|ía|ie)|kategorie)\s*:?",
+    re.IGNORECASE,
+)
+# A tag line is shorter than this and no sentence (a comma-separated list of tags
+# can be long).
+TAG_LINE_MAX_WORDS = 40
+
+# A call to action addressed to the reader: subscribe, the newsletter, sign up, follow
+# us (or the author) on a network, support our work, share it, listen to the show.
+# Sites close their articles with one or two such lines; inside the article the
+# same words are news ("the subscription price rose"), so only the closing lines
+# (``CLOSING_LINES``, at most ``PROMPT_MAX_WORDS`` words each) are judged.
+READER_PROMPT = re.compile(
+    r"\b(subscribe|subscription|newsletter|sign(ing)? up|follow (us|\w+) on"
+    r"|support our|share (it|this)|listen (to|back)|suscr[ií]b|únete|síguenos"
+    r"|folge uns|inscreva|assine)",
+    re.IGNORECASE,
+)
+CLOSING_LINES = 3
+PROMPT_MAX_WORDS = 40
+
 # "ALSO READ" lines look like headlines; a real sentence ending with a period after
 # the colon is body text ("Read more: the minister said ... ."), so it is kept.
 _SENTENCE_END = re.compile(r"[.!?…][\"”’)]?$")
@@ -87,6 +139,57 @@ def count_words(text: str) -> int:
     return spaced + -(-unspaced // CHARS_PER_WORD)
 
 
+def is_related_heading(paragraph: str) -> bool:
+    """True when a whole paragraph is the heading of a box of links to other
+    articles (``RELATED_HEADING``, at most ``RELATED_MAX_WORDS`` words)."""
+    text = paragraph.strip()
+    return count_words(text) <= RELATED_MAX_WORDS and bool(
+        RELATED_HEADING.fullmatch(text)
+    )
+
+
+def drop_tag_lists(paragraphs: list[str]) -> list[str]:
+    """``paragraphs`` without tag lists: a ``TAG_LABEL`` line and the lines after it
+    up to the next sentence or long line (the tags, one a line or comma-separated).
+    """
+    kept: list[str] = []
+    in_tags = False
+    for text in paragraphs:
+        if TAG_LABEL.fullmatch(text.strip()):
+            in_tags = True
+            continue
+        if in_tags and count_words(text) <= TAG_LINE_MAX_WORDS and not is_prose(text):
+            continue
+        in_tags = False
+        kept.append(text)
+    return kept
+
+
+def drop_closing_prompts(paragraphs: list[str]) -> list[str]:
+    """``paragraphs`` without the calls to action (``READER_PROMPT``) among their last
+    ``CLOSING_LINES``; the first paragraph always stays."""
+    start = max(1, len(paragraphs) - CLOSING_LINES)
+    closing = [
+        text
+        for text in paragraphs[start:]
+        if count_words(text) > PROMPT_MAX_WORDS or not READER_PROMPT.search(text)
+    ]
+    return paragraphs[:start] + closing
+
+
+# Closing quotes of every convention: ” ’ (English), “ ‘ (German), » « › (French,
+# Swiss, Nordic).
+PROSE_END = re.compile(r"[.!?…:;\"”’“‘»«›)\]。！？」』]$")
+
+
+def is_prose(text: str) -> bool:
+    """A sentence: eight words (script-aware: ``count_words``) or 60 characters or
+    more, ending like a sentence."""
+    text = text.strip()
+    long_enough = len(text) >= 60 or count_words(text) >= 8
+    return long_enough and bool(PROSE_END.search(text))
+
+
 def _key(text: str) -> str:
     return re.sub(r"\W+", " ", text).strip().lower()
 
@@ -127,7 +230,8 @@ def clean_paragraphs(
     captions: Iterable[str] = (),
     clutter_phrases: Iterable[str] = (),
 ) -> list[str]:
-    """Drop furniture, the repeated title, captions, site clutter, adjacent repeats."""
+    """Drop furniture, the repeated title, captions, site clutter, adjacent repeats,
+    related-links headings, tag lists and closing calls to action."""
     rules = _PageRules(
         title_key=_key(title),
         desc_key=_key(description),
@@ -147,7 +251,7 @@ def clean_paragraphs(
             continue
         previous = key
         kept.append(text)
-    return kept
+    return drop_closing_prompts(drop_tag_lists(kept))
 
 
 @dataclass(frozen=True)
@@ -171,4 +275,4 @@ class _PageRules:
         lowered = text.lower()
         if any(lowered.startswith(p) for p in self.phrases):
             return True
-        return is_furniture(text)
+        return is_furniture(text) or is_related_heading(text)

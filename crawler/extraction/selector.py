@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 import trafilatura
 from lxml.html import HtmlElement
 
-from crawler.extraction.cleanup import UNSPACED, count_words
+from crawler.extraction.cleanup import PROSE_END as _SENTENCE_END
+from crawler.extraction.cleanup import UNSPACED, count_words, is_prose
 from crawler.extraction.dom import Block, BlockIndex, text_key
 
 logger = logging.getLogger(__name__)
@@ -68,9 +69,6 @@ UNSURE_MIN_WORDS = 10
 UNSURE_SCAN_LINES = 40
 
 _TOKEN = re.compile(f"{UNSPACED.pattern}|(?:(?!{UNSPACED.pattern})\\w)+")
-# Closing quotes of every convention: ” ’ (English), “ ‘ (German), » « › (French,
-# Swiss, Nordic).
-_SENTENCE_END = re.compile(r"[.!?…:;\"”’“‘»«›)\]。！？」』]$")
 _BLOCKS = frozenset(
     {
         "p",
@@ -116,14 +114,6 @@ class Body:
 def words(text: str) -> list[str]:
     """Word tokens; each character of a script written without spaces is one."""
     return _TOKEN.findall(text)
-
-
-def is_prose(text: str) -> bool:
-    """A sentence: eight words (script-aware: ``count_words``) or 60 characters or
-    more, ending like a sentence."""
-    text = text.strip()
-    long_enough = len(text) >= 60 or count_words(text) >= 8
-    return long_enough and bool(_SENTENCE_END.search(text))
 
 
 def lower_words(text: str) -> list[str]:
@@ -346,6 +336,41 @@ def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
     return [b for b, link in pairs if not link]
 
 
+# The post number blogging software (WordPress and its themes, many others after
+# it) writes on each post's element: ``<article id="post-123" class="post-123 ...">``.
+_POST_NUMBER = re.compile(r"\bpost-(\d+)\b")
+
+
+def _post_article(el: HtmlElement | None) -> tuple[HtmlElement | None, str]:
+    """The ``<article>`` holding ``el`` (itself included) and its post number ("" for
+    none, or no such article)."""
+    if el is None:
+        return None, ""
+    article = el if el.tag == "article" else next(el.iterancestors("article"), None)
+    if article is None:
+        return None, ""
+    found = _POST_NUMBER.search(f"{article.get('id', '')} {article.get('class', '')}")
+    return article, found.group(1) if found else ""
+
+
+def drop_other_posts(blocks: list[Block], body: Body) -> list[Block]:
+    """Drop lines inside another post's ``<article>``: the post whose article holds
+    most of the body's words is the page's; an article marked with another post
+    number is a teaser of that post ("You may also like" cards that carry the other
+    post's whole excerpt, too long and too little linked for the link-line rule)."""
+    posts = [_post_article(b.element)[1] for b in blocks]
+    words: Counter[str] = Counter()
+    for block, post in zip(blocks, posts, strict=True):
+        if post:
+            words[post] += count_words(block.text)
+    if len(words) < 2:
+        return blocks
+    own = words.most_common(1)[0][0]
+    kept = [b for b, post in zip(blocks, posts, strict=True) if post in ("", own)]
+    body.dropped["other_post"] += len(blocks) - len(kept)
+    return kept
+
+
 def cut_comment_section(blocks: list[Block], body: Body) -> list[Block]:
     """Cut the body at a comments heading in its second half ("Comments", "12
     comments", "Kommentare (3)", "Leave a reply"): what follows is the readers'
@@ -476,6 +501,7 @@ def choose_body(
     blocks = [index.block(line) for line in lines]
     blocks = drop_title(blocks, titles, body)
     blocks = drop_link_lines(blocks, body)
+    blocks = drop_other_posts(blocks, body)
     blocks = cut_comment_section(blocks, body)
     if body.source != "readability" and edges_unsure(blocks):
         if second is None:
