@@ -440,3 +440,31 @@ def test_without_allow_in_text_links_do_not_make_an_article_listing_like(
     urls = {item["url"].removeprefix(base) for item in result.items}
     assert urls == {f"/story-{n}/" for n in range(6)}, result.log[-3000:]
     assert result.stat("extract/listing_like") == 1  # the archive, still refused
+
+
+def test_a_site_selector_for_another_template_is_counted_and_the_page_kept(
+    tmp_path: Path,
+) -> None:
+    """A site file written for another template: its body selector matches the byline
+    of these pages and its date selector a line that is no date. Every article is
+    still written with its whole body and its published date, and each distrusted
+    selector is counted, so that a stale site file shows in the stats."""
+    site = NewsSite(n_articles=6)
+    crawled = crawl_site(
+        tmp_path,
+        site,
+        extraction={"body": "p.byline", "date": "p.byline"},
+        settings=FAST,
+    )
+    items = crawled.result.items
+    assert len(items) == len(site.canonical_urls(crawled.base)), crawled.urls()
+    stories = {crawled.base + s.path: s for s in site.stories}
+    for item in items:
+        story = stories[item["url"]]
+        assert all(p in item["text"] for p in story.paragraphs), item["text"]
+        assert item["date"], item
+    for name in ("body", "date"):
+        assert crawled.stat(f"extract/site_selector_rejected/{name}") == len(items), (
+            name,
+            crawled.result.stats,
+        )

@@ -321,6 +321,55 @@ def test_a_site_selector_that_finds_nothing_leaves_the_field_to_the_page() -> No
     assert all(p in page.paragraphs for p in PARAGRAPHS), page.paragraphs
 
 
+# A template the site file was not written for (AMP, legacy, a redesign): the same
+# selectors match something else there. Written for a page whose dek sits in
+# ``p.standfirst``, whose headline is ``h1.headline`` and whose date is in ``time``.
+OTHER_TEMPLATE = page_html(
+    head='<meta property="article:published_time" content="2024-11-29T08:00:00Z">',
+    body_top=(
+        '<div class="story-head"><p class="standfirst">The bridge vote, in brief: '
+        "seven to two.</p><time>Updated</time></div>"
+    ),
+)
+
+
+def test_a_site_body_selector_that_matches_only_the_dek_gives_way() -> None:
+    """On this template the body selector matches the dek alone: the generic body is
+    four times longer, so it is the page's body and the selector is counted as
+    rejected; the site's body stays when it is the longer one."""
+    site = _site_with(body="div.story-head p")
+    page = extract_page(OTHER_TEMPLATE, URL, site)
+    assert page.paragraphs[-len(PARAGRAPHS) :] == PARAGRAPHS, page.paragraphs
+    assert page.body_source != "site"
+    assert page.rejected_selectors == ["body"]
+
+    fitting = extract_page(OTHER_TEMPLATE, URL, _site_with(body="div.article-body p"))
+    assert fitting.body_source == "site" and fitting.paragraphs == PARAGRAPHS
+    assert fitting.rejected_selectors == []
+
+
+def test_a_short_site_body_stays_when_the_page_has_no_longer_one() -> None:
+    """A short article is short on every template: the generic body must be clearly
+    longer before the site's selector is overruled."""
+    brief = ["Bridge approved by the council on Friday night, seven votes to two."]
+    html = page_html(paragraphs=brief)
+    page = extract_page(html, URL, _site_with(body="div.article-body p"))
+    assert page.body_source == "site" and page.paragraphs == brief
+    assert page.rejected_selectors == []
+
+
+def test_a_site_title_selector_that_matches_a_container_gives_way() -> None:
+    page = extract_page(OTHER_TEMPLATE, URL, _site_with(title="article"))
+    assert page.title == "Council approves harbour bridge"
+    assert page.rejected_selectors == ["title"]
+
+
+def test_a_site_date_selector_that_matches_no_date_gives_way() -> None:
+    page = extract_page(OTHER_TEMPLATE, URL, _site_with(date="div.story-head time"))
+    assert page.date == "2024-11-29T08:00:00+00:00"
+    assert page.rejected_selectors == ["date"]
+
+
 # --- pages that are not articles ------------------------------------------------------
 
 CLOUDFLARE = b"""<!DOCTYPE html><html lang="en-US"><head>

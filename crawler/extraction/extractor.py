@@ -57,6 +57,15 @@ MAX_HTML_BYTES = 3 * 1024 * 1024
 #: match; the others keep the first non-empty one.
 OVERRIDE_FIELDS = ("title", "date", "description", "authors", "body")
 LIST_FIELDS = frozenset({"authors", "body"})
+#: A site title selector's match longer than this is no headline: on a template the
+#: site file was not written for (AMP, legacy, a redesign) it matched a container
+#: (the header with the dek, the whole article).
+MAX_TITLE_CHARS = 300
+#: A site body of fewer words than this is suspect (the selector matched the dek, a
+#: caption or a teaser on another template) ...
+SITE_BODY_MIN_WORDS = MIN_FAST_WORDS
+#: ... and the generic body replaces it when it has this many times its words.
+SITE_BODY_FALLBACK_SHARE = 2.0
 
 
 def _node_text(node: Selector) -> str:
@@ -85,6 +94,22 @@ def _load_overrides(sel: Selector, site: SiteConfig | None) -> dict[str, Any]:
         elif first := next((v for v in values if v), None):
             found[name] = first
     return found
+
+
+def plausible_overrides(
+    overrides: dict[str, Any],
+) -> tuple[dict[str, Any], list[str]]:
+    """The site selectors' values that look like what they name, and the names of
+    those that do not: a title longer than ``MAX_TITLE_CHARS``, a date that does not
+    parse. A selector written for one template matches something else on another;
+    those fields fall back to the page's own (meta tags, JSON-LD, the extractors)."""
+    rejected = []
+    if len(overrides.get("title", "")) > MAX_TITLE_CHARS:
+        rejected.append("title")
+    if "date" in overrides and parse_any_date(overrides["date"]) is None:
+        rejected.append("date")
+    kept = {k: v for k, v in overrides.items() if k not in rejected}
+    return kept, rejected
 
 
 def _selected_texts(sel: Selector, selector: str, name: str) -> list[str]:
@@ -329,7 +354,7 @@ def _extract_tree(
     """The steps of ``extract_page`` on a parsed page, in the order they run."""
     tree = _pruned(tree, site)
     sel = Selector(root=tree, type="html")
-    overrides = _load_overrides(sel, site)
+    overrides, rejected = plausible_overrides(_load_overrides(sel, site))
     meta = read_metadata(tree, url)
     site_name = (site.name if site else "") or meta.sitename or ""
     title = _headline(overrides, meta, site, site_name)
@@ -341,6 +366,8 @@ def _extract_tree(
     body, paragraphs, words = _body_paragraphs(
         tree, url, site, title, meta, overrides, captions
     )
+    if overrides.get("body") and body is not None:
+        rejected.append("body")
     _refuse_non_article(tree, title, paragraphs, words, challenge, min_words)
     malformed_links = _refuse_listing(tree, url, site, paragraphs, meta)
     date, date_raw, date_modified = _dates(overrides, meta)
@@ -363,6 +390,7 @@ def _extract_tree(
         cleanup=cleanup,
         body_source=body_source,
         malformed_links=malformed_links,
+        rejected_selectors=rejected,
     )
 
 
@@ -401,25 +429,6 @@ def _description(
     )
 
 
-def _choose_body(
-    tree: HtmlElement,
-    url: str,
-    title: str,
-    meta: PageMeta,
-    overrides: dict[str, Any],
-) -> Body | None:
-    """The body the extractors choose, or None when the site's body selector gave
-    the paragraphs (``overrides["body"]``)."""
-    if overrides.get("body"):
-        return None
-    return choose_body(
-        tree,
-        url,
-        titles=[title, *meta.titles],
-        article_body=json_ld_article_body(meta.json_ld),
-    )
-
-
 def _body_paragraphs(
     tree: HtmlElement,
     url: str,
@@ -429,16 +438,44 @@ def _body_paragraphs(
     overrides: dict[str, Any],
     captions: list[str],
 ) -> tuple[Body | None, list[str], int]:
-    """The chosen body, its cleaned paragraphs and their words; the body of the
+    """The chosen body (None: the site's body selector's), its cleaned paragraphs and
+    their words. The site's body gives way to the generic one when it is short and
+    the generic one has ``SITE_BODY_FALLBACK_SHARE`` times its words (the selector
+    matched the dek or a caption on a template it was not written for)."""
+    if not overrides.get("body"):
+        return _generic_body_paragraphs(tree, url, site, title, meta, captions)
+    paragraphs = _cleaned(overrides["body"], site, title, captions)
+    words = sum(map(count_words, paragraphs))
+    if words >= SITE_BODY_MIN_WORDS:
+        return None, paragraphs, words
+    generic = _generic_body_paragraphs(tree, url, site, title, meta, captions)
+    if generic[2] >= SITE_BODY_FALLBACK_SHARE * max(words, 1):
+        return generic
+    return None, paragraphs, words
+
+
+def _generic_body_paragraphs(
+    tree: HtmlElement,
+    url: str,
+    site: SiteConfig | None,
+    title: str,
+    meta: PageMeta,
+    captions: list[str],
+) -> tuple[Body, list[str], int]:
+    """The extractors' body, its cleaned paragraphs and their words; the body of the
     page's hydration data (``hydration.hydration_body``) instead when the DOM gave
     (next to) none and that one is longer."""
-    body = _choose_body(tree, url, title, meta, overrides)
-    lines = overrides["body"] if body is None else body.lines
-    paragraphs = _cleaned(lines, site, title, captions)
+    body = choose_body(
+        tree,
+        url,
+        titles=[title, *meta.titles],
+        article_body=json_ld_article_body(meta.json_ld),
+    )
+    paragraphs = _cleaned(body.lines, site, title, captions)
     words = sum(map(count_words, paragraphs))
     # Only a page with (next to) no body pays for this: an app shell's DOM may hold
     # nothing but its menu, which the extractors then return as the body.
-    if body is None or words >= MIN_FAST_WORDS:
+    if words >= MIN_FAST_WORDS:
         return body, paragraphs, words
     hydrated = hydration_body(
         tree,

@@ -51,6 +51,10 @@ class ExtractedPage:
     #: Links skipped because they cannot be parsed (``http://host:abc/``), when the
     #: page's links to other articles were read (``extract/malformed_links``).
     malformed_links: int = 0
+    #: Site-file selectors whose match did not look like their field (a title too
+    #: long, a date that does not parse, a body too short beside the generic one):
+    #: the page's own value was used (``extract/site_selector_rejected/<field>``).
+    rejected_selectors: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:

@@ -772,9 +772,12 @@ def _apply_site_slots(settings: BaseSettings, sites: list[SiteConfig]) -> None:
 
 def _count_page(stats: StatsCollector, page: ExtractedPage) -> None:
     """What extraction reports about a written page: lines its clean-up dropped, where
-    its body came from, links it skipped as malformed."""
+    its body came from, links it skipped as malformed, site selectors it did not
+    trust."""
     for rule, count in page.cleanup.items():
         stats.inc_value(f"extract/cleanup/{rule}", count)
     stats.inc_value(f"extract/body/{page.body_source}")
     if page.malformed_links:
         stats.inc_value("extract/malformed_links", page.malformed_links)
+    for name in page.rejected_selectors:
+        stats.inc_value(f"extract/site_selector_rejected/{name}")
