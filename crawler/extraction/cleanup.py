@@ -47,12 +47,17 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
 _SENTENCE_END = re.compile(r"[.!?…][\"”’)]?$")
 
 
+_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\ufeff]")
+_SPACE_RUN = re.compile(r"[ \t\r\f\v]+")
+
+
 def normalize_space(text: str) -> str:
     """NFC, non-breaking and zero-width spaces to plain spaces, runs collapsed."""
-    text = unicodedata.normalize("NFC", text)
-    text = text.replace("\u00a0", " ").replace("\u202f", " ").replace("\u2009", " ")
-    text = re.sub(r"[\u200b\u200c\u200d\ufeff]", "", text)
-    return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
+    if not text.isascii():  # ASCII text is NFC and holds none of those characters
+        text = unicodedata.normalize("NFC", text)
+        text = text.replace("\u00a0", " ").replace("\u202f", " ")
+        text = _ZERO_WIDTH.sub("", text.replace("\u2009", " "))
+    return _SPACE_RUN.sub(" ", text).strip()
 
 
 def normalize_field(text: str) -> str:
@@ -87,8 +92,11 @@ def count_words(text: str) -> int:
     return spaced + -(-unspaced // CHARS_PER_WORD)
 
 
+_NON_WORD = re.compile(r"\W+")
+
+
 def _key(text: str) -> str:
-    return re.sub(r"\W+", " ", text).strip().lower()
+    return _NON_WORD.sub(" ", text).strip().lower()
 
 
 def is_furniture(paragraph: str) -> bool:

@@ -14,6 +14,8 @@ import re
 
 from lxml.html import HtmlElement
 
+from crawler.extraction.cleanup import count_words
+
 _WORD = re.compile(r"\w+")
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -96,13 +98,13 @@ def text_key(text: str) -> str:
 
 # Invisible characters trafilatura removes from its text (zero-width spaces and
 # joiners, byte-order mark, soft hyphen).
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
 def space_key(text: str) -> str:
     """``text`` without invisible characters, white space collapsed."""
-    if not text.isascii():  # translate() is slow, and the characters are not ASCII
-        text = text.translate(_INVISIBLE)
+    if not text.isascii():  # the characters are not ASCII: skip the search
+        text = _INVISIBLE.sub("", text)
     return " ".join(text.split())
 
 
@@ -119,13 +121,14 @@ def _chars(text: str) -> int:
 class Block:
     """One extracted line and what its markup says about it (computed on use)."""
 
-    __slots__ = ("text", "element", "_link_density", "_in_quote")
+    __slots__ = ("text", "element", "_link_density", "_in_quote", "_words")
 
     def __init__(self, text: str, element: HtmlElement | None = None) -> None:
         self.text = text
         self.element = element
         self._link_density: float | None = None
         self._in_quote: bool | None = None
+        self._words: int | None = None
 
     def __repr__(self) -> str:
         tag = self.element.tag if self.element is not None else None
@@ -134,6 +137,13 @@ class Block:
     @property
     def key(self) -> str:
         return text_key(self.text)
+
+    @property
+    def words(self) -> int:
+        """``count_words`` of the line, counted once for all the rules that ask."""
+        if self._words is None:
+            self._words = count_words(self.text)
+        return self._words
 
     @property
     def link_density(self) -> float:
@@ -171,9 +181,14 @@ class BlockIndex:
         limit = min(_MAX_LINE_CHARS, 2 * max(map(len, lines)) + 200)
         heads = {k[:_HEAD_CHARS] for k in wanted}
         for el in tree.iter(*_CANDIDATES):
-            if not _may_start_line(el.text, heads):
+            head = _own_head(el.text)
+            if len(head) >= _HEAD_CHARS and head[:_HEAD_CHARS] not in heads:
                 continue
             if el.tag not in _LEAF_BLOCKS and not _holds_line(el):
+                continue
+            # Own text blank or short (indentation before inline markup): judge the
+            # start of the whole text, read lazily, before reading all of it.
+            if len(head) < _HEAD_CHARS and not _starts_line(el, heads, limit):
                 continue
             text = el.text_content()
             if len(text) > limit:
@@ -207,14 +222,28 @@ class BlockIndex:
         return Block(line, self.element_for(line))
 
 
-def _may_start_line(text: str | None, heads: set[str]) -> bool:
-    """False when an element's own leading ``text`` rules it out: the ``space_key`` of
-    an element's whole text starts with that of its own text, so when the latter has
-    ``_HEAD_CHARS`` characters they must open one of the lines (``heads``)."""
-    if not text:
-        return True
-    head = space_key(text[: 4 * _HEAD_CHARS])
-    return len(head) < _HEAD_CHARS or head[:_HEAD_CHARS] in heads
+def _own_head(text: str | None) -> str:
+    """The ``space_key`` of the start of an element's own leading ``text``: the
+    ``space_key`` of its whole text starts with it, so when it has ``_HEAD_CHARS``
+    characters they must open one of the lines."""
+    return space_key(text[: 4 * _HEAD_CHARS]) if text else ""
+
+
+def _starts_line(el: HtmlElement, heads: set[str], limit: int) -> bool:
+    """False when the start of ``el``'s whole text rules it out (its first
+    ``_HEAD_CHARS`` characters, white space collapsed, open none of the lines,
+    ``heads``) or is over ``limit`` characters already (a container). The text is
+    read node by node (``itertext`` yields what ``text_content`` joins) and only
+    until that is known: most elements are ruled out by their first words."""
+    text = ""
+    for chunk in el.itertext():
+        text += chunk
+        if len(text) > limit:
+            return False
+        head = space_key(text)
+        if len(head) >= _HEAD_CHARS:
+            return head[:_HEAD_CHARS] in heads
+    return True
 
 
 def _holds_line(el: HtmlElement) -> bool:
