@@ -86,8 +86,8 @@ _CANDIDATES = tuple(_LEAF_BLOCKS | _WRAPPERS)
 LINKED_SHARE = 0.7
 # An element with more text than this is a container, never one line.
 _MAX_LINE_CHARS = 5000
-# An element whose own leading text has this many characters is matched only when a
-# line starts with them: most elements are ruled out without reading their subtree.
+# An element whose text starts with this many characters is matched only when a
+# line starts with them.
 _HEAD_CHARS = 8
 
 
@@ -171,6 +171,11 @@ class BlockIndex:
     except over a link to a place in the page: a table of contents links the
     headings below it, and the line is the heading (not link text), not the link."""
 
+    # An element is ruled out by the start of its text where it can be: the
+    # ``space_key`` of an element's whole text starts with that of its own leading
+    # text, so when the latter has ``_HEAD_CHARS`` characters they must open one of
+    # the lines; most elements are ruled out without reading their subtree.
+
     def __init__(self, tree: HtmlElement, lines: list[str]) -> None:
         self._by_key: dict[str, HtmlElement] = {}
         wanted = {k for k in map(line_key, lines) if k}
@@ -181,16 +186,22 @@ class BlockIndex:
         limit = min(_MAX_LINE_CHARS, 2 * max(map(len, lines)) + 200)
         heads = {k[:_HEAD_CHARS] for k in wanted}
         for el in tree.iter(*_CANDIDATES):
-            head = _own_head(el.text)
+            own = el.text
+            head = space_key(own[: 4 * _HEAD_CHARS]) if own else ""
             if len(head) >= _HEAD_CHARS and head[:_HEAD_CHARS] not in heads:
                 continue
             if el.tag not in _LEAF_BLOCKS and not _holds_line(el):
                 continue
-            # Own text blank or short (indentation before inline markup): judge the
-            # start of the whole text, read lazily, before reading all of it.
-            if len(head) < _HEAD_CHARS and not _starts_line(el, heads, limit):
-                continue
-            text = el.text_content()
+            text: str | None = None
+            if len(head) < _HEAD_CHARS:
+                # Own text blank or short (indentation before inline markup): judge
+                # the start of the whole text, read lazily, before reading all of it
+                # (most such elements are short: then that is all of it).
+                may, text = _read_start(el, heads, limit)
+                if not may:
+                    continue
+            if text is None:
+                text = el.text_content()
             if len(text) > limit:
                 continue
             key = space_key(text)
@@ -222,37 +233,34 @@ class BlockIndex:
         return Block(line, self.element_for(line))
 
 
-def _own_head(text: str | None) -> str:
-    """The ``space_key`` of the start of an element's own leading ``text``: the
-    ``space_key`` of its whole text starts with it, so when it has ``_HEAD_CHARS``
-    characters they must open one of the lines."""
-    return space_key(text[: 4 * _HEAD_CHARS]) if text else ""
-
-
-def _starts_line(el: HtmlElement, heads: set[str], limit: int) -> bool:
-    """False when the start of ``el``'s whole text rules it out (its first
-    ``_HEAD_CHARS`` characters, white space collapsed, open none of the lines,
-    ``heads``) or is over ``limit`` characters already (a container). The text is
-    read node by node (``itertext`` yields what ``text_content`` joins) and only
-    until that is known: most elements are ruled out by their first words."""
+def _read_start(
+    el: HtmlElement, heads: set[str], limit: int
+) -> tuple[bool, str | None]:
+    """Whether ``el`` may hold a line, judged by the start of its whole text: False
+    when its first ``_HEAD_CHARS`` characters, white space collapsed, open none of
+    the lines (``heads``) or that start is over ``limit`` characters already (a
+    container); and the whole text when it was all read on the way, else None. The
+    text is read node by node (``itertext`` yields what ``text_content`` joins) and
+    only until that is known."""
     text = ""
     for chunk in el.itertext():
         text += chunk
         if len(text) > limit:
-            return False
+            return False, None
         head = space_key(text)
         if len(head) >= _HEAD_CHARS:
-            return head[:_HEAD_CHARS] in heads
-    return True
+            return head[:_HEAD_CHARS] in heads, None
+    return True, text
 
 
 def _holds_line(el: HtmlElement) -> bool:
     """A wrapper holds a line of its own when it has text of its own and no block
     children (a <div> around a <p> is matched through the <p>)."""
-    if el.text and el.text.strip():
+    text = el.text
+    if text and not text.isspace():
         own = True
     else:
-        own = any(c.tail and c.tail.strip() for c in el)
+        own = any(c.tail and not c.tail.isspace() for c in el)
     if not own and el.tag != "a":
         return False
     return not any(isinstance(c.tag, str) and c.tag in _BLOCK_CHILDREN for c in el)
