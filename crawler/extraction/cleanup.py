@@ -99,10 +99,17 @@ def _key(text: str) -> str:
     return _NON_WORD.sub(" ", text).strip().lower()
 
 
+# All of them in one expression: most paragraphs match none, and one search rules
+# them out (an alternation matches the whole text when one of its branches does).
+_ANY_FURNITURE = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in FURNITURE_PATTERNS), re.IGNORECASE
+)
+
+
 def is_furniture(paragraph: str) -> bool:
     """True when a whole paragraph is page furniture by the generic rules."""
     text = paragraph.strip()
-    if not text or len(text) > 200:
+    if not text or len(text) > 200 or not _ANY_FURNITURE.fullmatch(text):
         return False
     for pattern in FURNITURE_PATTERNS:
         if pattern.fullmatch(text):

@@ -115,7 +115,7 @@ def line_key(text: str) -> str:
 
 
 def _chars(text: str) -> int:
-    return sum(len(t) for t in _WORD.findall(text))
+    return sum(map(len, _WORD.findall(text)))
 
 
 class Block:

@@ -147,7 +147,7 @@ class TextCover:
         if len(tokens) < 4:
             return 1.0 if " " + " ".join(tokens) + " " in self.joined else 0.0
         grams = list(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False))
-        return sum(g in self.grams for g in grams) / len(grams)
+        return sum(map(self.grams.__contains__, grams)) / len(grams)
 
 
 # A heading that opens the readers' comments, in the languages of the corpora's
