@@ -251,6 +251,37 @@ def blocks_of(page: str, lines: Sequence[str]) -> list[Block]:
     return [index.block(line) for line in lines]
 
 
+INDENTED_PAGE = """<html><body><div class="body">
+<div>
+    <span>Read the \u200bcouncil\u2019s report</span> on the bridge
+</div>
+<div>
+  <a href="/more">More</a>
+</div>
+<p>   <b>Pictured:</b>
+the harbour at dawn</p>
+</div></body></html>"""
+
+
+def test_block_index_reads_past_blank_leading_text() -> None:
+    """An element whose own text is only indentation is matched by the text that
+    follows it (BlockIndex reads it lazily), a short one as a whole, and invisible
+    characters do not count (``space_key``)."""
+    lines = [
+        "Read the council\u2019s report on the bridge",
+        "More",
+        "Pictured: the harbour at dawn",
+        "Not on the page at all, anywhere",
+    ]
+    blocks = blocks_of(INDENTED_PAGE, lines)
+    assert [b.element.tag if b.element is not None else None for b in blocks] == [
+        "div",
+        "a",  # its <div> has no text of its own
+        "p",
+        None,
+    ]
+
+
 DEK = "Three councillors changed their minds after the last hearing on the harbour."
 LEAD = "The council approved the harbour bridge on Monday after three years of delay."
 SECOND = "Construction is to start in the spring and to last two years, officials said."

@@ -99,12 +99,17 @@ PROMPT_MAX_WORDS = 40
 _SENTENCE_END = re.compile(r"[.!?…][\"”’)]?$")
 
 
+_ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\ufeff]")
+_SPACE_RUN = re.compile(r"[ \t\r\f\v]+")
+
+
 def normalize_space(text: str) -> str:
     """NFC, non-breaking and zero-width spaces to plain spaces, runs collapsed."""
-    text = unicodedata.normalize("NFC", text)
-    text = text.replace("\u00a0", " ").replace("\u202f", " ").replace("\u2009", " ")
-    text = re.sub(r"[\u200b\u200c\u200d\ufeff]", "", text)
-    return re.sub(r"[ \t\r\f\v]+", " ", text).strip()
+    if not text.isascii():  # ASCII text is NFC and holds none of those characters
+        text = unicodedata.normalize("NFC", text)
+        text = text.replace("\u00a0", " ").replace("\u202f", " ")
+        text = _ZERO_WIDTH.sub("", text.replace("\u2009", " "))
+    return _SPACE_RUN.sub(" ", text).strip()
 
 
 def normalize_field(text: str) -> str:
@@ -190,14 +195,24 @@ def is_prose(text: str) -> bool:
     return long_enough and bool(PROSE_END.search(text))
 
 
+_NON_WORD = re.compile(r"\W+")
+
+
 def _key(text: str) -> str:
-    return re.sub(r"\W+", " ", text).strip().lower()
+    return _NON_WORD.sub(" ", text).strip().lower()
+
+
+# All of them in one expression: most paragraphs match none, and one search rules
+# them out (an alternation matches the whole text when one of its branches does).
+_ANY_FURNITURE = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in FURNITURE_PATTERNS), re.IGNORECASE
+)
 
 
 def is_furniture(paragraph: str) -> bool:
     """True when a whole paragraph is page furniture by the generic rules."""
     text = paragraph.strip()
-    if not text or len(text) > 200:
+    if not text or len(text) > 200 or not _ANY_FURNITURE.fullmatch(text):
         return False
     for pattern in FURNITURE_PATTERNS:
         if pattern.fullmatch(text):

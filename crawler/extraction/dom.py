@@ -14,6 +14,8 @@ import re
 
 from lxml.html import HtmlElement
 
+from crawler.extraction.cleanup import count_words
+
 _WORD = re.compile(r"\w+")
 
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -84,8 +86,8 @@ _CANDIDATES = tuple(_LEAF_BLOCKS | _WRAPPERS)
 LINKED_SHARE = 0.7
 # An element with more text than this is a container, never one line.
 _MAX_LINE_CHARS = 5000
-# An element whose own leading text has this many characters is matched only when a
-# line starts with them: most elements are ruled out without reading their subtree.
+# An element whose text starts with this many characters is matched only when a
+# line starts with them.
 _HEAD_CHARS = 8
 
 
@@ -96,13 +98,13 @@ def text_key(text: str) -> str:
 
 # Invisible characters trafilatura removes from its text (zero-width spaces and
 # joiners, byte-order mark, soft hyphen).
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
 def space_key(text: str) -> str:
     """``text`` without invisible characters, white space collapsed."""
-    if not text.isascii():  # translate() is slow, and the characters are not ASCII
-        text = text.translate(_INVISIBLE)
+    if not text.isascii():  # the characters are not ASCII: skip the search
+        text = _INVISIBLE.sub("", text)
     return " ".join(text.split())
 
 
@@ -113,19 +115,20 @@ def line_key(text: str) -> str:
 
 
 def _chars(text: str) -> int:
-    return sum(len(t) for t in _WORD.findall(text))
+    return sum(map(len, _WORD.findall(text)))
 
 
 class Block:
     """One extracted line and what its markup says about it (computed on use)."""
 
-    __slots__ = ("text", "element", "_link_density", "_in_quote")
+    __slots__ = ("text", "element", "_link_density", "_in_quote", "_words")
 
     def __init__(self, text: str, element: HtmlElement | None = None) -> None:
         self.text = text
         self.element = element
         self._link_density: float | None = None
         self._in_quote: bool | None = None
+        self._words: int | None = None
 
     def __repr__(self) -> str:
         tag = self.element.tag if self.element is not None else None
@@ -134,6 +137,13 @@ class Block:
     @property
     def key(self) -> str:
         return text_key(self.text)
+
+    @property
+    def words(self) -> int:
+        """``count_words`` of the line, counted once for all the rules that ask."""
+        if self._words is None:
+            self._words = count_words(self.text)
+        return self._words
 
     @property
     def link_density(self) -> float:
@@ -161,6 +171,11 @@ class BlockIndex:
     except over a link to a place in the page: a table of contents links the
     headings below it, and the line is the heading (not link text), not the link."""
 
+    # An element is ruled out by the start of its text where it can be: the
+    # ``space_key`` of an element's whole text starts with that of its own leading
+    # text, so when the latter has ``_HEAD_CHARS`` characters they must open one of
+    # the lines; most elements are ruled out without reading their subtree.
+
     def __init__(self, tree: HtmlElement, lines: list[str]) -> None:
         self._by_key: dict[str, HtmlElement] = {}
         wanted = {k for k in map(line_key, lines) if k}
@@ -171,11 +186,22 @@ class BlockIndex:
         limit = min(_MAX_LINE_CHARS, 2 * max(map(len, lines)) + 200)
         heads = {k[:_HEAD_CHARS] for k in wanted}
         for el in tree.iter(*_CANDIDATES):
-            if not _may_start_line(el.text, heads):
+            own = el.text
+            head = space_key(own[: 4 * _HEAD_CHARS]) if own else ""
+            if len(head) >= _HEAD_CHARS and head[:_HEAD_CHARS] not in heads:
                 continue
             if el.tag not in _LEAF_BLOCKS and not _holds_line(el):
                 continue
-            text = el.text_content()
+            text: str | None = None
+            if len(head) < _HEAD_CHARS:
+                # Own text blank or short (indentation before inline markup): judge
+                # the start of the whole text, read lazily, before reading all of it
+                # (most such elements are short: then that is all of it).
+                may, text = _read_start(el, heads, limit)
+                if not may:
+                    continue
+            if text is None:
+                text = el.text_content()
             if len(text) > limit:
                 continue
             key = space_key(text)
@@ -207,23 +233,34 @@ class BlockIndex:
         return Block(line, self.element_for(line))
 
 
-def _may_start_line(text: str | None, heads: set[str]) -> bool:
-    """False when an element's own leading ``text`` rules it out: the ``space_key`` of
-    an element's whole text starts with that of its own text, so when the latter has
-    ``_HEAD_CHARS`` characters they must open one of the lines (``heads``)."""
-    if not text:
-        return True
-    head = space_key(text[: 4 * _HEAD_CHARS])
-    return len(head) < _HEAD_CHARS or head[:_HEAD_CHARS] in heads
+def _read_start(
+    el: HtmlElement, heads: set[str], limit: int
+) -> tuple[bool, str | None]:
+    """Whether ``el`` may hold a line, judged by the start of its whole text: False
+    when its first ``_HEAD_CHARS`` characters, white space collapsed, open none of
+    the lines (``heads``) or that start is over ``limit`` characters already (a
+    container); and the whole text when it was all read on the way, else None. The
+    text is read node by node (``itertext`` yields what ``text_content`` joins) and
+    only until that is known."""
+    text = ""
+    for chunk in el.itertext():
+        text += chunk
+        if len(text) > limit:
+            return False, None
+        head = space_key(text)
+        if len(head) >= _HEAD_CHARS:
+            return head[:_HEAD_CHARS] in heads, None
+    return True, text
 
 
 def _holds_line(el: HtmlElement) -> bool:
     """A wrapper holds a line of its own when it has text of its own and no block
     children (a <div> around a <p> is matched through the <p>)."""
-    if el.text and el.text.strip():
+    text = el.text
+    if text and not text.isspace():
         own = True
     else:
-        own = any(c.tail and c.tail.strip() for c in el)
+        own = any(c.tail and not c.tail.isspace() for c in el)
     if not own and el.tag != "a":
         return False
     return not any(isinstance(c.tag, str) and c.tag in _BLOCK_CHILDREN for c in el)

@@ -137,7 +137,7 @@ class TextCover:
         if len(tokens) < 4:
             return 1.0 if " " + " ".join(tokens) + " " in self.joined else 0.0
         grams = list(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False))
-        return sum(g in self.grams for g in grams) / len(grams)
+        return sum(map(self.grams.__contains__, grams)) / len(grams)
 
 
 # A heading that opens the readers' comments, in the languages of the corpora's
@@ -323,14 +323,14 @@ def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
     When such lines hold most of the body's words, they are the post itself (a link
     round-up, a list of sources): all are kept."""
     links = [
-        count_words(b.text) >= LINK_MIN_WORDS
+        b.words >= LINK_MIN_WORDS
         and not b.heading
         and b.link_density >= LINK_DENSITY
         for b in blocks
     ]
     pairs = list(zip(blocks, links, strict=True))
-    linked = sum(count_words(b.text) for b, link in pairs if link)
-    if linked > LINK_BODY_SHARE * sum(count_words(b.text) for b in blocks):
+    linked = sum(b.words for b, link in pairs if link)
+    if linked > LINK_BODY_SHARE * sum(b.words for b in blocks):
         return blocks
     body.dropped["link"] += sum(links)
     return [b for b, link in pairs if not link]
@@ -390,7 +390,7 @@ def _droppable_words(blocks: list[Block], enough: int) -> int:
     once ``enough`` is reached or after ``UNSURE_SCAN_LINES`` lines."""
     total = prose = best = 0
     for block in blocks[:UNSURE_SCAN_LINES]:
-        n = count_words(block.text)
+        n = block.words
         total += n
         if is_prose(block.text) or block.in_quote:
             prose += n
@@ -432,7 +432,7 @@ def _paragraphs(run: list[Block]) -> list[tuple[str, bool]]:
 def _keep_run(run: list[Block]) -> bool:
     """An edge run stays when at least ``EDGE_PROSE_SHARE`` of its words are prose or
     quotes (hard-wrapped lines judged joined)."""
-    total = sum(count_words(b.text) for b in run) or 1
+    total = sum(b.words for b in run) or 1
     prose = sum(
         count_words(text)
         for text, quoted in _paragraphs(run)
@@ -456,7 +456,7 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     # Anchors are lines of four words or more: a short line ("Home", "Health") is
     # found in any long text by chance.
     shared = [
-        count_words(b.text) >= 4 and theirs.share_of(tokens) >= 0.5
+        b.words >= 4 and theirs.share_of(tokens) >= 0.5
         for b, tokens in zip(blocks, lines, strict=True)
     ]
     if not any(shared):
