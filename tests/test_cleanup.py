@@ -176,6 +176,8 @@ def test_call_to_action_words_inside_the_article_are_kept() -> None:
     long_closing = " ".join(["The council will publish its plans and"] * 6) + " more."
     long_closing = long_closing.replace("plans", "subscription plans", 1)
     assert clean_paragraphs([*NEWS, long_closing]) == [*NEWS, long_closing]
+    follow_up = "Police said they would follow up on the reports next week."
+    assert clean_paragraphs([*NEWS, follow_up]) == [*NEWS, follow_up]
 
 
 def test_repeated_title_is_dropped_everywhere() -> None:

@@ -84,9 +84,10 @@ TAG_LINE_MAX_WORDS = 40
 # us (or the author) on a network, support our work, share it, listen to the show.
 # Sites close their articles with one or two such lines; inside the article the
 # same words are news ("the subscription price rose"), so only the closing lines
-# (``CLOSING_LINES``, at most ``PROMPT_MAX_WORDS`` words each) are judged.
+# (``CLOSING_LINES``, at most ``PROMPT_MAX_WORDS`` words each) are judged. "Follow up
+# on" is news prose ("police will follow up on the reports"), not a network.
 READER_PROMPT = re.compile(
-    r"\b(subscribe|subscription|newsletter|sign(ing)? up|follow (us|\w+) on"
+    r"\b(subscribe|subscription|newsletter|sign(ing)? up|follow (us|(?!up\b)\w+) on"
     r"|support our|share (it|this)|listen (to|back)|suscr[ií]b|únete|síguenos"
     r"|folge uns|inscreva|assine)",
     re.IGNORECASE,
