@@ -365,6 +365,35 @@ def test_a_request_written_late_moves_the_hosts_last_start(
     assert float(client.get(RunKeys.host_last(host)) or 0) == round(moved + 10, 6)
 
 
+def test_a_request_not_yet_written_holds_the_host_until_it_is(
+    redis: RedisServer,
+) -> None:
+    """A request let out (its check passed) whose process is descheduled before it
+    writes the request: its turn is over by the clock, but the next request must
+    not leave before it. It is told 'unwritten' until the first one's write is
+    recorded, then its own check runs as usual; a hold no write ends (a dead
+    worker) expires."""
+    turns = _politeness(redis).turns
+    client = redis.client()
+    host, delay, tolerance = "unwritten.example", 0.05, 0.01
+    step = delay + tolerance
+    _, first = turns.reserve(host, step)
+    assert turns.take(host, delay, first, tolerance, step, token="a")[0] == "ok"
+    _, second = turns.reserve(host, step)
+    time.sleep(2 * step)  # the second one's turn has come; the first is not written
+    assert turns.take(host, delay, second, 1e9, step, token="b") == ("unwritten", 0)
+    turns.record_sent(host, delay, token="b")  # another request's record...
+    assert client.get(RunKeys.host_unwritten(host)) == b"a", "...ends no other hold"
+    time.sleep(delay)
+    assert turns.take(host, delay, second, 1e9, step, token="b")[0] == "unwritten"
+    turns.record_sent(host, delay, token="a")  # the first one is written now...
+    outcome, _ = turns.take(host, delay, second, 1e9, step, token="b")
+    assert outcome == "taken", "the delay counts from the first one's write"
+    time.sleep(delay)
+    assert turns.take(host, delay, second, 1e9, step, token="b")[0] == "ok"
+    assert client.pttl(RunKeys.host_unwritten(host)) > 0, "no expiry on the hold"
+
+
 def test_the_next_request_waits_for_a_late_write_instead_of_leaving(
     redis: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -390,10 +419,10 @@ def test_the_next_request_waits_for_a_late_write_instead_of_leaving(
 
     monkeypatch.setattr(politeness, "_sleep", sleep)
     mw = _politeness(redis)
-    monkeypatch.setattr(mw, "_record_when_written", lambda host, lifetime: None)
+    monkeypatch.setattr(mw, "_record_when_written", lambda *args: None)
     mw.connected_hosts.add(host)
 
-    outcome = asyncio.run(mw._wait_for_turn(host, delay, first=False))
+    outcome = asyncio.run(mw._wait_for_turn(host, delay, first=False, token="t"))
     sent = float(client.get(RunKeys.host_last(host)) or 0)
     assert outcome == "ok", sleeps
     assert sent - written_late >= delay - 1e-6, "left within the delay of the write"
@@ -413,13 +442,13 @@ def test_the_delay_counts_from_the_answer_too(redis: RedisServer) -> None:
     seconds, micros = client.time()
     checked = seconds + micros / 1e6 - 0.3  # its check, 0.3 s before the answer
     client.set(RunKeys.host_last(host), f"{checked:.6f}")
-    sent = Request(f"http://{host}/a", meta={"cluster_sent_with_delay": 1.0})
+    sent = Request(f"http://{host}/a", meta={"cluster_sent_with_delay": (1.0, "t")})
     mw.process_response(sent, HtmlResponse(sent.url, request=sent))
     answered = float(client.get(RunKeys.host_last(host)) or 0)
     assert answered - checked >= 0.3 - 1e-3, (checked, answered)
     assert "cluster_sent_with_delay" not in sent.meta, "a redirect would record again"
     client.set(RunKeys.host_last(host), f"{checked:.6f}")
-    failed = Request(f"http://{host}/b", meta={"cluster_sent_with_delay": 1.0})
+    failed = Request(f"http://{host}/b", meta={"cluster_sent_with_delay": (1.0, "t")})
     mw.process_exception(failed, TimeoutError())
     assert float(client.get(RunKeys.host_last(host)) or 0) > checked + 0.3 - 1e-3
     client.set(RunKeys.host_last(host), f"{checked:.6f}")

@@ -145,6 +145,11 @@ class RunKeys:
         return f"{KEY_ROOT}:hosts:{host}:last"
 
     @staticmethod
+    def host_unwritten(host: str) -> str:
+        """Token of the request to ``host`` let out and not yet written (expires)."""
+        return f"{KEY_ROOT}:hosts:{host}:unwritten"
+
+    @staticmethod
     def host_active(host: str) -> str:
         """Sorted set token -> expiry of the requests to ``host`` in flight."""
         return f"{KEY_ROOT}:hosts:{host}:active"

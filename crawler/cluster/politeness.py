@@ -13,7 +13,10 @@ ends once it is there). A busy or descheduled process can write a request to its
 socket well after the check, so the host's last start is moved up twice more: when
 the request has been written (two reactor turns later) and when its answer or error
 comes back (a request reaches the server before its answer leaves it, so the delay
-is a floor at the server, counted from the answer as Nutch and Heritrix count it). A
+is a floor at the server, counted from the answer as Nutch and Heritrix count it).
+Until its write is recorded, a request let out holds the host: the next one waits
+for that record (briefly, else it is re-scheduled) instead of leaving before a
+request whose process was descheduled between its check and its write. A
 request that finds, on waking, the previous one's record moved up by less than a
 quarter of the delay waits the difference instead of being re-scheduled. The place
 is given back when the response or the error comes back; a dead worker's places
@@ -65,13 +68,19 @@ _LATE_TOLERANCE = 0.01
 _FIRST_CONNECTION_MARGIN = 0.05
 # A tolerance no waking misses: the take script does not judge lateness.
 _NO_LATE_CHECK = 1e9
-#: ``request.meta`` key on a request sent under a host delay: the delay.
+#: ``request.meta`` key on a request sent under a host delay: the delay and the
+#: request's token.
 _SENT_META = "cluster_sent_with_delay"
 # A request that finds the previous one was written up to this share of the delay
 # later than its check waits for the difference (at most this many times) instead
 # of being re-scheduled; a turn taken outright leaves a bigger shortfall.
 _SHORT_WAIT_SHARE = 0.25
 _SHORT_WAITS = 3
+# A request let out and not yet written (its process busy or descheduled before the
+# write) holds the host: the next one polls this often, for at most the short-wait
+# share of the delay, then is re-scheduled. A dead worker's hold expires after this.
+_UNWRITTEN_POLL = 0.005
+_UNWRITTEN_SECONDS = 2.0
 
 _NOW = """
 local t = redis.call('TIME')
@@ -111,8 +120,8 @@ return {string.format('%.6f', start - now), string.format('%.6f', start)}
 """
 )
 
-# KEYS: host next-start key, host last-start key
-# ARGV: delay, this request's turn, tolerance, step, margin
+# KEYS: host next-start key, host last-start key, host unwritten key
+# ARGV: delay, this request's turn, tolerance, step, margin, token, unwritten lifetime
 # Just before sending: {'taken', seconds short} when a request to the host left
 # less than the delay ago; 'late' when this one woke after its turn (plus the
 # tolerance) and another request has reserved the following turn (sending now would
@@ -126,6 +135,9 @@ local last = tonumber(redis.call('GET', KEYS[2]) or '0')
 if now - last < delay then
   return {'taken', string.format('%.6f', last + delay - now)}
 end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  return {'unwritten', '0'}
+end
 local turn = tonumber(ARGV[2])
 if now > turn + tonumber(ARGV[3]) then
   local nxt = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -134,16 +146,21 @@ end
 local margin = tonumber(ARGV[5] or '0')
 redis.call('SET', KEYS[2], string.format('%.6f', now + margin),
            'PX', math.ceil((delay + margin) * 1000) + 60000)
+if ARGV[6] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[6], 'PX', math.ceil(tonumber(ARGV[7]) * 1000))
+end
 return {'ok', '0'}
 """
 )
 
-# KEYS: host last-start key; ARGV: key lifetime (s). After a request was written:
-# the host's last start becomes now when that is later than recorded. Returns how
-# much later (the send lag), '0' when not later.
+# KEYS: host last-start key, host unwritten key; ARGV: key lifetime (s), token.
+# After a request was written: the host's last start becomes now when that is later
+# than recorded, and the host is no longer waiting for this request's write.
+# Returns how much later (the send lag), '0' when not later.
 _RECORD_SENT = (
     _NOW
     + """
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 local last = tonumber(redis.call('GET', KEYS[1]) or '0')
 if now <= last then return '0' end
 redis.call('SET', KEYS[1], string.format('%.6f', now),
@@ -188,19 +205,30 @@ class HostTurns:
         tolerance: float,
         step: float,
         margin: float = 0.0,
+        token: str = "",
     ) -> tuple[str, float]:
         """'ok' (recorded as the host's last start, ``margin`` seconds later than
-        now), 'taken' with the seconds until the delay is over, or 'late'."""
+        now, and as the host's request not yet written, ``token``), 'taken' with
+        the seconds until the delay is over, 'unwritten' (the request let out
+        before has not been written yet) or 'late'."""
         outcome, short = self._take(
-            keys=[RunKeys.host_next(host), RunKeys.host_last(host)],
-            args=[delay, turn, tolerance, step, margin],
+            keys=[
+                RunKeys.host_next(host),
+                RunKeys.host_last(host),
+                RunKeys.host_unwritten(host),
+            ],
+            args=[delay, turn, tolerance, step, margin, token, _UNWRITTEN_SECONDS],
         )
         return _text(outcome), float(_text(short))
 
-    def record_sent(self, host: str, lifetime: float) -> float:
-        """The host's last start moves up to now (a request was just written);
-        returns how many seconds later than recorded, 0 when not later."""
-        lag = self._record_sent(keys=[RunKeys.host_last(host)], args=[lifetime])
+    def record_sent(self, host: str, lifetime: float, token: str = "") -> float:
+        """The host's last start moves up to now (a request was just written) and
+        the host no longer waits for request ``token``'s write; returns how many
+        seconds later than recorded, 0 when not later."""
+        lag = self._record_sent(
+            keys=[RunKeys.host_last(host), RunKeys.host_unwritten(host)],
+            args=[lifetime, token],
+        )
         return float(_text(lag))
 
 
@@ -265,16 +293,18 @@ class SharedPolitenessMiddleware:
         if limit.delay <= 0:
             return None
         first = host not in self.connected_hosts
-        outcome = await self._wait_for_turn(host, limit.delay, first)
+        outcome = await self._wait_for_turn(host, limit.delay, first, token)
         if outcome == "ok":
-            request.meta[_SENT_META] = limit.delay
+            request.meta[_SENT_META] = (limit.delay, token)
             return None
         # Not sent: it would leave closer than the delay to another start.
         self._give_place_back(request)
         self.stats.inc_value(f"cluster/politeness/{outcome}_requeued")
         return self._rescheduled(request)
 
-    async def _wait_for_turn(self, host: str, delay: float, first: bool) -> str:
+    async def _wait_for_turn(
+        self, host: str, delay: float, first: bool, token: str
+    ) -> str:
         """Reserve the host's next turn, sleep until it, then take it: 'ok' to
         send, 'taken' or 'late' when this request must not leave now.
 
@@ -282,7 +312,10 @@ class SharedPolitenessMiddleware:
         request would leave right beside the next reserved one. Turns are reserved
         ``delay + tolerance`` apart, so one that wakes up to ``tolerance`` late still
         leaves ``delay`` after the previous one; the check on waking holds the delay
-        as a floor whatever happened meanwhile.
+        as a floor whatever happened meanwhile. A request let out but not yet
+        written holds the host until its write is recorded (its process may be
+        descheduled between the check and the write): the next one waits for that
+        rather than leave before it.
         """
         tolerance = min(_LATE_TOLERANCE, delay / 4)
         step = delay + tolerance
@@ -292,22 +325,51 @@ class SharedPolitenessMiddleware:
             self.stats.inc_value("cluster/politeness/delay_ms", int(wait * 1000))
             await _sleep(wait)
         margin = min(_FIRST_CONNECTION_MARGIN, delay / 2) if first else 0.0
-        for _ in range(_SHORT_WAITS + 1):
-            outcome, short = self.turns.take(host, delay, turn, tolerance, step, margin)
+        outcome = await self._take(host, delay, turn, tolerance, step, margin, token)
+        if outcome == "ok":
+            self.connected_hosts.add(host)
+            self._record_when_written(host, delay + margin, token)
+        return outcome
+
+    async def _take(
+        self,
+        host: str,
+        delay: float,
+        turn: str,
+        tolerance: float,
+        step: float,
+        margin: float,
+        token: str,
+    ) -> str:
+        """The take on waking, with the short waits: for the previous request's
+        write to be recorded, and for a previous request written a little later
+        than its check."""
+        unwritten_wait = 0.0
+        short_waits = 0
+        while True:
+            outcome, short = self.turns.take(
+                host, delay, turn, tolerance, step, margin, token
+            )
+            if outcome == "unwritten":
+                if unwritten_wait >= delay * _SHORT_WAIT_SHARE:
+                    return outcome
+                self.stats.inc_value("cluster/politeness/waited_for_previous_write")
+                await _sleep(_UNWRITTEN_POLL)
+                unwritten_wait += _UNWRITTEN_POLL
+                continue
             if outcome != "taken" or short > delay * _SHORT_WAIT_SHARE:
-                break
+                return outcome
+            if short_waits == _SHORT_WAITS:
+                return outcome
+            short_waits += 1
             # The request before this one was written or answered later than its
             # check: wait the difference. Waking late from this wait is not judged
             # again (the next request's own check keeps the delay from this one).
             self.stats.inc_value("cluster/politeness/waited_for_previous_send")
             await _sleep(short)
             tolerance = _NO_LATE_CHECK
-        if outcome == "ok":
-            self.connected_hosts.add(host)
-            self._record_when_written(host, delay + margin)
-        return outcome
 
-    def _record_when_written(self, host: str, lifetime: float) -> None:
+    def _record_when_written(self, host: str, lifetime: float, token: str) -> None:
         """Move the host's last start up to the moment this request was written.
 
         The request goes to the downloader once this middleware returns; its bytes
@@ -316,13 +378,15 @@ class SharedPolitenessMiddleware:
         left, and the later moment is the safe one to count the delay from."""
 
         def next_turn() -> None:
-            task.deferLater(reactor, 0, self._record_sent, host, lifetime)
+            task.deferLater(reactor, 0, self._record_sent, host, lifetime, token)
 
         task.deferLater(reactor, 0, next_turn)
 
-    def _record_sent(self, host: str, lifetime: float, count_lag: bool = True) -> None:
+    def _record_sent(
+        self, host: str, lifetime: float, token: str, count_lag: bool = True
+    ) -> None:
         try:
-            lag = self.turns.record_sent(host, lifetime)
+            lag = self.turns.record_sent(host, lifetime, token)
         except RedisError:
             self.stats.inc_value("cluster/politeness/send_not_recorded")
             return
@@ -373,10 +437,10 @@ class SharedPolitenessMiddleware:
         a process descheduled on a busy machine. Counting the delay from the
         answer (as Nutch and Heritrix do) makes it a floor at the server; the cost
         is one answer time per request to a host served one at a time."""
-        delay: float | None = request.meta.pop(_SENT_META, None)
-        if delay is not None:
+        sent: tuple[float, str] | None = request.meta.pop(_SENT_META, None)
+        if sent is not None:
             host = (urlparse_cached(request).hostname or "").lower()
-            self._record_sent(host, delay, count_lag=False)
+            self._record_sent(host, sent[0], sent[1], count_lag=False)
 
     def _give_place_back(self, request: Request) -> None:
         # Popped, so a retry or redirect copied from this request holds no place.
