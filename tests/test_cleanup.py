@@ -163,6 +163,7 @@ NEWS = [
         "Like this story? Share it with a friend!",
         "Abonnieren Sie unseren Newsletter!",
         "Síguenos en nuestras redes sociales.",
+        "Zum Newsletter anmelden",
     ],
 )
 def test_a_call_to_action_closing_the_article_is_dropped(prompt: str) -> None:
@@ -178,6 +179,13 @@ def test_call_to_action_words_inside_the_article_are_kept() -> None:
     assert clean_paragraphs([*NEWS, long_closing]) == [*NEWS, long_closing]
     follow_up = "Police said they would follow up on the reports next week."
     assert clean_paragraphs([*NEWS, follow_up]) == [*NEWS, follow_up]
+    # The same words in a closing news sentence that does not speak to the reader.
+    for closing in (
+        "The minister did not share this view of the budget.",
+        "Residents asked the council to listen to their concerns.",
+        "The subscription fee rises to ten euros in May.",
+    ):
+        assert clean_paragraphs([*NEWS, closing]) == [*NEWS, closing], closing
 
 
 def test_repeated_title_is_dropped_everywhere() -> None:

@@ -94,6 +94,17 @@ READER_PROMPT = re.compile(
 )
 CLOSING_LINES = 3
 PROMPT_MAX_WORDS = 40
+PROMPT_LABEL_WORDS = 6
+# A call to action speaks to the reader: it opens a clause with its verb
+# ("Subscribe ...", "Never miss a story: sign up ..."), names the reader or the site
+# ("you", "our", "unseren", "nuestras", "votre"), exclaims, or is a label of a few
+# words ("Zum Newsletter anmelden"). A closing news sentence with the same words
+# ("The minister did not share this view.") does none of these.
+READER_ADDRESS = re.compile(
+    r"\b(you|your|our|us|we|unser\w*|sie|nuestr\w*|nos|vous|votre|vos|nosso|nossa"
+    r"|seu|sua|te)\b|[!?]",
+    re.IGNORECASE,
+)
 
 # "ALSO READ" lines look like headlines; a real sentence ending with a period after
 # the colon is body text ("Read more: the minister said ... ."), so it is kept.
@@ -175,12 +186,25 @@ def drop_closing_prompts(paragraphs: list[str]) -> list[str]:
     """``paragraphs`` without the calls to action (``READER_PROMPT``) among their last
     ``CLOSING_LINES``; the first paragraph always stays."""
     start = max(1, len(paragraphs) - CLOSING_LINES)
-    closing = [
-        text
-        for text in paragraphs[start:]
-        if count_words(text) > PROMPT_MAX_WORDS or not READER_PROMPT.search(text)
-    ]
+    closing = [text for text in paragraphs[start:] if not is_reader_prompt(text)]
     return paragraphs[:start] + closing
+
+
+def is_reader_prompt(text: str) -> bool:
+    """A short line with a call to action (``READER_PROMPT``) that speaks to the
+    reader (a label of ``PROMPT_LABEL_WORDS`` words or fewer, the call opens a
+    clause, or ``READER_ADDRESS``)."""
+    words = count_words(text)
+    if words > PROMPT_MAX_WORDS:
+        return False
+    found = READER_PROMPT.search(text)
+    if found is None:
+        return False
+    if words <= PROMPT_LABEL_WORDS:
+        return True
+    before = text[: found.start()].rstrip()
+    opens_clause = not before or before[-1] in ":.!?-–—|"
+    return opens_clause or bool(READER_ADDRESS.search(text))
 
 
 # Closing quotes of every convention: ” ’ (English), “ ‘ (German), » « › (French,
