@@ -220,3 +220,45 @@ def test_a_title_longer_than_the_headline_without_a_separator_is_kept() -> None:
         drop_site_tail("Harbour plan vote delayed again today", ["Harbour plan vote"])
         == "Harbour plan vote delayed again today"
     )
+
+
+# --- what the page declares about itself -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "description"),
+    [
+        # og:description first, whichever attribute names it (many CMSs write name=)
+        (
+            '<meta name="description" content="Short summary.">'
+            '<meta name="og:description" content="The social summary.">',
+            "The social summary.",
+        ),
+        ('<meta name="description" content="Short summary.">', "Short summary."),
+        ('<meta name="twitter:description" content="Card text.">', "Card text."),
+        ('<meta name="description" content="  ">', None),
+    ],
+)
+def test_the_description_is_the_first_summary_meta_tag(
+    head: str, description: str | None
+) -> None:
+    record = extract_page(page(head), url="https://news.example/harbour")
+    assert record.description == description
+
+
+def test_canonical_headlines_and_json_ld_are_read_wherever_they_are() -> None:
+    """The page's declarations are gathered in one walk: a canonical link, an <h1>
+    and a JSON-LD block in the body count as they do in the head."""
+    body_top = (
+        '<link rel="Canonical canonical" href="https://news.example/harbour-plan">'
+        "<h1>Harbour plan vote delayed again</h1>"
+        + ld({"@type": "NewsArticle", "author": {"name": "Ada Lovelace"}})
+    )
+    meta = read_metadata(
+        html.fromstring(page(body_top=body_top, title="Harbour plan | Daily")),
+        "https://news.example/harbour",
+    )
+    assert meta.canonical_url == "https://news.example/harbour-plan"
+    assert meta.headlines[0] == "Harbour plan vote delayed again"
+    assert meta.authors == ["Ada Lovelace"]
+    assert "Harbour plan | Daily" in meta.titles and "Harbour plan" in meta.titles

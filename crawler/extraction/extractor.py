@@ -39,7 +39,6 @@ from crawler.extraction.metadata import (
 from crawler.extraction.page import ExtractedPage, ExtractionError
 from crawler.extraction.pagetype import (
     SHORT_BODY_WORDS,
-    Verdict,
     challenge_verdict,
     is_paywalled,
     looks_like_listing,
@@ -270,9 +269,7 @@ def cut_too_deep() -> bool:
     """Whether the last parse stopped at libxml2's depth limit (256 levels without
     XML_PARSE_HUGE): what lay deeper is not in the tree. Read from the error log of
     our parser (this thread's last run), so it costs nothing."""
-    return any(
-        "Excessive depth" in entry.message for entry in _HTML_PARSER.error_log
-    )
+    return any("Excessive depth" in entry.message for entry in _HTML_PARSER.error_log)
 
 
 def article_link_texts(
@@ -358,17 +355,14 @@ def _extract_tree(
     meta = read_metadata(tree, url)
     site_name = (site.name if site else "") or meta.sitename or ""
     title = _headline(overrides, meta, site, site_name)
-    description = _description(overrides, sel, meta)
-    # A challenge page is judged by what it lacks too: markup of a protection
-    # service on a page whose article text is there is a page served through it.
-    challenge = challenge_verdict(tree, title)
+    description = overrides.get("description") or meta.description
     figures, captions = figures_and_captions(tree)
     body, paragraphs, words = _body_paragraphs(
         tree, url, site, title, meta, overrides, captions
     )
     if overrides.get("body") and body is not None:
         rejected.append("body")
-    _refuse_non_article(tree, title, paragraphs, words, challenge, min_words)
+    _refuse_non_article(tree, title, paragraphs, words, min_words)
     malformed_links = _refuse_listing(tree, url, site, paragraphs, meta)
     date, date_raw, date_modified = _dates(overrides, meta)
     cleanup, body_source = _body_report(body)
@@ -415,18 +409,6 @@ def _headline(
     title = overrides.get("title") or meta.title or ""
     suffix = site.extraction.title_suffix if site else ""
     return drop_site_tail(strip_title_suffix(title, site_name, suffix), meta.headlines)
-
-
-def _description(
-    overrides: dict[str, Any], sel: Selector, meta: PageMeta
-) -> str | None:
-    """The site's description selector, else the page's og/meta description."""
-    return (
-        overrides.get("description")
-        or _page_description(sel)
-        or meta.description
-        or None
-    )
 
 
 def _body_paragraphs(
@@ -510,12 +492,15 @@ def _refuse_non_article(
     title: str,
     paragraphs: list[str],
     words: int,
-    challenge: Verdict | None,
     min_words: int,
 ) -> None:
     """Raise ``ExtractionError`` for a page that is no article: a challenge with no
-    article text, a short page's verdict, no title, no body, too few words."""
-    if challenge is not None and words < SHORT_BODY_WORDS:
+    article text, a short page's verdict, no title, no body, too few words.
+
+    A challenge page is judged by what it lacks too: markup of a protection service
+    on a page whose article text is there is a page served through it (so the markup
+    is only looked for when the body is short)."""
+    if words < SHORT_BODY_WORDS and (challenge := challenge_verdict(tree, title)):
         raise ExtractionError(challenge.reason, challenge.detail)
     verdict = short_page_verdict(tree, title, words, " ".join(paragraphs))
     if verdict is not None:
@@ -591,15 +576,3 @@ def json_ld_article_body(objects: list[dict[str, Any]]) -> str:
             if isinstance(text, str) and len(text) > len(found):
                 found = text
     return found
-
-
-def _page_description(sel: Selector) -> str | None:
-    for xpath in (
-        '//meta[@property="og:description"]/@content',
-        '//meta[@name="description"]/@content',
-        '//meta[@name="twitter:description"]/@content',
-    ):
-        value = sel.xpath(xpath).get()
-        if value and value.strip():
-            return value.strip()
-    return None

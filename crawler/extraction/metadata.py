@@ -15,10 +15,52 @@ from crawler.dates import parse_any_date
 from crawler.extraction.cleanup import normalize_space
 
 
-def json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
-    """Every JSON-LD object of the page (lists and ``@graph`` flattened)."""
+@dataclass
+class PageMarkup:
+    """The elements metadata is read from, gathered in one walk of the page: each
+    XPath search of the whole page costs about as much as the walk itself."""
+
+    #: ``<meta>`` elements, in page order.
+    metas: list[HtmlElement] = field(default_factory=list)
+    #: The texts of ``<script type="application/ld+json">`` elements.
+    json_ld: list[str] = field(default_factory=list)
+    #: The ``href`` of ``<link rel="canonical">`` elements.
+    canonical: list[str] = field(default_factory=list)
+    #: ``<h1>`` elements, in page order.
+    h1s: list[HtmlElement] = field(default_factory=list)
+    #: The first ``<title>``'s text (None: the page has none).
+    title: str | None = None
+
+
+def page_markup(tree: HtmlElement) -> PageMarkup:
+    """The page's ``PageMarkup``, in one walk."""
+    found = PageMarkup()
+    for el in tree.iter("meta", "script", "link", "h1", "title"):
+        tag = el.tag
+        if tag == "meta":
+            found.metas.append(el)
+        elif tag == "h1":
+            found.h1s.append(el)
+        elif tag == "script":
+            if el.get("type") == "application/ld+json" and el.text:
+                found.json_ld.append(el.text)
+        elif tag == "link":
+            href = el.get("href")
+            if (
+                href is not None
+                and " canonical " in f" {' '.join((el.get('rel') or '').split())} "
+            ):
+                found.canonical.append(href)
+        elif found.title is None:
+            found.title = el.text or ""
+    return found
+
+
+def json_ld_objects(texts: list[str]) -> list[dict[str, Any]]:
+    """Every JSON-LD object of the page's ``ld+json`` script ``texts`` (lists and
+    ``@graph`` flattened)."""
     objects: list[dict[str, Any]] = []
-    for raw in tree.xpath('//script[@type="application/ld+json"]/text()'):
+    for raw in texts:
         try:
             data = json.loads(raw)
         except ValueError:
@@ -37,11 +79,11 @@ def json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
     return objects
 
 
-def meta_tags(tree: HtmlElement) -> dict[str, str]:
+def meta_tags(metas: list[HtmlElement]) -> dict[str, str]:
     """``<meta>`` contents by lower-cased property, name, itemprop or http-equiv
     (the first non-empty one of each)."""
     tags: dict[str, str] = {}
-    for el in tree.iter("meta"):
+    for el in metas:
         content = (el.get("content") or "").strip()
         if not content:
             continue
@@ -52,6 +94,8 @@ def meta_tags(tree: HtmlElement) -> dict[str, str]:
     return tags
 
 
+#: Meta tags that hold the page's dek or summary, in order of preference.
+_DESCRIPTION_META = ("og:description", "description", "twitter:description")
 _PUBLISHED_META = (
     "article:published_time",
     "datepublished",
@@ -314,7 +358,7 @@ def drop_site_tail(title: str, headlines: list[str]) -> str:
             continue
         if not title.startswith(headline):
             continue
-        tail = title[len(headline):].strip()
+        tail = title[len(headline) :].strip()
         if tail[:1] in _TAIL_SEPARATORS and len(tail) <= 80:
             return headline
     return title
@@ -439,27 +483,29 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
     """What the page declares (meta tags, JSON-LD, headings), read in one pass each;
     trafilatura's and htmldate's searches of the page run only for what is missing."""
     meta = PageMeta()
-    metas = meta_tags(tree)
-    objects = json_ld_objects(tree)
+    markup = page_markup(tree)
+    metas = meta_tags(markup.metas)
+    objects = json_ld_objects(markup.json_ld)
     articles = _article_objects(objects)
     meta.json_ld = objects
     meta.title = _title(tree, metas, articles)
     meta.sitename = _site_name(metas, articles)
-    meta.authors = _authors(tree, metas, articles, meta.sitename or "")
-    meta.tags = _tags(tree, metas, articles)
-    meta.description = metas.get("og:description") or metas.get("description") or None
+    meta.authors = _authors(tree, markup, metas, articles, meta.sitename or "")
+    meta.tags = _tags(tree, markup, metas, articles)
+    meta.description = next((metas[k] for k in _DESCRIPTION_META if k in metas), None)
     meta.date_raw, meta.modified_raw = find_dates(tree, metas, objects)
     if not meta.date_raw:
         meta.date_raw = _htmldate(tree, url)
-    meta.titles = _title_variants(tree, metas, meta.title)
-    meta.headlines = [_text(h) for h in tree.iter("h1")] + [
+    h1s = [_text(h) for h in markup.h1s]
+    meta.titles = _title_variants(markup.title, h1s, metas, meta.title)
+    meta.headlines = h1s + [
         " ".join(o["headline"].split())
         for o in articles
         if isinstance(o.get("headline"), str)
     ]
     lang = tree.get("lang") or metas.get("content-language") or ""
     meta.language = lang.strip() or None
-    canonical = _CANONICAL_LINK(tree) or [metas.get("og:url", "")]
+    canonical = markup.canonical or [metas.get("og:url", "")]
     meta.canonical_url = canonical[0].strip() or None
     return meta
 
@@ -485,6 +531,7 @@ def _title(
 
 def _authors(
     tree: HtmlElement,
+    markup: PageMarkup,
     metas: dict[str, str],
     articles: list[dict[str, Any]],
     site_name: str,
@@ -496,19 +543,19 @@ def _authors(
     authors = [n for o in articles for n in _names(o.get("author"))]
     if authors:
         return authors
-    meta_authors = _author_metas(tree)
+    meta_authors = _author_metas(markup.metas)
     person = next((a for a in meta_authors if not names_the_site(a, site_name)), None)
     if person:
         return [person]
     return _byline(tree) or next(iter(meta_authors), None)
 
 
-def _author_metas(tree: HtmlElement) -> list[str]:
+def _author_metas(metas: list[HtmlElement]) -> list[str]:
     """Every author meta tag's value that is not a URL, by ``_AUTHOR_META`` order,
     then page order: a CMS that puts the site's name in a first ``<meta
     name="author">`` and the writer in a second one names both."""
     found: dict[str, list[str]] = {key: [] for key in _AUTHOR_META}
-    for el in tree.iter("meta"):
+    for el in metas:
         content = " ".join((el.get("content") or "").split())
         if not content or "://" in content:
             continue
@@ -528,12 +575,15 @@ def _site_name(metas: dict[str, str], articles: list[dict[str, Any]]) -> str | N
 
 
 def _tags(
-    tree: HtmlElement, metas: dict[str, str], articles: list[dict[str, Any]]
+    tree: HtmlElement,
+    markup: PageMarkup,
+    metas: dict[str, str],
+    articles: list[dict[str, Any]],
 ) -> list[str]:
     """Tags from article:tag, keyword meta tags and JSON-LD keywords (else rel=tag
     links), comma-separated values split, in page order without duplicates."""
     raw_tags: list[Any] = [
-        el.get("content") for el in tree.iterfind('.//meta[@property="article:tag"]')
+        el.get("content") for el in markup.metas if el.get("property") == "article:tag"
     ]
     raw_tags += [metas.get(k) for k in _TAG_META]
     raw_tags += [o.get("keywords") for o in articles]
@@ -548,16 +598,19 @@ def _tags(
     return tags
 
 
-def _title_variants(tree: HtmlElement, metas: dict[str, str], title: str) -> list[str]:
-    """Every headline the page shows or declares, with the heads of "Headline |
-    Site" titles (``PageMeta.titles``)."""
+def _title_variants(
+    page_title: str | None, h1s: list[str], metas: dict[str, str], title: str
+) -> list[str]:
+    """Every headline the page shows or declares (``title``, the ``<title>``, the
+    title meta tags, the ``<h1>``s' texts), with the heads of "Headline | Site"
+    titles (``PageMeta.titles``)."""
     variants = [
         title,
-        tree.findtext(".//title") or "",
+        page_title or "",
         metas.get("og:title", ""),
         metas.get("twitter:title", ""),
+        *h1s,
     ]
-    variants += [_text(h) for h in tree.iter("h1")]
     titles: list[str] = []
     for value in variants:
         value = " ".join(value.split())
@@ -571,10 +624,6 @@ def _title_variants(tree: HtmlElement, metas: dict[str, str], title: str) -> lis
 # "//x[...]" finds, in the same order, but libxml2 evaluates "//" with a predicate
 # as a search from every node of the page and merges the results: up to twice as
 # slow (the byline search took ~2 ms a page).
-_CANONICAL_LINK = etree.XPath(
-    "/descendant::link[contains(concat(' ', normalize-space(@rel), ' '),"
-    " ' canonical ')]/@href"
-)
 
 # Tag links (rel="tag", the microformat WordPress and others use).
 _TAG_LINKS = etree.XPath(
