@@ -96,6 +96,12 @@ def text_key(text: str) -> str:
     return " ".join(_WORD.findall(text)).lower()
 
 
+def first_key_word(text: str) -> str:
+    """The first word of ``text_key(text)``, found without reading the rest."""
+    found = _WORD.search(text)
+    return found.group().lower() if found else ""
+
+
 # Invisible characters trafilatura removes from its text (zero-width spaces and
 # joiners, byte-order mark, soft hyphen).
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -286,8 +292,11 @@ def link_density(el: HtmlElement) -> float:
     """Share of ``el``'s word characters that are link text (1.0 when inside a link)."""
     if _has_ancestor(el, "a"):
         return 1.0
+    links = list(el.iter("a"))
+    if not links:  # most paragraphs: their text need not be read
+        return 0.0
     total = _chars(el.text_content())
     if not total:
         return 0.0
-    linked = sum(_chars(a.text_content()) for a in el.iter("a"))
+    linked = sum(_chars(a.text_content()) for a in links)
     return min(linked / total, 1.0)
