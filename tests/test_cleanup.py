@@ -55,6 +55,18 @@ FURNITURE = [
     "Leave a reply",
     "Comments (12)",
     "Subscribe to continue reading",
+    # photo credits
+    "Foto: Jana Beispiel / dpa",
+    "Photo : Harbour Authority",
+    "Crédit photo : Jean Exemple",
+    "Titelbild: Max Muster",
+    "Getty Images",
+    "AFP / Jane Example",
+    # advertising disclosures
+    "Anzeige",
+    "*Werbung. Dieser Beitrag enthält Werbung für eine Kaffeemarke.",
+    "Anzeige, enthält Affiliate-Links",
+    "This post contains affiliate links: we may earn a commission on purchases.",
 ]
 
 BODY = [
@@ -70,6 +82,12 @@ BODY = [
     "Related parties must declare their interests before the vote.",
     "Sponsored by three councillors, the motion passed on Tuesday.",
     "Story continues below",
+    # sentences that begin like a credit or a disclosure
+    "Photos of the bridge were shown to the council on Monday.",
+    "AP reporters were at the harbour when the vote was announced.",
+    "Werbung für Zigaretten ist in der Stadt seit 2020 verboten.",
+    "Anzeige gegen Unbekannt: Die Polizei ermittelt wegen Sachbeschädigung am Hafen.",
+    "This story includes reporting from the harbour authority's annual review.",
 ]
 
 

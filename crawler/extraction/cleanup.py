@@ -31,7 +31,7 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"\s*[:|]?\s*((facebook|twitter|x|whatsapp|linkedin|telegram|email|e-mail|print"
         r"|reddit|pinterest|instagram|youtube|copy link)[\s,|/]*)*",
         r"(click here to|tap here to)\s.{0,80}",
-        r"(advertisement|advertisment|sponsored)",
+        r"(advertisement|advertisment)",
         r"go\s*to\s*top|back\s*to\s*top",
         r"(facebook conversations|reader comments(\s*\(\d+\))?|comments?\s*\(\d+\)"
         r"|leave a (reply|comment))",
@@ -39,6 +39,22 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"(please )?(enable|turn on) javascript.{0,100}",
         # The paywall's prompt under a teaser (the teaser itself is kept).
         r"(subscribe|sign in|log in|register)( now)? to (continue|keep) reading.{0,60}",
+        # A photo credit on a line of its own: a credit label and a name ("Foto:
+        # Jane Doe / dpa", "Crédit photo : ...", "Titelbild: ..."), or an agency's
+        # name alone or before a photographer's ("Getty Images", "AFP / Jane Doe").
+        r"(photos?|fotos?|bild(er)?|titelbild|image|imagen|picture"
+        r"|cr[ée]dits?( photos?)?|photo credits?|fotograf[ií]as?)\s*:\s*.{0,60}"
+        r"|(afp|dpa|reuters|ap|epa|getty images|imago( images)?|picture[- ]alliance"
+        r"|shutterstock|istock(photo)?|keystone|ansa|efe|pap)(\s*/\s*.{1,60})?",
+        # An advertising disclosure: the label alone or opening a short line
+        # ("Anzeige", "*Werbung. Dieser Beitrag enthält ...", "Anzeige, enthält
+        # Affiliate Links"), or a sentence saying the post holds paid links or ads.
+        r"\*?(anzeige|werbung|advertorial|sponsored|affiliate[- ]links?|publicidad"
+        r"|publicit[ée])\s*([.:|\-–—*]\s*.{0,160}|,\s*(enth(ä|ae)lt|contains).{0,140})?"
+        r"|(this (post|article|page|story) (contains|may contain|includes)"
+        r"|dieser (beitrag|artikel|post) enth(ä|ae)lt) (affiliate|sponsored|paid"
+        r"|advertising|ads\b|references to products|werbung|anzeigen"
+        r"|produktplatzierung).{0,140}",
     )
 )
 
