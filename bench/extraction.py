@@ -21,8 +21,9 @@ Prints one markdown table (F1 / precision / recall of both, the paired differenc
 ours minus trafilatura with its bootstrap std, median CPU ms per page of both and
 their ratio), a like-for-like timing table (trafilatura with ``with_metadata=True``,
 the metadata work ours always does, timed beside its default call, which skips it),
-fundus-dev's per-language rows, then per corpus the pages where ours loses most. Times are CPU time of the worker process, so that other jobs on the
-machine do not skew the comparison.
+fundus-dev's per-language rows, then per corpus the pages where ours loses most.
+Times are CPU time of the worker process, so that other jobs on the machine do not
+skew the comparison.
 """
 
 from __future__ import annotations
