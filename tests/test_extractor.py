@@ -764,3 +764,30 @@ def test_text_that_is_not_html_is_unparsable() -> None:
     with pytest.raises(ExtractionError) as caught:
         extract_page(b"just some words", URL)
     assert caught.value.reason == "unparsable"
+
+
+# --- the page's own <article> when the extractors find nothing --------------------
+
+# A menu's <div> left open before the article: the parser nests the article inside
+# the sidebar that follows, which trafilatura and readability both drop whole.
+MISNESTED = (
+    """<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Council approves harbour bridge | City Paper</title></head><body>
+<header><p>Your daily paper for the harbour town.</p></header>
+<aside class="sidebar"><div class="widget nav_menu"><ul><li><a href="/a">Sport</a></li>
+<li><a href="/b">Weather</a></li></ul>
+<article class="article-detailed"><h1>Council approves harbour bridge</h1>
+<div class="article-content">"""
+    + "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    + """</div></article></div></aside></body></html>"""
+)
+
+
+def test_an_article_nested_in_a_sidebar_is_found_through_its_own_element() -> None:
+    page = extract(MISNESTED.encode())
+    assert page.paragraphs == PARAGRAPHS
+    assert page.body_source == "article_element"
+
+
+def test_the_article_element_is_not_asked_when_the_extractors_find_the_body() -> None:
+    assert extract(page_html()).body_source == "trafilatura"

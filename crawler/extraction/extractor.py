@@ -44,7 +44,12 @@ from crawler.extraction.pagetype import (
     looks_like_listing,
     short_page_verdict,
 )
-from crawler.extraction.selector import MIN_FAST_WORDS, Body, choose_body
+from crawler.extraction.selector import (
+    MIN_FAST_WORDS,
+    Body,
+    article_element_body,
+    choose_body,
+)
 from crawler.sites import CommentSelectors, SiteConfig, is_xpath, select
 from crawler.urls import normalize_url, try_normalize_url
 
@@ -444,34 +449,32 @@ def _generic_body_paragraphs(
     meta: PageMeta,
     captions: list[str],
 ) -> tuple[Body, list[str], int]:
-    """The extractors' body, its cleaned paragraphs and their words; the body of the
-    page's hydration data (``hydration.hydration_body``) instead when the DOM gave
-    (next to) none and that one is longer."""
-    body = choose_body(
-        tree,
-        url,
-        titles=[title, *meta.titles],
-        article_body=json_ld_article_body(meta.json_ld),
-    )
+    """The extractors' body, its cleaned paragraphs and their words. When that has
+    (next to) no words, the first longer body of the fallbacks: the page's hydration
+    data (``hydration.hydration_body``), then its largest ``<article>`` element on
+    its own (``selector.article_element_body``)."""
+    titles = [title, *meta.titles]
+    article_body = json_ld_article_body(meta.json_ld)
+    body = choose_body(tree, url, titles=titles, article_body=article_body)
     paragraphs = _cleaned(body.lines, site, title, captions)
     words = sum(map(count_words, paragraphs))
-    # Only a page with (next to) no body pays for this: an app shell's DOM may hold
+    # Only a page with (next to) no body pays for these: an app shell's DOM may hold
     # nothing but its menu, which the extractors then return as the body.
     if words >= MIN_FAST_WORDS:
         return body, paragraphs, words
-    hydrated = hydration_body(
-        tree,
-        url,
-        titles=[title, *meta.titles],
-        article_body=json_ld_article_body(meta.json_ld),
+    fallbacks = (
+        lambda: hydration_body(tree, url, titles=titles, article_body=article_body),
+        lambda: article_element_body(tree, url, titles=titles),
     )
-    if hydrated is None:
-        return body, paragraphs, words
-    fuller = _cleaned(hydrated.lines, site, title, captions)
-    fuller_words = sum(map(count_words, fuller))
-    if fuller_words <= words:
-        return body, paragraphs, words
-    return hydrated, fuller, fuller_words
+    for fallback in fallbacks:
+        found = fallback()
+        if found is None:
+            continue
+        fuller = _cleaned(found.lines, site, title, captions)
+        fuller_words = sum(map(count_words, fuller))
+        if fuller_words > words:
+            return found, fuller, fuller_words
+    return body, paragraphs, words
 
 
 def _cleaned(

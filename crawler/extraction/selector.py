@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import trafilatura
+from lxml import html as lxml_html
 from lxml.html import HtmlElement
 
 from crawler.extraction.cleanup import PROSE_END as _SENTENCE_END
@@ -474,6 +475,40 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
         body.dropped["edge_tail"] += len(tail)
         tail = []
     return head + middle + tail
+
+
+# --- the page's own article element ------------------------------------------------
+
+
+def largest_article(tree: HtmlElement) -> HtmlElement | None:
+    """The page's ``<article>`` element whose paragraphs hold the most text (None
+    when it has none, or none with paragraph text)."""
+    best, best_chars = None, 0
+    for article in tree.iter("article"):
+        chars = sum(len(p.text_content()) for p in article.iter("p"))
+        if chars > best_chars:
+            best, best_chars = article, chars
+    return best
+
+
+def article_element_body(
+    tree: HtmlElement, url: str, *, titles: Iterable[str] = ()
+) -> Body | None:
+    """The body chosen from a page holding only the page's largest ``<article>``,
+    with ``source`` ``"article_element"``; None when the page has no such element.
+
+    For pages whose extractors find (next to) nothing although the article is in
+    the markup: a tag left open before it (a menu's ``<div>``, a list) nests the
+    article inside a sidebar ``<aside>``, and both trafilatura and readability
+    drop the sidebar whole."""
+    article = largest_article(tree)
+    if article is None:
+        return None
+    page = lxml_html.document_fromstring("<html><body></body></html>")
+    page[0].append(copy.deepcopy(article))
+    body = choose_body(page, url, titles=titles)
+    body.source = "article_element"
+    return body
 
 
 # --- the whole choice ---------------------------------------------------------------
