@@ -265,10 +265,16 @@ def unwrap_layout_tables(tree: HtmlElement) -> HtmlElement:
 # --- completeness of the first pass -------------------------------------------------
 
 
-def paragraph_chars(tree: HtmlElement) -> int:
-    """Characters of text in the page's ``<p>`` elements: a cheap upper estimate of
-    how much prose the page holds (menus and teasers are rarely paragraphs)."""
-    return sum(len(" ".join(p.text_content().split())) for p in tree.iter("p"))
+def paragraph_text_over(tree: HtmlElement, limit: float) -> bool:
+    """Whether the page's ``<p>`` elements hold more than ``limit`` characters of
+    text, white space collapsed: a cheap upper estimate of how much prose the page
+    holds (menus and teasers are rarely paragraphs)."""
+    texts = [p.text_content() for p in tree.iter("p")]
+    # Collapsing white space only shortens a text: most pages are ruled out by the
+    # raw lengths, without splitting every paragraph.
+    if sum(map(len, texts)) <= limit:
+        return False
+    return sum(len(" ".join(t.split())) for t in texts) > limit
 
 
 def looks_partial(chars: int, tree: HtmlElement, article_body: str) -> bool:
@@ -277,7 +283,7 @@ def looks_partial(chars: int, tree: HtmlElement, article_body: str) -> bool:
     JSON-LD ``articleBody`` is ``FULLER_SHARE`` times longer."""
     if len(article_body) > FULLER_SHARE * chars:
         return True
-    return paragraph_chars(tree) > PARTIAL_PARAGRAPHS * chars
+    return paragraph_text_over(tree, PARTIAL_PARAGRAPHS * chars)
 
 
 def first_pass(
