@@ -67,6 +67,10 @@ FURNITURE = [
     "*Werbung. Dieser Beitrag enthält Werbung für eine Kaffeemarke.",
     "Anzeige, enthält Affiliate-Links",
     "This post contains affiliate links: we may earn a commission on purchases.",
+    # source labels
+    "Quelle: Hafenamt der Stadt",
+    "Source: Harbour Authority annual review",
+    "Quellenangaben:",
 ]
 
 BODY = [
@@ -88,6 +92,7 @@ BODY = [
     "Werbung für Zigaretten ist in der Stadt seit 2020 verboten.",
     "Anzeige gegen Unbekannt: Die Polizei ermittelt wegen Sachbeschädigung am Hafen.",
     "This story includes reporting from the harbour authority's annual review.",
+    "Sources close to the council said the vote would be delayed until spring.",
 ]
 
 

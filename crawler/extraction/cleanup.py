@@ -46,6 +46,11 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"|cr[ée]dits?( photos?)?|photo credits?|fotograf[ií]as?)\s*:\s*.{0,60}"
         r"|(afp|dpa|reuters|ap|epa|getty images|imago( images)?|picture[- ]alliance"
         r"|shutterstock|istock(photo)?|keystone|ansa|efe|pap)(\s*/\s*.{1,60})?",
+        # A source label on a line of its own, alone or with a short source ("Quelle:
+        # Landesamt", "Source: Ministry of Health", "Fuente:"): the body's own sentences
+        # name their sources in prose. Measured on trafilatura-eval (stop 24): 40 such
+        # lines on 25 sites, none in a "with" snippet.
+        r"(quellen?(angaben)?|bildquellen?|sources?|fuentes?|źródło)\s*:\s*.{0,80}",
         # An advertising disclosure: the label alone or opening a short line
         # ("Anzeige", "*Werbung. Dieser Beitrag enthält ...", "Anzeige, enthält
         # Affiliate Links"), or a sentence saying the post holds paid links or ads.
