@@ -48,7 +48,7 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"|shutterstock|istock(photo)?|keystone|ansa|efe|pap)(\s*/\s*.{1,60})?",
         # A source label on a line of its own, alone or with a short source ("Quelle:
         # Landesamt", "Source: Ministry of Health", "Fuente:"): the body's own sentences
-        # name their sources in prose. Measured on trafilatura-eval (stop 24): 40 such
+        # name their sources in prose. Measured on trafilatura-eval (stop 23): 40 such
         # lines on 25 sites, none in a "with" snippet.
         r"(quellen?(angaben)?|bildquellen?|sources?|fuentes?|źródło)\s*:\s*.{0,80}",
         # An advertising disclosure: the label alone or opening a short line
