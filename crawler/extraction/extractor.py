@@ -10,6 +10,7 @@ worker), so the site file's selectors are read by ``_load_overrides`` below.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
@@ -462,19 +463,26 @@ def _generic_body_paragraphs(
     # nothing but its menu, which the extractors then return as the body.
     if words >= MIN_FAST_WORDS:
         return body, paragraphs, words
-    fallbacks = (
-        lambda: hydration_body(tree, url, titles=titles, article_body=article_body),
-        lambda: article_element_body(tree, url, titles=titles),
-    )
-    for fallback in fallbacks:
-        found = fallback()
-        if found is None:
-            continue
+    for found in _fallback_bodies(tree, url, titles, article_body):
         fuller = _cleaned(found.lines, site, title, captions)
         fuller_words = sum(map(count_words, fuller))
         if fuller_words > words:
             return found, fuller, fuller_words
     return body, paragraphs, words
+
+
+def _fallback_bodies(
+    tree: HtmlElement, url: str, titles: list[str], article_body: str
+) -> Iterator[Body]:
+    """The bodies to try when the DOM's is (next to) empty, each computed only when
+    the one before it did not do: the hydration data's, then the largest
+    ``<article>``'s."""
+    hydrated = hydration_body(tree, url, titles=titles, article_body=article_body)
+    if hydrated is not None:
+        yield hydrated
+    own = article_element_body(tree, url, titles=titles)
+    if own is not None:
+        yield own
 
 
 def _cleaned(
