@@ -211,6 +211,36 @@ def test_call_to_action_words_inside_the_article_are_kept() -> None:
         assert clean_paragraphs([*NEWS, closing]) == [*NEWS, closing], closing
 
 
+@pytest.mark.parametrize(
+    "credit",
+    [
+        "(Reporting by Ann Lee and Tom Ruiz; Editing by Mia Chen)",
+        "Additional reporting from Kim Park in Seoul",
+        "With files from The Canadian Press",
+        "With reporting by Harbour News writer Ann Lee",
+        "Ann Lee and Tom Ruiz contributed to this report.",
+        "— Harbour News writer Tom Ruiz in Oslo contributed reporting.",
+        "(Con información de agencias)",
+        "Mit Material von Agenturen",
+    ],
+)
+def test_a_reporting_credit_closing_the_article_is_dropped(credit: str) -> None:
+    assert clean_paragraphs([*NEWS, credit]) == NEWS
+
+
+def test_reporting_credit_words_in_news_are_kept() -> None:
+    # The same opening words in a closing sentence that is news, not a credit.
+    for closing in (
+        "Reporting by the local paper found that the bridge was over budget.",
+        "Editing by hand took the clerks two more weeks than planned.",
+        "The weather contributed to the delay, the engineers said.",
+    ):
+        assert clean_paragraphs([*NEWS, closing]) == [*NEWS, closing], closing
+    # A credit is judged among the closing lines only; the first line always stays.
+    credit = "(Reporting by Ann Lee; Editing by Mia Chen)"
+    assert clean_paragraphs([credit, *NEWS, "The vote is on Tuesday."])[0] == credit
+
+
 def test_repeated_title_is_dropped_everywhere() -> None:
     title = "Council approves the harbour bridge"
     got = clean_paragraphs(

@@ -127,6 +127,35 @@ READER_ADDRESS = re.compile(
     re.IGNORECASE,
 )
 
+# A reporting credit closing a story: who reported, wrote, edited or contributed
+# ("(Reporting by A; Editing by B)", "Additional reporting from PA", "With files
+# from The Associated Press", "A and B contributed to this report.", "(Con
+# información de AFP y EFE)", "Mit Material von dpa"). Wire services and the papers
+# that run their copy close stories with one; it names the staff, not the news.
+# Only the closing lines are judged (``CLOSING_LINES``, at most
+# ``PROMPT_MAX_WORDS`` words).
+CREDIT_LABEL = re.compile(
+    r"[\W_]*((with |additional |further )?(reporting|files|writing|editing) (by|from)"
+    r"|con (información|reporte) de|mit material (von|der)"
+    r"|avec (l'|l’)?(afp|ap|reuters))\b",
+    re.IGNORECASE,
+)
+# "... contributed to this report." is a credit whatever precedes it.
+CONTRIBUTED = re.compile(
+    r".+\bcontributed (reporting|to this (report|story|article))\b.{0,80}",
+    re.IGNORECASE,
+)
+# After a credit label come names, agencies and the joining words between them; a
+# sentence that opens with the same words ("Reporting by the paper found that ...")
+# is news. Lower-case words other than these are counted: at most
+# ``CREDIT_MAX_OTHER_WORDS`` (a job title: "writer", "correspondent").
+CREDIT_WORDS = frozenset(
+    "and by with from in at of the for reporting editing writing additional further"
+    " files y e de la del und von der et".split()
+)
+CREDIT_MAX_OTHER_WORDS = 2
+_WORD_RUN = re.compile(r"\w+")
+
 # "ALSO READ" lines look like headlines; a real sentence ending with a period after
 # the colon is body text ("Read more: the minister said ... ."), so it is kept.
 _SENTENCE_END = re.compile(r"[.!?…][\"”’)]?$")
@@ -204,11 +233,34 @@ def drop_tag_lists(paragraphs: list[str]) -> list[str]:
 
 
 def drop_closing_prompts(paragraphs: list[str]) -> list[str]:
-    """``paragraphs`` without the calls to action (``READER_PROMPT``) among their last
-    ``CLOSING_LINES``; the first paragraph always stays."""
+    """``paragraphs`` without the calls to action (``READER_PROMPT``) and reporting
+    credits (``REPORTING_CREDIT``) among their last ``CLOSING_LINES``; the first
+    paragraph always stays."""
     start = max(1, len(paragraphs) - CLOSING_LINES)
-    closing = [text for text in paragraphs[start:] if not is_reader_prompt(text)]
+    closing = [
+        text
+        for text in paragraphs[start:]
+        if not (is_reader_prompt(text) or is_reporting_credit(text))
+    ]
     return paragraphs[:start] + closing
+
+
+def is_reporting_credit(text: str) -> bool:
+    """A line of ``PROMPT_MAX_WORDS`` words or fewer that credits the reporting: a
+    ``CREDIT_LABEL`` followed by names (``CREDIT_WORDS`` aside, at most
+    ``CREDIT_MAX_OTHER_WORDS`` lower-case words), or ``CONTRIBUTED``."""
+    text = text.strip()
+    if count_words(text) > PROMPT_MAX_WORDS:
+        return False
+    label = CREDIT_LABEL.match(text)
+    if label is None:
+        return bool(CONTRIBUTED.fullmatch(text))
+    other = [
+        word
+        for word in _WORD_RUN.findall(text[label.end() :])
+        if word.islower() and word not in CREDIT_WORDS
+    ]
+    return len(other) <= CREDIT_MAX_OTHER_WORDS
 
 
 def is_reader_prompt(text: str) -> bool:
