@@ -234,7 +234,7 @@ def drop_tag_lists(paragraphs: list[str]) -> list[str]:
 
 def drop_closing_prompts(paragraphs: list[str]) -> list[str]:
     """``paragraphs`` without the calls to action (``READER_PROMPT``) and reporting
-    credits (``REPORTING_CREDIT``) among their last ``CLOSING_LINES``; the first
+    credits (``is_reporting_credit``) among their last ``CLOSING_LINES``; the first
     paragraph always stays."""
     start = max(1, len(paragraphs) - CLOSING_LINES)
     closing = [
