@@ -345,6 +345,33 @@ def test_block_index_reads_past_blank_leading_text() -> None:
     ]
 
 
+CHILDLESS_PAGE = """<html><body><ul>
+<li>Home</li>
+<li>{pad}The mayor opened the bridge to walkers on Sunday</li>
+<li><a href="/a">{pad}The council met again</a> on Monday night</li>
+</ul><div><p>Not a line</p>A line of its own beside a paragraph</div>
+</body></html>""".format(pad=" " * 40)
+
+
+def test_block_index_matches_elements_without_children_by_their_own_text() -> None:
+    """An element without children is matched by its own text, however long its
+    indentation; one with inline children by its whole text; a wrapper with a block
+    child holds no line of its own."""
+    lines = [
+        "Home",
+        "The mayor opened the bridge to walkers on Sunday",
+        "The council met again on Monday night",
+        "A line of its own beside a paragraph",
+    ]
+    blocks = blocks_of(CHILDLESS_PAGE, lines)
+    assert [b.element.tag if b.element is not None else None for b in blocks] == [
+        "li",
+        "li",
+        "li",
+        None,
+    ]
+
+
 DEK = "Three councillors changed their minds after the last hearing on the harbour."
 LEAD = "The council approved the harbour bridge on Monday after three years of delay."
 SECOND = "Construction is to start in the spring and to last two years, officials said."

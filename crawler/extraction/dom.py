@@ -193,22 +193,16 @@ class BlockIndex:
         heads = {k[:_HEAD_CHARS] for k in wanted}
         for el in tree.iter(*_CANDIDATES):
             own = el.text
-            head = space_key(own[: 4 * _HEAD_CHARS]) if own else ""
+            # Most elements' own text is blank (indentation): nothing to collapse.
+            blank = not own or own.isspace()
+            head = "" if blank else space_key(own[: 4 * _HEAD_CHARS])
             if len(head) >= _HEAD_CHARS and head[:_HEAD_CHARS] not in heads:
                 continue
-            if el.tag not in _LEAF_BLOCKS and not _holds_line(el):
-                continue
-            text: str | None = None
-            if len(head) < _HEAD_CHARS:
-                # Own text blank or short (indentation before inline markup): judge
-                # the start of the whole text, read lazily, before reading all of it
-                # (most such elements are short: then that is all of it).
-                may, text = _read_start(el, heads, limit)
-                if not may:
-                    continue
-            if text is None:
-                text = el.text_content()
-            if len(text) > limit:
+            if len(el):
+                text = _line_text(el, head, heads, limit)
+            else:  # no children (most links and list items): the text is its own
+                text = None if blank else own
+            if text is None or len(text) > limit:
                 continue
             key = space_key(text)
             if key in wanted and self._take(key, el, linked):
@@ -239,6 +233,26 @@ class BlockIndex:
         return Block(line, self.element_for(line))
 
 
+def _line_text(
+    el: HtmlElement, head: str, heads: set[str], limit: int
+) -> str | None:
+    """The whole text of ``el``, an element with children whose own text starts
+    with ``head``; None when it holds no line of its own (a container) or its text
+    opens none of the lines (``heads``)."""
+    if el.tag not in _LEAF_BLOCKS and not _holds_line(el):
+        return None
+    if len(head) < _HEAD_CHARS:
+        # Own text blank or short (indentation before inline markup): judge the
+        # start of the whole text, read lazily, before reading all of it (most
+        # such elements are short: then that is all of it).
+        may, text = _read_start(el, heads, limit)
+        if not may:
+            return None
+        if text is not None:
+            return text
+    return el.text_content()
+
+
 def _read_start(
     el: HtmlElement, heads: set[str], limit: int
 ) -> tuple[bool, str | None]:
@@ -253,6 +267,8 @@ def _read_start(
         text += chunk
         if len(text) > limit:
             return False, None
+        if len(text) < _HEAD_CHARS:  # collapsing white space only shortens it
+            continue
         head = space_key(text)
         if len(head) >= _HEAD_CHARS:
             return head[:_HEAD_CHARS] in heads, None
@@ -262,14 +278,20 @@ def _read_start(
 def _holds_line(el: HtmlElement) -> bool:
     """A wrapper holds a line of its own when it has text of its own and no block
     children (a <div> around a <p> is matched through the <p>)."""
+    # Block children first: they rule out most wrappers (containers) at once. (A
+    # comment's tag is a function: in no set of names.)
+    children = list(el)
+    for child in children:
+        if child.tag in _BLOCK_CHILDREN:
+            return False
     text = el.text
-    if text and not text.isspace():
-        own = True
-    else:
-        own = any(c.tail and not c.tail.isspace() for c in el)
-    if not own and el.tag != "a":
-        return False
-    return not any(isinstance(c.tag, str) and c.tag in _BLOCK_CHILDREN for c in el)
+    if el.tag == "a" or (text and not text.isspace()):
+        return True
+    for child in children:
+        tail = child.tail
+        if tail and not tail.isspace():
+            return True
+    return False
 
 
 def _has_ancestor(el: HtmlElement, tag: str) -> bool:

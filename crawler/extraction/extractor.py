@@ -382,7 +382,7 @@ def _extract_tree(
         authors=split_authors(overrides.get("authors") or meta.authors, site_name),
         language=detect_language(" ".join(paragraphs), _declared_language(site, meta)),
         tags=meta.tags,
-        images=find_images(tree, url, captions, figures),
+        images=find_images(meta.og_image, url, captions, figures),
         comments=_comments(sel, site, include_comments),
         canonical_url=meta.canonical_url,
         # a body is there: _refuse_non_article refused the page without one

@@ -242,13 +242,13 @@ def _image_source(img: HtmlElement) -> str | None:
 
 
 def find_images(
-    tree: HtmlElement,
+    og_image: str | None,
     base_url: str,
     captions: list[str],
     figures: list[HtmlElement],
 ) -> list[dict[str, Any]]:
     """Images of ``figures`` (from ``figures_and_captions``) with their caption; the
-    page's og:image when there is none."""
+    page's og:image (``PageMeta.og_image``) when there is none."""
     from urllib.parse import urljoin
 
     images: list[dict[str, Any]] = []
@@ -264,11 +264,9 @@ def find_images(
         cap_nodes = fig.xpath(".//figcaption | .//*[contains(@class, 'caption')]")
         caption = " ".join(cap_nodes[0].text_content().split()) if cap_nodes else ""
         images.append({"url": url, "caption": caption or None})
-    if not images:
-        og = tree.xpath('//meta[@property="og:image"]/@content')
-        if og and og[0].strip():
-            only = captions[0] if len(captions) == 1 else None
-            images.append({"url": urljoin(base_url, og[0].strip()), "caption": only})
+    if not images and og_image and og_image.strip():
+        only = captions[0] if len(captions) == 1 else None
+        images.append({"url": urljoin(base_url, og_image.strip()), "caption": only})
     return images
 
 
@@ -406,6 +404,9 @@ class PageMeta:
     headlines: list[str] = field(default_factory=list)
     #: The page's JSON-LD objects (flattened), for the checks that read them too.
     json_ld: list[dict[str, Any]] = field(default_factory=list)
+    #: The ``content`` of the first ``<meta property="og:image">`` that has one
+    #: (possibly blank), the image shown when the page has no figure.
+    og_image: str | None = None
 
 
 def _text(node: Any) -> str:
@@ -507,7 +508,23 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
     meta.language = lang.strip() or None
     canonical = markup.canonical or [metas.get("og:url", "")]
     meta.canonical_url = canonical[0].strip() or None
+    meta.og_image = _og_image(markup.metas)
     return meta
+
+
+def _og_image(metas: list[HtmlElement]) -> str | None:
+    """The first og:image meta tag's ``content`` (as a search of the whole page for
+    ``//meta[@property="og:image"]/@content`` finds it, at no cost: the page's
+    ``<meta>`` elements are gathered already)."""
+    return next(
+        (
+            content
+            for el in metas
+            if el.get("property") == "og:image"
+            and (content := el.get("content")) is not None
+        ),
+        None,
+    )
 
 
 def _title(
