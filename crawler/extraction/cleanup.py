@@ -184,10 +184,11 @@ def normalize_field(text: str) -> str:
 # Scripts written without spaces between words: Han, kana, Thai, Lao, Tibetan,
 # Myanmar, Khmer. Their length is counted in characters (Korean Hangul is written
 # with spaces, so it counts by words like Latin).
-UNSPACED = re.compile(
-    r"[\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff"
-    r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+UNSPACED_RANGES = (
+    r"\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff"
+    r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 )
+UNSPACED = re.compile(f"[{UNSPACED_RANGES}]")
 # Characters of those scripts that make one word, for length floors and
 # ``word_count``: Chinese and Japanese words average under two characters, so a
 # 40-word floor asks for 80 characters there, a short paragraph.

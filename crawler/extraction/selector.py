@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 import trafilatura
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
+from trafilatura.settings import Extractor
 
 from crawler.extraction.cleanup import PROSE_END as _SENTENCE_END
-from crawler.extraction.cleanup import UNSPACED, count_words, is_prose
+from crawler.extraction.cleanup import UNSPACED, UNSPACED_RANGES, count_words, is_prose
 from crawler.extraction.dom import Block, BlockIndex, first_key_word, text_key
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,9 @@ UNSURE_MIN_WORDS = 10
 # ... looking at this many lines from each end.
 UNSURE_SCAN_LINES = 40
 
-_TOKEN = re.compile(f"{UNSPACED.pattern}|(?:(?!{UNSPACED.pattern})\\w)+")
+# A word: one character of an unspaced script, or a run of the other word
+# characters (a class without those scripts: no look-ahead at each character).
+_TOKEN = re.compile(f"{UNSPACED.pattern}|[^\\W{UNSPACED_RANGES}]+")
 _BLOCKS = frozenset(
     {
         "p",
@@ -154,18 +157,34 @@ _COMMENTS_HEADING = re.compile(
 # --- the extractors -----------------------------------------------------------------
 
 
+def _pass_options(fast: bool) -> Extractor:
+    return Extractor(
+        output_format="python",
+        fast=fast,
+        comments=False,
+        tables=True,
+        images=False,
+        with_metadata=False,
+    )
+
+
+#: trafilatura's options for its fast and its full pass, built once: building an
+#: ``Extractor`` reads its settings from the config parser each time.
+_PASSES = {True: _pass_options(True), False: _pass_options(False)}
+
+
+def _page_options(url: str, fast: bool) -> Extractor:
+    """The pass's options with the page's URL, as ``Extractor(url=...)`` sets it."""
+    options = copy.copy(_PASSES[fast])
+    options.url = url or None
+    options.source = url and url.encode("utf-8", "replace").decode("utf-8") or None
+    return options
+
+
 def trafilatura_lines(tree: HtmlElement, url: str, *, fast: bool = True) -> list[str]:
     """trafilatura's body text as lines (no comments, tables kept)."""
     # No copy here: trafilatura copies a tree it is given before changing it.
-    doc = trafilatura.bare_extraction(
-        tree,
-        url=url or None,
-        fast=fast,
-        include_comments=False,
-        include_tables=True,
-        include_images=False,
-        with_metadata=False,
-    )
+    doc = trafilatura.bare_extraction(tree, options=_page_options(url, fast))
     if isinstance(doc, dict):  # as_dict=True output (not asked for, but typed so)
         text = doc.get("text") or ""
     else:
