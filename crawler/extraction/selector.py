@@ -11,7 +11,8 @@ The steps, each measured on three corpora (figures in docs/extraction.md):
    the reference corpora's account).
 3. Lines that are links (link density >= 0.7, four words or more, not headings) are
    teasers, "related" lists and promos, not the article (unless they are most of it);
-   a comments heading in the second half ends the body.
+   lines in boxes the markup names as a copyright notice, a disclosure or a pop-up go
+   too; a comments heading in the second half ends the body.
 4. Second opinion, only when an edge of the body looks unsure (a run of ten words or
    more at either end that is mostly not sentences): readability (trafilatura's fork,
    a few milliseconds). When readability's text is nearly all inside trafilatura's, the
@@ -35,7 +36,12 @@ from lxml.html import HtmlElement
 
 from crawler.extraction.cleanup import PROSE_END as _SENTENCE_END
 from crawler.extraction.cleanup import UNSPACED, count_words, is_prose
-from crawler.extraction.dom import Block, BlockIndex, first_key_word, text_key
+from crawler.extraction.dom import (
+    Block,
+    BlockIndex,
+    first_key_word,
+    text_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -380,6 +386,56 @@ def drop_other_posts(blocks: list[Block], body: Body) -> list[Block]:
     return kept
 
 
+# Class or id words that page templates give to boxes that are never the article:
+# copyright and rights notices, advertising/affiliate disclosures and disclaimers,
+# pop-ups and modal dialogs (a newsletter form, a login box, a promo shown over the
+# page). Matched in the line's element and its nearest ancestors only
+# (``MARKED_DEPTH``): a page's outer containers carry theme words of every kind.
+_MARKED_FURNITURE = re.compile(
+    r"copyright|disclosure|disclaimer|modal|popup|popmake", re.IGNORECASE
+)
+MARKED_DEPTH = 3
+# ... for lines of this many words or more: a word or two ("Strava", "Photo") is
+# matched to the first element with that text, which may be a caption elsewhere.
+MARKED_MIN_WORDS = 3
+# Blogging software writes the post's tags and categories as classes of its
+# element ("tag-copyright", "category-disclosure"): those words name topics.
+_TOPIC_CLASS = re.compile(r"(tag|category|post)-", re.IGNORECASE)
+
+
+def is_marked_furniture(el: HtmlElement | None) -> bool:
+    """``el`` or one of its ``MARKED_DEPTH - 1`` nearest ancestors carries a class
+    or id word of ``_MARKED_FURNITURE`` (topic classes aside)."""
+    for _ in range(MARKED_DEPTH):
+        if el is None or not isinstance(el.tag, str):
+            return False
+        names = f"{el.get('class', '')} {el.get('id', '')}".split()
+        if any(
+            _MARKED_FURNITURE.search(n) and not _TOPIC_CLASS.match(n) for n in names
+        ):
+            return True
+        el = el.getparent()
+    return False
+
+
+def drop_marked_furniture(blocks: list[Block], body: Body) -> list[Block]:
+    """Drop lines inside a box the page's markup names as a copyright notice, a
+    disclosure or a pop-up; unless such lines hold most of the body's words (then
+    the name says nothing: the article itself sits in such a box)."""
+    marked = [
+        b.words >= MARKED_MIN_WORDS and is_marked_furniture(b.element) for b in blocks
+    ]
+    if not any(marked):
+        return blocks
+    pairs = list(zip(blocks, marked, strict=True))
+    if sum(b.words for b, m in pairs if m) > LINK_BODY_SHARE * sum(
+        b.words for b in blocks
+    ):
+        return blocks
+    body.dropped["marked"] += sum(marked)
+    return [b for b, m in pairs if not m]
+
+
 def cut_comment_section(blocks: list[Block], body: Body) -> list[Block]:
     """Cut the body at a comments heading in its second half ("Comments", "12
     comments", "Kommentare (3)", "Leave a reply"): what follows is the readers'
@@ -545,6 +601,7 @@ def choose_body(
     blocks = drop_title(blocks, titles, body)
     blocks = drop_link_lines(blocks, body)
     blocks = drop_other_posts(blocks, body)
+    blocks = drop_marked_furniture(blocks, body)
     blocks = cut_comment_section(blocks, body)
     if body.source != "readability" and edges_unsure(blocks):
         if second is None:
