@@ -5,7 +5,7 @@ from __future__ import annotations
 from lxml import html as lxml_html
 
 from crawler.extraction.dom import BlockIndex
-from crawler.extraction.selector import Body, add_second_lead
+from crawler.extraction.selector import Body, add_second_lead, is_marked_furniture
 
 BODY = [
     "The city council approved the new harbour bridge on Friday after a debate that "
@@ -84,3 +84,17 @@ def test_readability_on_another_part_of_the_page_adds_nothing() -> None:
     blocks = [index.block(line) for line in BODY]
     second = "\n".join([LEAD, CAPTION, ITEM] * 3)
     assert [b.text for b in add_second_lead(blocks, tree, second, Body([]))] == BODY
+
+
+def test_a_links_class_names_the_link_not_a_box() -> None:
+    """An affiliate link to a product (a buyer's guide's line) or a link opening a
+    pop-up is no box around the line; an affiliate disclosure box is."""
+    guide = lxml_html.fromstring(
+        "<div class='entry'><p><a class='affiliate-link popup-trigger' href='/go/1'>"
+        "Harbour Walker waterproof boots</a></p></div>"
+    )
+    box = lxml_html.fromstring(
+        "<div class='affiliate-notice'><p>We earn a commission on these.</p></div>"
+    )
+    assert not is_marked_furniture(next(guide.iter("a")))
+    assert is_marked_furniture(next(box.iter("p")))

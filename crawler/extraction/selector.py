@@ -395,7 +395,7 @@ def drop_other_posts(blocks: list[Block], body: Body) -> list[Block]:
 # page). Matched in the line's element and its nearest ancestors only
 # (``MARKED_DEPTH``): a page's outer containers carry theme words of every kind.
 _MARKED_FURNITURE = re.compile(
-    r"copyright|disclosure|disclaimer|modal|popup|popmake", re.IGNORECASE
+    r"copyright|disclosure|disclaimer|affiliate|modal|popup|popmake", re.IGNORECASE
 )
 MARKED_DEPTH = 3
 # ... for lines of this many words or more: a word or two ("Strava", "Photo") is
@@ -408,10 +408,15 @@ _TOPIC_CLASS = re.compile(r"(tag|category|post)-", re.IGNORECASE)
 
 def is_marked_furniture(el: HtmlElement | None) -> bool:
     """``el`` or one of its ``MARKED_DEPTH - 1`` nearest ancestors carries a class
-    or id word of ``_MARKED_FURNITURE`` (topic classes aside)."""
+    or id word of ``_MARKED_FURNITURE`` (topic classes aside). A link's classes are
+    not looked at: they name the link (an affiliate link to a product, a link that
+    opens a pop-up), not a box around the line."""
     for _ in range(MARKED_DEPTH):
         if el is None or not isinstance(el.tag, str):
             return False
+        if el.tag == "a":
+            el = el.getparent()
+            continue
         names = f"{el.get('class', '')} {el.get('id', '')}".split()
         if any(
             _MARKED_FURNITURE.search(n) and not _TOPIC_CLASS.match(n) for n in names
