@@ -71,6 +71,10 @@ FURNITURE = [
     "Quelle: Hafenamt der Stadt",
     "Source: Harbour Authority annual review",
     "Quellenangaben:",
+    # the title of a table of contents
+    "Inhaltsverzeichnis",
+    "Table of Contents",
+    "Sommaire :",
 ]
 
 BODY = [
@@ -93,6 +97,7 @@ BODY = [
     "Anzeige gegen Unbekannt: Die Polizei ermittelt wegen Sachbeschädigung am Hafen.",
     "This story includes reporting from the harbour authority's annual review.",
     "Sources close to the council said the vote would be delayed until spring.",
+    "Contents of the harbour report were leaked to the press on Friday.",
 ]
 
 
