@@ -406,22 +406,35 @@ MARKED_MIN_WORDS = 3
 _TOPIC_CLASS = re.compile(r"(tag|category|post)-", re.IGNORECASE)
 
 
-def is_marked_furniture(el: HtmlElement | None) -> bool:
+def _names_furniture(el: HtmlElement) -> bool:
+    """``el``'s class or id carries a word of ``_MARKED_FURNITURE`` (topic classes
+    aside)."""
+    names = f"{el.get('class', '')} {el.get('id', '')}"
+    # One search rules most elements out; only a hit is split into names.
+    return bool(_MARKED_FURNITURE.search(names)) and any(
+        _MARKED_FURNITURE.search(n) and not _TOPIC_CLASS.match(n)
+        for n in names.split()
+    )
+
+
+def is_marked_furniture(
+    el: HtmlElement | None, seen: dict[HtmlElement, bool] | None = None
+) -> bool:
     """``el`` or one of its ``MARKED_DEPTH - 1`` nearest ancestors carries a class
     or id word of ``_MARKED_FURNITURE`` (topic classes aside). A link's classes are
     not looked at: they name the link (an affiliate link to a product, a link that
-    opens a pop-up), not a box around the line."""
+    opens a pop-up), not a box around the line. ``seen`` keeps each element's
+    answer for the next line (a body's lines share their containers)."""
+    seen = {} if seen is None else seen
     for _ in range(MARKED_DEPTH):
         if el is None or not isinstance(el.tag, str):
             return False
-        if el.tag == "a":
-            el = el.getparent()
-            continue
-        names = f"{el.get('class', '')} {el.get('id', '')}".split()
-        if any(
-            _MARKED_FURNITURE.search(n) and not _TOPIC_CLASS.match(n) for n in names
-        ):
-            return True
+        if el.tag != "a":
+            marked = seen.get(el)
+            if marked is None:
+                marked = seen[el] = _names_furniture(el)
+            if marked:
+                return True
         el = el.getparent()
     return False
 
@@ -430,8 +443,10 @@ def drop_marked_furniture(blocks: list[Block], body: Body) -> list[Block]:
     """Drop lines inside a box the page's markup names as a copyright notice, a
     disclosure or a pop-up; unless such lines hold most of the body's words (then
     the name says nothing: the article itself sits in such a box)."""
+    seen: dict[HtmlElement, bool] = {}
     marked = [
-        b.words >= MARKED_MIN_WORDS and is_marked_furniture(b.element) for b in blocks
+        b.words >= MARKED_MIN_WORDS and is_marked_furniture(b.element, seen)
+        for b in blocks
     ]
     if not any(marked):
         return blocks
@@ -582,6 +597,22 @@ def _is_lead(block: Block) -> bool:
     return el.tag not in _NOT_LEAD and next(el.iterancestors(*_NOT_LEAD), None) is None
 
 
+def _opens_with_ours(second: str, blocks: list[Block]) -> bool:
+    """Whether readability's text reaches one of our lines of four words or more,
+    word for word, before any sentence that is not ours: then it has no lead to
+    give (``_lead_candidates`` would find none), known without tokenizing our
+    whole body, as on most pages. Lines that are no sentence (its headline, a
+    byline) can be no lead and are passed over."""
+    ours = {space_key(b.text) for b in blocks}
+    for line in second.split("\n"):
+        if space_key(line) in ours:
+            if len(lower_words(line)) >= 4:
+                return True
+        elif is_prose(line):
+            return False
+    return False
+
+
 def add_second_lead(
     blocks: list[Block], tree: HtmlElement, second: str, body: Body
 ) -> list[Block]:
@@ -590,7 +621,7 @@ def add_second_lead(
     box above the body's container). Only lines before readability's first line
     that is in ours: its extra lines at the end or in between are mostly teasers
     and furniture. They go before our first line that readability has."""
-    if len(second) < SECOND_MIN_CHARS or not blocks:
+    if len(second) < SECOND_MIN_CHARS or not blocks or _opens_with_ours(second, blocks):
         return blocks
     ours = TextCover([t for b in blocks for t in lower_words(b.text)])
     candidates = _lead_candidates(second, ours)
