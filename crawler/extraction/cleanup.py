@@ -40,9 +40,12 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # The paywall's prompt under a teaser (the teaser itself is kept).
         r"(subscribe|sign in|log in|register)( now)? to (continue|keep) reading.{0,60}",
         # A photo credit on a line of its own: a credit label and a name ("Foto:
-        # Jane Doe / dpa", "Crédit photo : ...", "Titelbild: ..."), or an agency's
-        # name alone or before a photographer's ("Getty Images", "AFP / Jane Doe").
-        r"(photos?|fotos?|bild(er)?|titelbild|image|imagen|picture"
+        # Jane Doe / dpa", "Crédit photo : ...", "Titelbild: ...", "Copyright: Jane
+        # Doe"), or an agency's name alone or before a photographer's ("Getty
+        # Images", "AFP / Jane Doe"). A wire story's closing rights line without
+        # the label's colon ("Copyright 2019 ... All rights reserved.") is not
+        # one: reference texts keep it.
+        r"(photos?|fotos?|bild(er)?|titelbild|image|imagen|picture|copyright"
         r"|cr[ée]dits?( photos?)?|photo credits?|fotograf[ií]as?)\s*:\s*.{0,60}"
         r"|(afp|dpa|reuters|ap|epa|getty images|imago( images)?|picture[- ]alliance"
         r"|shutterstock|istock(photo)?|keystone|ansa|efe|pap)(\s*/\s*.{1,60})?",
