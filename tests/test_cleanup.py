@@ -62,6 +62,7 @@ FURNITURE = [
     "Titelbild: Max Muster",
     "Getty Images",
     "AFP / Jane Example",
+    "Copyright: Jana Beispiel",
     # advertising disclosures
     "Anzeige",
     "*Werbung. Dieser Beitrag enthält Werbung für eine Kaffeemarke.",
@@ -71,6 +72,10 @@ FURNITURE = [
     "Quelle: Hafenamt der Stadt",
     "Source: Harbour Authority annual review",
     "Quellenangaben:",
+    # the title of a table of contents
+    "Inhaltsverzeichnis",
+    "Table of Contents",
+    "Sommaire :",
 ]
 
 BODY = [
@@ -93,6 +98,8 @@ BODY = [
     "Anzeige gegen Unbekannt: Die Polizei ermittelt wegen Sachbeschädigung am Hafen.",
     "This story includes reporting from the harbour authority's annual review.",
     "Sources close to the council said the vote would be delayed until spring.",
+    "Contents of the harbour report were leaked to the press on Friday.",
+    "Copyright 2024 The City Paper. All rights reserved.",
 ]
 
 

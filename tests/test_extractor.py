@@ -9,10 +9,12 @@ import json
 from typing import Any
 
 import pytest
+from lxml import html as lxml_html
 
 from crawler.extraction import ExtractedPage, ExtractionError, extract_page
 from crawler.extraction.metadata import split_authors
 from crawler.extraction.record import build_article, canonical_url
+from crawler.extraction.selector import is_marked_furniture
 from crawler.items import article_id
 
 URL = "https://news.example.org/2024/11/29/harbour-bridge"
@@ -569,6 +571,68 @@ def test_posts_without_numbers_are_left_alone() -> None:
 <article><h1>Council approves harbour bridge</h1>{entries}</article>
 </body></html>""".encode()
     assert extract(html).paragraphs == PARAGRAPHS
+
+
+# Boxes the template names as no part of the article, whatever their words: an
+# advertising disclosure above the text, a photo's rights notice, a pop-up written
+# into the page after it (trafilatura keeps them: they sit in the body's container).
+DISCLOSURE = """<p class="disclosure-text">We may earn a commission when you buy
+through links on this page, at no extra cost to you.</p>"""
+RIGHTS = """<div class="photo-copyright"><p>Jane Doe for the City Paper, all
+rights reserved</p></div>"""
+POPUP = """<div class="popup-box"><div class="inner"><p>Get the best of the City
+Paper every morning, free of charge and with no advertising at all.</p></div></div>"""
+
+
+def post_html(entry: str, article_class: str = "post") -> bytes:
+    """A blog post whose text and boxes share one container, as themes write it."""
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Council approves harbour bridge | City Paper</title></head><body>
+<main><article class="{article_class}"><h1>Council approves harbour bridge</h1>
+<div class="entry">{entry}</div></article></main></body></html>""".encode()
+
+
+def test_lines_in_boxes_marked_as_furniture_are_not_text() -> None:
+    first, *rest = (f"<p>{p}</p>" for p in PARAGRAPHS)
+    page = extract(post_html("".join([DISCLOSURE, first, RIGHTS, *rest, POPUP])))
+    assert page.paragraphs == PARAGRAPHS
+    assert page.cleanup.get("marked") == 3
+
+
+def test_a_post_tagged_copyright_is_no_copyright_notice() -> None:
+    """Blogging software writes the post's tags and categories as classes of its
+    element: a post tagged "copyright" is not a copyright notice."""
+    post = lxml_html.fromstring(
+        '<article class="post tag-copyright category-disclosure"><div class="entry">'
+        '<p>A paragraph.</p></div></article>'
+    )
+    notice = lxml_html.fromstring(
+        '<div class="site-copyright"><div><p>All rights reserved.</p></div></div>'
+    )
+    assert not is_marked_furniture(next(post.iter("p")))
+    assert is_marked_furniture(next(notice.iter("p")))
+
+
+def test_an_article_inside_a_marked_box_is_kept() -> None:
+    """When the marked lines are most of the body, the mark says nothing: the
+    article itself is shown in a dialog (a page opened as an overlay)."""
+    paras = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
+    page = extract(post_html(f'<div class="popup-box">{paras}</div>'))
+    assert page.paragraphs == PARAGRAPHS
+
+
+def test_a_standfirst_above_the_body_container_is_text() -> None:
+    """trafilatura takes the body's container and leaves out the standfirst in the
+    header box above it; readability, asked about the unsure last line, opens its
+    article with it, and it is put back before the body."""
+    lead = (
+        "The harbour bridge will link the old town with the new port district for "
+        "the first time, after twenty years of plans that never left the drawing board."
+    )
+    last = "Harbour bridge project timeline and map of the old town and the port"
+    top = f'<div class="article-intro"><p>{lead}</p></div>'
+    page = extract(page_html(body_top=top, paragraphs=[*PARAGRAPHS, last]))
+    assert page.paragraphs[:2] == [lead, PARAGRAPHS[0]]
 
 
 def test_too_short_is_counted_not_emitted() -> None:

@@ -40,9 +40,12 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # The paywall's prompt under a teaser (the teaser itself is kept).
         r"(subscribe|sign in|log in|register)( now)? to (continue|keep) reading.{0,60}",
         # A photo credit on a line of its own: a credit label and a name ("Foto:
-        # Jane Doe / dpa", "Crédit photo : ...", "Titelbild: ..."), or an agency's
-        # name alone or before a photographer's ("Getty Images", "AFP / Jane Doe").
-        r"(photos?|fotos?|bild(er)?|titelbild|image|imagen|picture"
+        # Jane Doe / dpa", "Crédit photo : ...", "Titelbild: ...", "Copyright: Jane
+        # Doe"), or an agency's name alone or before a photographer's ("Getty
+        # Images", "AFP / Jane Doe"). A wire story's closing rights line without
+        # the label's colon ("Copyright 2019 ... All rights reserved.") is not
+        # one: reference texts keep it.
+        r"(photos?|fotos?|bild(er)?|titelbild|image|imagen|picture|copyright"
         r"|cr[ée]dits?( photos?)?|photo credits?|fotograf[ií]as?)\s*:\s*.{0,60}"
         r"|(afp|dpa|reuters|ap|epa|getty images|imago( images)?|picture[- ]alliance"
         r"|shutterstock|istock(photo)?|keystone|ansa|efe|pap)(\s*/\s*.{1,60})?",
@@ -51,6 +54,12 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # name their sources in prose. Measured on trafilatura-eval (stop 23): 40 such
         # lines on 25 sites, none in a "with" snippet.
         r"(quellen?(angaben)?|bildquellen?|sources?|fuentes?|źródło)\s*:\s*.{0,80}",
+        # The title of a table of contents, alone on its line ("Inhaltsverzeichnis",
+        # "Table of contents", "Sommaire"): its entries repeat the headings below
+        # and go as in-page links (selector); the title stayed behind.
+        r"(table of contents|contents|inhaltsverzeichnis|inhalts(ü|ue)bersicht"
+        r"|[ií]ndice|sommaire|table des mati[èe]res|spis treści|inhoudsopgave"
+        r"|içindekiler|sisällysluettelo|innehållsförteckning)\s*:?",
         # An advertising disclosure: the label alone or opening a short line
         # ("Anzeige", "*Werbung. Dieser Beitrag enthält ...", "Anzeige, enthält
         # Affiliate Links"), or a sentence saying the post holds paid links or ads.

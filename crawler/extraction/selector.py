@@ -11,13 +11,16 @@ The steps, each measured on three corpora (figures in docs/extraction.md):
    the reference corpora's account).
 3. Lines that are links (link density >= 0.7, four words or more, not headings) are
    teasers, "related" lists and promos, not the article (unless they are most of it);
-   a comments heading in the second half ends the body.
+   lines in boxes the markup names as a copyright notice, a disclosure or a pop-up go
+   too; a comments heading in the second half ends the body.
 4. Second opinion, only when an edge of the body looks unsure (a run of ten words or
    more at either end that is mostly not sentences): readability (trafilatura's fork,
    a few milliseconds). When readability's text is nearly all inside trafilatura's, the
    lines before the first and after the last line both agree on are dropped if they
    are mostly not prose: the shared part is the article, the rest is page furniture.
    Prose or quoted runs are kept (a second section, embedded posts).
+   Readability's opening sentences that trafilatura left out (a standfirst in a header
+   box) are put back before the body.
 """
 
 from __future__ import annotations
@@ -36,7 +39,13 @@ from trafilatura.settings import Extractor
 
 from crawler.extraction.cleanup import PROSE_END as _SENTENCE_END
 from crawler.extraction.cleanup import UNSPACED, UNSPACED_RANGES, count_words, is_prose
-from crawler.extraction.dom import Block, BlockIndex, first_key_word, text_key
+from crawler.extraction.dom import (
+    Block,
+    BlockIndex,
+    first_key_word,
+    space_key,
+    text_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -399,6 +408,76 @@ def drop_other_posts(blocks: list[Block], body: Body) -> list[Block]:
     return kept
 
 
+# Class or id words that page templates give to boxes that are never the article:
+# copyright and rights notices, advertising/affiliate disclosures and disclaimers,
+# pop-ups and modal dialogs (a newsletter form, a login box, a promo shown over the
+# page). Matched in the line's element and its nearest ancestors only
+# (``MARKED_DEPTH``): a page's outer containers carry theme words of every kind.
+_MARKED_FURNITURE = re.compile(
+    r"copyright|disclosure|disclaimer|affiliate|modal|popup|popmake", re.IGNORECASE
+)
+MARKED_DEPTH = 3
+# ... for lines of this many words or more: a word or two ("Strava", "Photo") is
+# matched to the first element with that text, which may be a caption elsewhere.
+MARKED_MIN_WORDS = 3
+# Blogging software writes the post's tags and categories as classes of its
+# element ("tag-copyright", "category-disclosure"): those words name topics.
+_TOPIC_CLASS = re.compile(r"(tag|category|post)-", re.IGNORECASE)
+
+
+def _names_furniture(el: HtmlElement) -> bool:
+    """``el``'s class or id carries a word of ``_MARKED_FURNITURE`` (topic classes
+    aside)."""
+    names = f"{el.get('class', '')} {el.get('id', '')}"
+    # One search rules most elements out; only a hit is split into names.
+    return bool(_MARKED_FURNITURE.search(names)) and any(
+        _MARKED_FURNITURE.search(n) and not _TOPIC_CLASS.match(n)
+        for n in names.split()
+    )
+
+
+def is_marked_furniture(
+    el: HtmlElement | None, seen: dict[HtmlElement, bool] | None = None
+) -> bool:
+    """``el`` or one of its ``MARKED_DEPTH - 1`` nearest ancestors carries a class
+    or id word of ``_MARKED_FURNITURE`` (topic classes aside). A link's classes are
+    not looked at: they name the link (an affiliate link to a product, a link that
+    opens a pop-up), not a box around the line. ``seen`` keeps each element's
+    answer for the next line (a body's lines share their containers)."""
+    seen = {} if seen is None else seen
+    for _ in range(MARKED_DEPTH):
+        if el is None or not isinstance(el.tag, str):
+            return False
+        if el.tag != "a":
+            marked = seen.get(el)
+            if marked is None:
+                marked = seen[el] = _names_furniture(el)
+            if marked:
+                return True
+        el = el.getparent()
+    return False
+
+
+def drop_marked_furniture(blocks: list[Block], body: Body) -> list[Block]:
+    """Drop lines inside a box the page's markup names as a copyright notice, a
+    disclosure or a pop-up; unless such lines hold most of the body's words (then
+    the name says nothing: the article itself sits in such a box)."""
+    seen: dict[HtmlElement, bool] = {}
+    marked = [
+        b.words >= MARKED_MIN_WORDS and is_marked_furniture(b.element, seen)
+        for b in blocks
+    ]
+    if not any(marked):
+        return blocks
+    pairs = list(zip(blocks, marked, strict=True))
+    if sum(b.words for b, m in pairs if m) > LINK_BODY_SHARE * sum(
+        b.words for b in blocks
+    ):
+        return blocks
+    body.dropped["marked"] += sum(marked)
+    return [b for b, m in pairs if not m]
+
+
 def cut_comment_section(blocks: list[Block], body: Body) -> list[Block]:
     """Cut the body at a comments heading in its second half ("Comments", "12
     comments", "Kommentare (3)", "Leave a reply"): what follows is the readers'
@@ -502,6 +581,88 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     return head + middle + tail
 
 
+# A lead line under one of these is no lead: a caption, or an item of a list in
+# the page's head (a toolbar's "report an error" box, a menu's teaser).
+_NOT_LEAD = ("figure", "figcaption", "li")
+
+
+def _lead_candidates(second: str, ours: TextCover) -> list[str] | None:
+    """readability's sentences (``is_prose``) before its first line that is in
+    ``ours`` and not in ``ours`` themselves; None when no line of its is in ours
+    (readability chose another part of the page)."""
+    lead: list[str] = []
+    for raw in second.split("\n"):
+        # readability keeps soft hyphens and zero-width characters that
+        # trafilatura removes: without them the same line reads the same.
+        line = space_key(raw)
+        tokens = lower_words(line)
+        share = ours.share_of(tokens)
+        if len(tokens) >= 4 and share >= 0.5:
+            return lead  # the first line both have: the article has begun
+        # A brace is code (a script readability let through), not a sentence.
+        if share < 0.5 and is_prose(line) and "{" not in line:
+            lead.append(line)
+    return None
+
+
+def _is_lead(block: Block) -> bool:
+    """A lead line is not link text (the link-line rule's test) and not in a
+    caption or a list item."""
+    el = block.element
+    if el is None:
+        return True  # judged on its text alone, as the other rules do
+    if block.link_density >= LINK_DENSITY:
+        return False
+    return el.tag not in _NOT_LEAD and next(el.iterancestors(*_NOT_LEAD), None) is None
+
+
+def _opens_with_ours(second: str, blocks: list[Block]) -> bool:
+    """Whether readability's text reaches one of our lines of four words or more,
+    word for word, before any sentence that is not ours: then it has no lead to
+    give (``_lead_candidates`` would find none), known without tokenizing our
+    whole body, as on most pages. Lines that are no sentence (its headline, a
+    byline) can be no lead and are passed over."""
+    ours = {space_key(b.text) for b in blocks}
+    for line in second.split("\n"):
+        if space_key(line) in ours:
+            if len(lower_words(line)) >= 4:
+                return True
+        elif is_prose(line):
+            return False
+    return False
+
+
+def add_second_lead(
+    blocks: list[Block], tree: HtmlElement, second: str, body: Body
+) -> list[Block]:
+    """Put back the sentences readability's article opens with that ours lacks: the
+    lead or standfirst that trafilatura's pass left out (a paragraph in a header
+    box above the body's container). Only lines before readability's first line
+    that is in ours: its extra lines at the end or in between are mostly teasers
+    and furniture. They go before our first line that readability has."""
+    if len(second) < SECOND_MIN_CHARS or not blocks or _opens_with_ours(second, blocks):
+        return blocks
+    ours = TextCover([t for b in blocks for t in lower_words(b.text)])
+    candidates = _lead_candidates(second, ours)
+    if not candidates:
+        return blocks
+    index = BlockIndex(tree, candidates)
+    lead = [b for b in map(index.block, candidates) if _is_lead(b)]
+    if not lead:
+        return blocks
+    theirs = TextCover(lower_words(second))
+    start = next(
+        (
+            i
+            for i, b in enumerate(blocks)
+            if b.words >= 4 and theirs.share_of(lower_words(b.text)) >= 0.5
+        ),
+        0,
+    )
+    body.dropped["second_lead"] -= len(lead)
+    return blocks[:start] + lead + blocks[start:]
+
+
 # --- the page's own article element ------------------------------------------------
 
 
@@ -564,11 +725,13 @@ def choose_body(
     blocks = drop_title(blocks, titles, body)
     blocks = drop_link_lines(blocks, body)
     blocks = drop_other_posts(blocks, body)
+    blocks = drop_marked_furniture(blocks, body)
     blocks = cut_comment_section(blocks, body)
     if body.source != "readability" and edges_unsure(blocks):
         if second is None:
             second = readability_text(tree)
             body.second_opinion = True
         blocks = trim_edges(blocks, second, body)
+        blocks = add_second_lead(blocks, tree, second, body)
     body.lines = [b.text for b in blocks]
     return body
