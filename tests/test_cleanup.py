@@ -72,10 +72,6 @@ FURNITURE = [
     "Quelle: Hafenamt der Stadt",
     "Source: Harbour Authority annual review",
     "Quellenangaben:",
-    # the title of a table of contents
-    "Inhaltsverzeichnis",
-    "Table of Contents",
-    "Sommaire :",
 ]
 
 BODY = [

@@ -621,20 +621,6 @@ def test_an_article_inside_a_marked_box_is_kept() -> None:
     assert page.paragraphs == PARAGRAPHS
 
 
-def test_a_standfirst_above_the_body_container_is_text() -> None:
-    """trafilatura takes the body's container and leaves out the standfirst in the
-    header box above it; readability, asked about the unsure last line, opens its
-    article with it, and it is put back before the body."""
-    lead = (
-        "The harbour bridge will link the old town with the new port district for "
-        "the first time, after twenty years of plans that never left the drawing board."
-    )
-    last = "Harbour bridge project timeline and map of the old town and the port"
-    top = f'<div class="article-intro"><p>{lead}</p></div>'
-    page = extract(page_html(body_top=top, paragraphs=[*PARAGRAPHS, last]))
-    assert page.paragraphs[:2] == [lead, PARAGRAPHS[0]]
-
-
 def test_too_short_is_counted_not_emitted() -> None:
     with pytest.raises(ExtractionError) as excinfo:
         extract(page_html(), min_words=500)

@@ -54,12 +54,6 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # name their sources in prose. Measured on trafilatura-eval (stop 23): 40 such
         # lines on 25 sites, none in a "with" snippet.
         r"(quellen?(angaben)?|bildquellen?|sources?|fuentes?|źródło)\s*:\s*.{0,80}",
-        # The title of a table of contents, alone on its line ("Inhaltsverzeichnis",
-        # "Table of contents", "Sommaire"): its entries repeat the headings below
-        # and go as in-page links (selector); the title stayed behind.
-        r"(table of contents|contents|inhaltsverzeichnis|inhalts(ü|ue)bersicht"
-        r"|[ií]ndice|sommaire|table des mati[èe]res|spis treści|inhoudsopgave"
-        r"|içindekiler|sisällysluettelo|innehållsförteckning)\s*:?",
         # An advertising disclosure: the label alone or opening a short line
         # ("Anzeige", "*Werbung. Dieser Beitrag enthält ...", "Anzeige, enthält
         # Affiliate Links"), or a sentence saying the post holds paid links or ads.

@@ -19,8 +19,6 @@ The steps, each measured on three corpora (figures in docs/extraction.md):
    lines before the first and after the last line both agree on are dropped if they
    are mostly not prose: the shared part is the article, the rest is page furniture.
    Prose or quoted runs are kept (a second section, embedded posts).
-   Readability's opening sentences that trafilatura left out (a standfirst in a header
-   box) are put back before the body.
 """
 
 from __future__ import annotations
@@ -43,7 +41,6 @@ from crawler.extraction.dom import (
     Block,
     BlockIndex,
     first_key_word,
-    space_key,
     text_key,
 )
 
@@ -409,12 +406,12 @@ def drop_other_posts(blocks: list[Block], body: Body) -> list[Block]:
 
 
 # Class or id words that page templates give to boxes that are never the article:
-# copyright and rights notices, advertising/affiliate disclosures and disclaimers,
+# copyright and rights notices, advertising disclosures and disclaimers,
 # pop-ups and modal dialogs (a newsletter form, a login box, a promo shown over the
 # page). Matched in the line's element and its nearest ancestors only
 # (``MARKED_DEPTH``): a page's outer containers carry theme words of every kind.
 _MARKED_FURNITURE = re.compile(
-    r"copyright|disclosure|disclaimer|affiliate|modal|popup|popmake", re.IGNORECASE
+    r"copyright|disclosure|disclaimer|modal|popup|popmake", re.IGNORECASE
 )
 MARKED_DEPTH = 3
 # ... for lines of this many words or more: a word or two ("Strava", "Photo") is
@@ -581,88 +578,6 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     return head + middle + tail
 
 
-# A lead line under one of these is no lead: a caption, or an item of a list in
-# the page's head (a toolbar's "report an error" box, a menu's teaser).
-_NOT_LEAD = ("figure", "figcaption", "li")
-
-
-def _lead_candidates(second: str, ours: TextCover) -> list[str] | None:
-    """readability's sentences (``is_prose``) before its first line that is in
-    ``ours`` and not in ``ours`` themselves; None when no line of its is in ours
-    (readability chose another part of the page)."""
-    lead: list[str] = []
-    for raw in second.split("\n"):
-        # readability keeps soft hyphens and zero-width characters that
-        # trafilatura removes: without them the same line reads the same.
-        line = space_key(raw)
-        tokens = lower_words(line)
-        share = ours.share_of(tokens)
-        if len(tokens) >= 4 and share >= 0.5:
-            return lead  # the first line both have: the article has begun
-        # A brace is code (a script readability let through), not a sentence.
-        if share < 0.5 and is_prose(line) and "{" not in line:
-            lead.append(line)
-    return None
-
-
-def _is_lead(block: Block) -> bool:
-    """A lead line is not link text (the link-line rule's test) and not in a
-    caption or a list item."""
-    el = block.element
-    if el is None:
-        return True  # judged on its text alone, as the other rules do
-    if block.link_density >= LINK_DENSITY:
-        return False
-    return el.tag not in _NOT_LEAD and next(el.iterancestors(*_NOT_LEAD), None) is None
-
-
-def _opens_with_ours(second: str, blocks: list[Block]) -> bool:
-    """Whether readability's text reaches one of our lines of four words or more,
-    word for word, before any sentence that is not ours: then it has no lead to
-    give (``_lead_candidates`` would find none), known without tokenizing our
-    whole body, as on most pages. Lines that are no sentence (its headline, a
-    byline) can be no lead and are passed over."""
-    ours = {space_key(b.text) for b in blocks}
-    for line in second.split("\n"):
-        if space_key(line) in ours:
-            if len(lower_words(line)) >= 4:
-                return True
-        elif is_prose(line):
-            return False
-    return False
-
-
-def add_second_lead(
-    blocks: list[Block], tree: HtmlElement, second: str, body: Body
-) -> list[Block]:
-    """Put back the sentences readability's article opens with that ours lacks: the
-    lead or standfirst that trafilatura's pass left out (a paragraph in a header
-    box above the body's container). Only lines before readability's first line
-    that is in ours: its extra lines at the end or in between are mostly teasers
-    and furniture. They go before our first line that readability has."""
-    if len(second) < SECOND_MIN_CHARS or not blocks or _opens_with_ours(second, blocks):
-        return blocks
-    ours = TextCover([t for b in blocks for t in lower_words(b.text)])
-    candidates = _lead_candidates(second, ours)
-    if not candidates:
-        return blocks
-    index = BlockIndex(tree, candidates)
-    lead = [b for b in map(index.block, candidates) if _is_lead(b)]
-    if not lead:
-        return blocks
-    theirs = TextCover(lower_words(second))
-    start = next(
-        (
-            i
-            for i, b in enumerate(blocks)
-            if b.words >= 4 and theirs.share_of(lower_words(b.text)) >= 0.5
-        ),
-        0,
-    )
-    body.dropped["second_lead"] -= len(lead)
-    return blocks[:start] + lead + blocks[start:]
-
-
 # --- the page's own article element ------------------------------------------------
 
 
@@ -732,6 +647,5 @@ def choose_body(
             second = readability_text(tree)
             body.second_opinion = True
         blocks = trim_edges(blocks, second, body)
-        blocks = add_second_lead(blocks, tree, second, body)
     body.lines = [b.text for b in blocks]
     return body
