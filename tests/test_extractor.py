@@ -795,7 +795,7 @@ def test_pages_are_parsed_as_trafilatura_parses_them(html: bytes) -> None:
     from lxml.html import HtmlElement
     from trafilatura.utils import decode_file, load_html
 
-    from crawler.extraction.extractor import parse_html
+    from crawler.extraction.parsing import parse_html
 
     tree, source = parse_html(html)
     theirs = load_html(decode_file(html))

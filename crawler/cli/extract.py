@@ -152,7 +152,7 @@ def fixture_url(name: str) -> str:
 
 def page_url(html: bytes) -> str:
     """The page's own canonical link or og:url (absolute only)."""
-    from crawler.extraction.extractor import parse_html
+    from crawler.extraction.parsing import parse_html
 
     try:
         tree, _ = parse_html(html)

@@ -13,8 +13,6 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from lxml import etree
-from lxml import html as lxml_html
 from lxml.html import HtmlElement
 from parsel import Selector
 from parsel.csstranslator import css2xpath
@@ -45,6 +43,7 @@ from crawler.extraction.pagetype import (
     looks_like_listing,
     short_page_verdict,
 )
+from crawler.extraction.parsing import cut_too_deep, parse_html
 from crawler.extraction.selector import (
     MIN_FAST_WORDS,
     Body,
@@ -53,10 +52,6 @@ from crawler.extraction.selector import (
 )
 from crawler.sites import CommentSelectors, SiteConfig, is_xpath, select
 from crawler.urls import normalize_url, try_normalize_url
-
-# trafilatura has no input cap: a 60 MB page takes minutes. Pages above this are cut.
-MAX_HTML_BYTES = 3 * 1024 * 1024
-
 
 #: Site-file fields read with the site's selectors. The list fields keep every
 #: match; the others keep the first non-empty one.
@@ -195,87 +190,6 @@ def detect_language(text: str, declared: str | None) -> str | None:
         raise  # the worker's memory cap must end the page, not be hidden
     except Exception:  # noqa: BLE001 - language is optional; never fail the page
         return None
-
-
-def parse_html(html: bytes | str) -> tuple[HtmlElement, str]:
-    """The page's tree, parsed as trafilatura parses (encoding guessed, HTML comments
-    dropped: kept, they cut trafilatura's text on some pages), and its decoded
-    source."""
-    from trafilatura.utils import decode_file
-
-    text = decode_file(html[:MAX_HTML_BYTES])
-    try:
-        tree = _load_html(text)
-    except (ValueError, TypeError, lxml_html.etree.ParserError) as exc:
-        raise ExtractionError("unparsable", str(exc)) from exc
-    if tree is None:
-        raise ExtractionError("unparsable", "not HTML")
-    return tree, text
-
-
-def _html_parser() -> etree.HTMLParser:
-    """trafilatura's parser settings with lxml's built-in class lookup: every element
-    an ``HtmlElement``. lxml.html's own lookup is Python code run each time an element
-    is first touched (thousands of times a page, by trafilatura too); the only classes
-    it adds are those of form controls, which no step here uses."""
-    parser = etree.HTMLParser(
-        collect_ids=False,
-        default_doctype=False,
-        encoding="utf-8",
-        remove_comments=True,
-        remove_pis=True,
-    )
-    parser.set_element_class_lookup(
-        etree.ElementDefaultClassLookup(
-            element=HtmlElement,
-            comment=lxml_html.HtmlComment,
-            pi=lxml_html.HtmlProcessingInstruction,
-            entity=lxml_html.HtmlEntity,
-        )
-    )
-    return parser
-
-
-_HTML_PARSER = _html_parser()
-
-
-def _load_html(text: str) -> HtmlElement | None:
-    """trafilatura's ``load_html`` on a decoded page, with ``_HTML_PARSER``: repaired
-    first, parsed from bytes when the text declares an encoding, refused when it
-    does not look like HTML and parses to almost nothing."""
-    from trafilatura.utils import is_dubious_html, repair_faulty_html
-
-    beginning = text[:50].lower()
-    text = repair_faulty_html(text, beginning)
-    tree: HtmlElement | None = None
-    from_bytes = False
-    try:
-        tree = lxml_html.fromstring(text, parser=_HTML_PARSER)
-    except ValueError:  # "Unicode strings with encoding declaration are not supported"
-        tree, from_bytes = _from_bytes(text), True
-    except Exception:  # noqa: BLE001 - as trafilatura: the bytes are tried next
-        tree = None
-    if (tree is None or len(tree) < 1) and not from_bytes:
-        tree = _from_bytes(text)
-    if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
-        return None
-    return tree
-
-
-def _from_bytes(text: str) -> HtmlElement | None:
-    try:
-        return lxml_html.fromstring(
-            text.encode("utf8", "surrogatepass"), parser=_HTML_PARSER
-        )
-    except Exception:  # noqa: BLE001 - as trafilatura: an unparsable page has no tree
-        return None
-
-
-def cut_too_deep() -> bool:
-    """Whether the last parse stopped at libxml2's depth limit (256 levels without
-    XML_PARSE_HUGE): what lay deeper is not in the tree. Read from the error log of
-    our parser (this thread's last run), so it costs nothing."""
-    return any("Excessive depth" in entry.message for entry in _HTML_PARSER.error_log)
 
 
 def article_link_texts(

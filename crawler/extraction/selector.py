@@ -37,12 +37,8 @@ from trafilatura.settings import Extractor
 
 from crawler.extraction.cleanup import PROSE_END as _SENTENCE_END
 from crawler.extraction.cleanup import UNSPACED, UNSPACED_RANGES, count_words, is_prose
-from crawler.extraction.dom import (
-    Block,
-    BlockIndex,
-    first_key_word,
-    text_key,
-)
+from crawler.extraction.dom import Block, BlockIndex, first_key_word, text_key
+from crawler.extraction.parsing import from_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -205,13 +201,13 @@ def readability_text(tree: HtmlElement) -> str:
     the time (it runs on the parsed tree), and it is what trafilatura itself consults.
     """
     from trafilatura.readability_lxml import Document
-    from trafilatura.utils import fromstring_bytes
 
     try:
-        # As trafilatura.external.try_readability, which would hide a MemoryError.
-        summary = fromstring_bytes(
-            Document(copy.deepcopy(tree), min_text_length=25).summary()
-        )
+        # As trafilatura.external.try_readability, which would hide a MemoryError;
+        # its summary parsed with our parser (elements read without lxml.html's
+        # Python class lookup).
+        article = Document(copy.deepcopy(tree), min_text_length=25).summary()
+        summary = from_bytes(article)
     except MemoryError:
         raise  # the worker's memory cap must end the page, not be hidden
     except Exception:  # noqa: BLE001 - a second opinion must never fail the page

@@ -1,0 +1,100 @@
+"""Turn a page's bytes into the tree every extraction step reads.
+
+trafilatura's parsing (its encoding guess, repairs and parser settings) with lxml's
+built-in element class lookup; and the parser's own report of a page cut at its
+depth limit.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+from lxml import html as lxml_html
+from lxml.html import HtmlElement
+
+from crawler.extraction.page import ExtractionError
+
+# trafilatura has no input cap: a 60 MB page takes minutes. Pages above this are cut.
+MAX_HTML_BYTES = 3 * 1024 * 1024
+
+
+def parse_html(html: bytes | str) -> tuple[HtmlElement, str]:
+    """The page's tree, parsed as trafilatura parses (encoding guessed, HTML comments
+    dropped: kept, they cut trafilatura's text on some pages), and its decoded
+    source."""
+    from trafilatura.utils import decode_file
+
+    text = decode_file(html[:MAX_HTML_BYTES])
+    try:
+        tree = _load_html(text)
+    except (ValueError, TypeError, lxml_html.etree.ParserError) as exc:
+        raise ExtractionError("unparsable", str(exc)) from exc
+    if tree is None:
+        raise ExtractionError("unparsable", "not HTML")
+    return tree, text
+
+
+def _html_parser() -> etree.HTMLParser:
+    """trafilatura's parser settings with lxml's built-in class lookup: every element
+    an ``HtmlElement``. lxml.html's own lookup is Python code run each time an element
+    is first touched (thousands of times a page, by trafilatura too); the only classes
+    it adds are those of form controls, which no step here uses."""
+    parser = etree.HTMLParser(
+        collect_ids=False,
+        default_doctype=False,
+        encoding="utf-8",
+        remove_comments=True,
+        remove_pis=True,
+    )
+    parser.set_element_class_lookup(
+        etree.ElementDefaultClassLookup(
+            element=HtmlElement,
+            comment=lxml_html.HtmlComment,
+            pi=lxml_html.HtmlProcessingInstruction,
+            entity=lxml_html.HtmlEntity,
+        )
+    )
+    return parser
+
+
+HTML_PARSER = _html_parser()
+
+
+def _load_html(text: str) -> HtmlElement | None:
+    """trafilatura's ``load_html`` on a decoded page, with ``HTML_PARSER``: repaired
+    first, parsed from bytes when the text declares an encoding, refused when it
+    does not look like HTML and parses to almost nothing."""
+    from trafilatura.utils import is_dubious_html, repair_faulty_html
+
+    beginning = text[:50].lower()
+    text = repair_faulty_html(text, beginning)
+    tree: HtmlElement | None = None
+    reparsed = False
+    try:
+        tree = lxml_html.fromstring(text, parser=HTML_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported"
+        tree, reparsed = from_bytes(text), True
+    except Exception:  # noqa: BLE001 - as trafilatura: the bytes are tried next
+        tree = None
+    if (tree is None or len(tree) < 1) and not reparsed:
+        tree = from_bytes(text)
+    if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
+        return None
+    return tree
+
+
+def from_bytes(text: str) -> HtmlElement | None:
+    """``text`` parsed from its UTF-8 bytes with ``HTML_PARSER`` (trafilatura's
+    ``fromstring_bytes`` with our parser); None when lxml cannot parse it."""
+    try:
+        return lxml_html.fromstring(
+            text.encode("utf8", "surrogatepass"), parser=HTML_PARSER
+        )
+    except Exception:  # noqa: BLE001 - as trafilatura: an unparsable page has no tree
+        return None
+
+
+def cut_too_deep() -> bool:
+    """Whether the last parse stopped at libxml2's depth limit (256 levels without
+    XML_PARSE_HUGE): what lay deeper is not in the tree. Read from the error log of
+    our parser (this thread's last run), so it costs nothing."""
+    return any("Excessive depth" in entry.message for entry in HTML_PARSER.error_log)
