@@ -657,6 +657,29 @@ def test_subscribe_prompt_after_a_teaser_is_paywalled_and_not_in_text() -> None:
     assert "Subscribe" not in page.text
 
 
+WALL = '<div class="Article-PAYWALL"><p>Thank you for reading the City Paper.</p></div>'
+
+
+@pytest.mark.parametrize(
+    "as_given",
+    [
+        lambda page: page,
+        lambda page: page.decode("utf-8"),
+        lambda page: page.decode("utf-8").encode("utf-16"),
+    ],
+    ids=["utf-8 bytes", "text", "utf-16 bytes"],
+)
+def test_a_teaser_in_a_paywall_container_is_paywalled_whatever_the_names_case(
+    as_given: Any,
+) -> None:
+    """The container's class names the paywall (in capitals here): found in the
+    page's bytes when it comes as bytes, in its text otherwise, and in a UTF-16 page
+    (whose bytes do not hold the name as ASCII) too."""
+    html = page_html(paragraphs=PARAGRAPHS[:2], body_end=WALL)
+    page = extract_page(as_given(html), URL, None)
+    assert page.paywalled is True
+
+
 def test_full_paid_article_is_not_a_teaser() -> None:
     head = f'<script type="application/ld+json">{NOT_FREE}</script>'
     long = PARAGRAPHS * 6

@@ -43,7 +43,7 @@ from crawler.extraction.pagetype import (
     looks_like_listing,
     short_page_verdict,
 )
-from crawler.extraction.parsing import cut_too_deep, parse_html
+from crawler.extraction.parsing import MAX_HTML_BYTES, cut_too_deep, parse_html
 from crawler.extraction.selector import (
     MIN_FAST_WORDS,
     Body,
@@ -251,8 +251,9 @@ def extract_page(
         raise ExtractionError("empty")
     tree, source = parse_html(html)
     deep = cut_too_deep()  # before anything else parses with the same parser
+    raw = html[:MAX_HTML_BYTES] if isinstance(html, bytes) else None
     try:
-        page = _extract_tree(tree, source, url, site, include_comments, min_words)
+        page = _extract_tree(tree, source, raw, url, site, include_comments, min_words)
     except ExtractionError as exc:
         exc.deep_nesting = deep
         raise
@@ -263,12 +264,14 @@ def extract_page(
 def _extract_tree(
     tree: HtmlElement,
     source: str,
+    raw: bytes | None,
     url: str,
     site: SiteConfig | None,
     include_comments: bool,
     min_words: int,
 ) -> ExtractedPage:
-    """The steps of ``extract_page`` on a parsed page, in the order they run."""
+    """The steps of ``extract_page`` on a parsed page (``source`` its decoded text,
+    ``raw`` its bytes when it came as bytes), in the order they run."""
     tree = _pruned(tree, site)
     sel = Selector(root=tree, type="html")
     overrides, rejected = plausible_overrides(_load_overrides(sel, site))
@@ -300,7 +303,9 @@ def _extract_tree(
         comments=_comments(sel, site, include_comments),
         canonical_url=meta.canonical_url,
         # a body is there: _refuse_non_article refused the page without one
-        paywalled=is_paywalled(tree, source, words, meta.json_ld, paragraphs[-1]),
+        paywalled=is_paywalled(
+            tree, source, words, meta.json_ld, paragraphs[-1], raw=raw
+        ),
         cleanup=cleanup,
         body_source=body_source,
         malformed_links=malformed_links,
