@@ -165,16 +165,27 @@ _SENTENCE_END = re.compile(r"[.!?…][\"”’)]?$")
 
 
 _ZERO_WIDTH = re.compile(r"[\u200b\u200c\u200d\ufeff]")
+_ZERO_WIDTH_CHARS = ("\u200b", "\u200c", "\u200d", "\ufeff")
 _SPACE_RUN = re.compile(r"[ \t\r\f\v]+")
+# What ``_SPACE_RUN`` changes: without any of these, every run is one space already.
+_SPACE_RUN_MARKS = ("  ", "\t", "\r", "\f", "\v")
 
 
 def normalize_space(text: str) -> str:
-    """NFC, non-breaking and zero-width spaces to plain spaces, runs collapsed."""
+    """NFC, non-breaking and zero-width spaces to plain spaces, runs collapsed.
+
+    Called on every line, often more than once: each expression runs only when a
+    plain search (much faster than a regular expression's scan) says it has
+    something to change."""
     if not text.isascii():  # ASCII text is NFC and holds none of those characters
         text = unicodedata.normalize("NFC", text)
         text = text.replace("\u00a0", " ").replace("\u202f", " ")
-        text = _ZERO_WIDTH.sub("", text.replace("\u2009", " "))
-    return _SPACE_RUN.sub(" ", text).strip()
+        text = text.replace("\u2009", " ")
+        if any(char in text for char in _ZERO_WIDTH_CHARS):
+            text = _ZERO_WIDTH.sub("", text)
+    if any(mark in text for mark in _SPACE_RUN_MARKS):
+        text = _SPACE_RUN.sub(" ", text)
+    return text.strip()
 
 
 def normalize_field(text: str) -> str:
@@ -297,11 +308,10 @@ def is_prose(text: str) -> bool:
     return long_enough and bool(PROSE_END.search(text))
 
 
-_NON_WORD = re.compile(r"\W+")
-
-
 def _key(text: str) -> str:
-    return _NON_WORD.sub(" ", text).strip().lower()
+    """The words of ``text``, lower-cased, one space apart (as replacing each run
+    of non-word characters by a space would give, stripped)."""
+    return " ".join(_WORD_RUN.findall(text)).lower()
 
 
 # All of them in one expression: most paragraphs match none, and one search rules
