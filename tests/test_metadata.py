@@ -14,6 +14,8 @@ from lxml import html
 from crawler.extraction import extract_page
 from crawler.extraction.metadata import (
     drop_site_tail,
+    find_dates,
+    page_markup,
     read_metadata,
     split_authors,
 )
@@ -262,3 +264,23 @@ def test_canonical_headlines_and_json_ld_are_read_wherever_they_are() -> None:
     assert meta.headlines[0] == "Harbour plan vote delayed again"
     assert meta.authors == ["Ada Lovelace"]
     assert "Harbour plan | Daily" in meta.titles and "Harbour plan" in meta.titles
+
+
+TIMES_PAGE = """<html><body>
+<header><time datetime="2020-01-01">Today</time></header>
+<main><time itemprop="dateCreated" datetime="2024-11-28T09:00:00+01:00">28 Nov</time>
+<article><p>Posted <time datetime="2024-11-29T10:00:00+01:00">29 Nov</time></p>
+</article></main></body></html>"""
+
+
+def test_time_elements_give_the_date_in_an_article_or_marked_in_page_order() -> None:
+    """Without a date in the meta tags or JSON-LD, a <time> inside an <article> or
+    with an itemprop gives it, the first in page order; a <time> elsewhere (the
+    header's clock) does not."""
+    markup = page_markup(html.fromstring(TIMES_PAGE))
+    published, _ = find_dates(markup.times, {}, [])
+    assert published == "2024-11-28T09:00:00+01:00"
+    unmarked = TIMES_PAGE.replace(' itemprop="dateCreated"', "")
+    markup = page_markup(html.fromstring(unmarked))
+    published, _ = find_dates(markup.times, {}, [])
+    assert published == "2024-11-29T10:00:00+01:00"

@@ -30,17 +30,21 @@ class PageMarkup:
     h1s: list[HtmlElement] = field(default_factory=list)
     #: The first ``<title>``'s text (None: the page has none).
     title: str | None = None
+    #: ``<time>`` elements, in page order.
+    times: list[HtmlElement] = field(default_factory=list)
 
 
 def page_markup(tree: HtmlElement) -> PageMarkup:
     """The page's ``PageMarkup``, in one walk."""
     found = PageMarkup()
-    for el in tree.iter("meta", "script", "link", "h1", "title"):
+    for el in tree.iter("meta", "script", "link", "h1", "title", "time"):
         tag = el.tag
         if tag == "meta":
             found.metas.append(el)
         elif tag == "h1":
             found.h1s.append(el)
+        elif tag == "time":
+            found.times.append(el)
         elif tag == "script":
             if el.get("type") == "application/ld+json" and el.text:
                 found.json_ld.append(el.text)
@@ -174,9 +178,10 @@ def _whole_hours_apart(naive: str, aware: str) -> bool:
 
 
 def find_dates(
-    tree: HtmlElement, metas: dict[str, str], objects: list[dict[str, Any]]
+    times: list[HtmlElement], metas: dict[str, str], objects: list[dict[str, Any]]
 ) -> tuple[str | None, str | None]:
-    """(published, modified) raw strings from meta tags, JSON-LD articles or <time>."""
+    """(published, modified) raw strings from meta tags, JSON-LD articles or the
+    page's ``<time>`` elements (``times``, in page order)."""
     published: list[Any] = [metas.get(k) for k in _PUBLISHED_META]
     modified: list[Any] = [metas.get(k) for k in _MODIFIED_META]
     for obj in objects:
@@ -185,10 +190,24 @@ def find_dates(
             published.append(obj.get("datePublished"))
             modified.append(obj.get("dateModified"))
     if not any(published):
-        published += tree.xpath(
-            "//article//time/@datetime | //time[@itemprop]/@datetime"
-        )
+        published += _time_datetimes(times)
     return _precise(published), _precise(modified)
+
+
+def _time_datetimes(times: list[HtmlElement]) -> list[str]:
+    """The ``datetime`` of the ``<time>`` elements in an ``<article>`` or marked
+    with ``itemprop``, in page order (what ``//article//time/@datetime |
+    //time[@itemprop]/@datetime`` finds, without a search of the whole page)."""
+    return [
+        value
+        for el in times
+        if (value := el.get("datetime")) is not None
+        and (el.get("itemprop") is not None or _in_article(el))
+    ]
+
+
+def _in_article(el: HtmlElement) -> bool:
+    return next(el.iterancestors("article"), None) is not None
 
 
 # One pass finds captions and figures: each XPath scan of the page costs about as
@@ -241,6 +260,9 @@ def _image_source(img: HtmlElement) -> str | None:
     return None
 
 
+_FIGURE_CAPTIONS = etree.XPath(".//figcaption | .//*[contains(@class, 'caption')]")
+
+
 def find_images(
     og_image: str | None,
     base_url: str,
@@ -261,7 +283,7 @@ def find_images(
         if url in seen:
             continue
         seen.add(url)
-        cap_nodes = fig.xpath(".//figcaption | .//*[contains(@class, 'caption')]")
+        cap_nodes = _FIGURE_CAPTIONS(fig)
         caption = " ".join(cap_nodes[0].text_content().split()) if cap_nodes else ""
         images.append({"url": url, "caption": caption or None})
     if not images and og_image and og_image.strip():
@@ -494,7 +516,7 @@ def read_metadata(tree: HtmlElement, url: str) -> PageMeta:
     meta.authors = _authors(tree, markup, metas, articles, meta.sitename or "")
     meta.tags = _tags(tree, markup, metas, articles)
     meta.description = next((metas[k] for k in _DESCRIPTION_META if k in metas), None)
-    meta.date_raw, meta.modified_raw = find_dates(tree, metas, objects)
+    meta.date_raw, meta.modified_raw = find_dates(markup.times, metas, objects)
     if not meta.date_raw:
         meta.date_raw = _htmldate(tree, url)
     h1s = [_text(h) for h in markup.h1s]
