@@ -127,22 +127,35 @@ def lower_words(text: str) -> list[str]:
     return [t.lower() for t in words(text)]
 
 
+Gram = tuple[str, str, str, str]
+
+
+def four_grams(tokens: list[str]) -> list[Gram]:
+    """The word 4-grams of ``tokens``, in order."""
+    return list(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False))
+
+
 class TextCover:
     """Answers "is this text in that one?" on lower-cased word 4-grams (the benchmark's
     unit); a line of fewer than four words is looked up as a phrase. Built from
-    ``lower_words`` tokens, so that a caller tokenizes each text once."""
+    ``lower_words`` tokens (and their ``four_grams`` when the caller has them), so
+    that a caller tokenizes each text once."""
 
-    def __init__(self, tokens: list[str]) -> None:
-        self.grams = set(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False))
-        self.joined = " " + " ".join(tokens) + " "
+    def __init__(self, tokens: list[str], grams: list[Gram] | None = None) -> None:
+        self.tokens = tokens
+        self.grams = set(four_grams(tokens) if grams is None else grams)
+        self._joined: str | None = None  # built when a short text is looked up
 
-    def share_of(self, tokens: list[str]) -> float:
-        """Share of the 4-grams of a text's ``tokens`` found here (1.0 for none)."""
+    def share_of(self, tokens: list[str], grams: list[Gram] | None = None) -> float:
+        """Share of the 4-grams of a text's ``tokens`` (``grams``, when the caller
+        has them) found here (1.0 for none)."""
         if not tokens:
             return 1.0
         if len(tokens) < 4:
-            return 1.0 if " " + " ".join(tokens) + " " in self.joined else 0.0
-        grams = list(zip(tokens, tokens[1:], tokens[2:], tokens[3:], strict=False))
+            if self._joined is None:
+                self._joined = " " + " ".join(self.tokens) + " "
+            return 1.0 if " " + " ".join(tokens) + " " in self._joined else 0.0
+        grams = four_grams(tokens) if grams is None else grams
         return sum(map(self.grams.__contains__, grams)) / len(grams)
 
 
@@ -550,9 +563,10 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     lines = [lower_words(b.text) for b in blocks]
     ours = TextCover([t for line in lines for t in line])
     second_tokens = lower_words(second)
-    if ours.share_of(second_tokens) < SECOND_INSIDE:
+    second_grams = four_grams(second_tokens)
+    if ours.share_of(second_tokens, second_grams) < SECOND_INSIDE:
         return blocks
-    theirs = TextCover(second_tokens)
+    theirs = TextCover(second_tokens, second_grams)
     # Anchors are lines of four words or more: a short line ("Home", "Health") is
     # found in any long text by chance.
     shared = [
