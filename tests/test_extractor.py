@@ -9,12 +9,10 @@ import json
 from typing import Any
 
 import pytest
-from lxml import html as lxml_html
 
 from crawler.extraction import ExtractedPage, ExtractionError, extract_page
 from crawler.extraction.metadata import split_authors
 from crawler.extraction.record import build_article, canonical_url
-from crawler.extraction.selector import is_marked_furniture
 from crawler.items import article_id
 
 URL = "https://news.example.org/2024/11/29/harbour-bridge"
@@ -597,20 +595,6 @@ def test_lines_in_boxes_marked_as_furniture_are_not_text() -> None:
     page = extract(post_html("".join([DISCLOSURE, first, RIGHTS, *rest, POPUP])))
     assert page.paragraphs == PARAGRAPHS
     assert page.cleanup.get("marked") == 3
-
-
-def test_a_post_tagged_copyright_is_no_copyright_notice() -> None:
-    """Blogging software writes the post's tags and categories as classes of its
-    element: a post tagged "copyright" is not a copyright notice."""
-    post = lxml_html.fromstring(
-        '<article class="post tag-copyright category-disclosure"><div class="entry">'
-        '<p>A paragraph.</p></div></article>'
-    )
-    notice = lxml_html.fromstring(
-        '<div class="site-copyright"><div><p>All rights reserved.</p></div></div>'
-    )
-    assert not is_marked_furniture(next(post.iter("p")))
-    assert is_marked_furniture(next(notice.iter("p")))
 
 
 def test_an_article_inside_a_marked_box_is_kept() -> None:

@@ -19,3 +19,17 @@ def test_a_links_class_names_the_link_not_a_box() -> None:
     )
     assert not is_marked_furniture(next(guide.iter("a")))
     assert is_marked_furniture(next(box.iter("p")))
+
+
+def test_a_post_tagged_copyright_is_no_copyright_notice() -> None:
+    """Blogging software writes the post's tags and categories as classes of its
+    element: a post tagged "copyright" is not a copyright notice."""
+    post = lxml_html.fromstring(
+        '<article class="post tag-copyright category-disclosure"><div class="entry">'
+        '<p>A paragraph.</p></div></article>'
+    )
+    notice = lxml_html.fromstring(
+        '<div class="site-copyright"><div><p>All rights reserved.</p></div></div>'
+    )
+    assert not is_marked_furniture(next(post.iter("p")))
+    assert is_marked_furniture(next(notice.iter("p")))
