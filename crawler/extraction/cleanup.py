@@ -308,9 +308,9 @@ def is_prose(text: str) -> bool:
     return long_enough and bool(PROSE_END.search(text))
 
 
-def _key(text: str) -> str:
-    """The words of ``text``, lower-cased, one space apart (as replacing each run
-    of non-word characters by a space would give, stripped)."""
+def text_key(text: str) -> str:
+    """Word tokens of ``text``, lower-cased, joined by single spaces: what the
+    clean-up and the markup rules compare lines by."""
     return " ".join(_WORD_RUN.findall(text)).lower()
 
 
@@ -360,16 +360,16 @@ def clean_paragraphs(
     """Drop furniture, the repeated title, captions, site clutter, adjacent repeats,
     related-links headings, tag lists and closing calls to action."""
     rules = _PageRules(
-        title_key=_key(title),
-        desc_key=_key(description),
-        caption_keys=frozenset(_key(c) for c in captions if c.strip()),
+        title_key=text_key(title),
+        desc_key=text_key(description),
+        caption_keys=frozenset(text_key(c) for c in captions if c.strip()),
         phrases=tuple(p.lower() for p in clutter_phrases if p.strip()),
     )
     previous = ""
     kept: list[str] = []
     for raw in paragraphs:
         text = normalize_space(raw)
-        key = _key(text)
+        key = text_key(text)
         if not key:
             continue
         if key == previous:

@@ -14,7 +14,7 @@ import re
 
 from lxml.html import HtmlElement
 
-from crawler.extraction.cleanup import count_words
+from crawler.extraction.cleanup import count_words, text_key
 
 _WORD = re.compile(r"\w+")
 
@@ -89,11 +89,6 @@ _MAX_LINE_CHARS = 5000
 # An element whose text starts with this many characters is matched only when a
 # line starts with them.
 _HEAD_CHARS = 8
-
-
-def text_key(text: str) -> str:
-    """Word tokens of ``text``, lower-cased, joined by single spaces."""
-    return " ".join(_WORD.findall(text)).lower()
 
 
 def first_key_word(text: str) -> str:

@@ -36,8 +36,14 @@ from lxml.html import HtmlElement
 from trafilatura.settings import Extractor
 
 from crawler.extraction.cleanup import PROSE_END as _SENTENCE_END
-from crawler.extraction.cleanup import UNSPACED, UNSPACED_RANGES, count_words, is_prose
-from crawler.extraction.dom import Block, BlockIndex, first_key_word, text_key
+from crawler.extraction.cleanup import (
+    UNSPACED,
+    UNSPACED_RANGES,
+    count_words,
+    is_prose,
+    text_key,
+)
+from crawler.extraction.dom import Block, BlockIndex, first_key_word
 from crawler.extraction.parsing import from_bytes
 
 logger = logging.getLogger(__name__)
