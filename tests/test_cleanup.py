@@ -553,6 +553,23 @@ def test_non_prose_edge_runs_outside_the_second_opinion_are_dropped() -> None:
     assert body.dropped["edge_tail"] == 2
 
 
+def test_an_edge_run_readability_holds_in_order_is_kept() -> None:
+    """A list of short items closing the article (each too short to be an anchor)
+    stays when readability's text has it too, in the same order."""
+    ranking = ["8. Swing bridge", "9. Rope bridge", "10. Ferry ramp", "11. Toll road"]
+    article = PROSE * 3
+    second = "\n".join([*article, *ranking])
+    body = Body(lines=[])
+    kept = trim_edges([Block(t) for t in [*article, *ranking]], second, body)
+    assert [b.text for b in kept] == [*article, *ranking]
+    assert not body.dropped
+    # The same lines in another order are not what readability holds: dropped.
+    shuffled = ranking[::-1]
+    kept = trim_edges([Block(t) for t in [*article, *shuffled]], second, body)
+    assert [b.text for b in kept] == article
+    assert body.dropped["edge_tail"] == 4
+
+
 def test_prose_edge_runs_are_kept_a_second_section_is_article() -> None:
     section = [
         "A second section tells how the first plan failed in the summer of 2019.",

@@ -70,8 +70,13 @@ LINK_BODY_SHARE = 0.5
 SECOND_MIN_CHARS = 400
 # ... and at least this share of its 4-word shingles must be in trafilatura's text.
 SECOND_INSIDE = 0.9
-# An edge run is kept when at least this share of its words is prose.
+# An edge run is kept when at least this share of its words is prose ...
 EDGE_PROSE_SHARE = 0.5
+# ... or when both extractors hold it: this share of its 4-grams, read across its
+# lines, is in readability's text, and it has at least this many words (tuned on
+# trafilatura-eval, confirmed on aeb: docs/extraction.md).
+EDGE_AGREED_SHARE = 0.9
+EDGE_AGREED_MIN_WORDS = 8
 # Readability is asked only when an edge run of at least this many words is mostly
 # not prose: shorter furniture is left to the clean-up rules.
 UNSURE_MIN_WORDS = 10
@@ -560,6 +565,17 @@ def _keep_run(run: list[Block]) -> bool:
     return prose / total >= EDGE_PROSE_SHARE
 
 
+def _both_hold(run: list[Block], theirs: TextCover) -> bool:
+    """Whether readability's text holds the run in the same order: at least
+    ``EDGE_AGREED_SHARE`` of the 4-grams of its words read across its lines (a list
+    of short items, a fact box: lines too short to be anchors one by one)."""
+    tokens = [t for block in run for t in lower_words(block.text)]
+    return (
+        len(tokens) >= EDGE_AGREED_MIN_WORDS
+        and theirs.share_of(tokens) >= EDGE_AGREED_SHARE
+    )
+
+
 def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     """Drop non-prose runs before/after the part both extractors agree on."""
     if len(second) < SECOND_MIN_CHARS or not blocks:
@@ -585,10 +601,10 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     end = len(blocks) - shared[::-1].index(True)
 
     head, middle, tail = blocks[:start], blocks[start:end], blocks[end:]
-    if head and not _keep_run(head):
+    if head and not _keep_run(head) and not _both_hold(head, theirs):
         body.dropped["edge_head"] += len(head)
         head = []
-    if tail and not _keep_run(tail):
+    if tail and not _keep_run(tail) and not _both_hold(tail, theirs):
         body.dropped["edge_tail"] += len(tail)
         tail = []
     return head + middle + tail
