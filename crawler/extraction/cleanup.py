@@ -91,8 +91,6 @@ CONSENT_NOTICE = re.compile(
     re.IGNORECASE,
 )
 CONSENT_MAX_WORDS = 60
-# Every ``CONSENT_NOTICE`` holds one of these (lower case).
-_CONSENT_WORDS = ("cookie", "inhalt", "content")
 # The site's or the consenting reader's own voice, besides ``READER_ADDRESS``.
 CONSENT_VOICE = re.compile(r"\b(ich|this (web)?site)\b", re.IGNORECASE)
 
@@ -438,9 +436,6 @@ def is_consent_notice(text: str) -> bool:
     """A notice asking consent for cookies or for showing external content (an
     embed's placeholder), of ``CONSENT_MAX_WORDS`` words or fewer, that speaks to
     the reader or as the site (a news sentence about cookie consent does neither)."""
-    lowered = text.lower()  # a plain search rules out nearly every paragraph first
-    if not any(word in lowered for word in _CONSENT_WORDS):
-        return False
     return (
         CONSENT_NOTICE.search(text) is not None
         and count_words(text) <= CONSENT_MAX_WORDS
