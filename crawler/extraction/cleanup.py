@@ -25,16 +25,7 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"\s*[:|\-–—]\s*.{0,160}",
         # Post navigation, alone or with the linked headline after a separator.
         r"(previous|next|prev|older|newer)\s+(story|article|post)(\s*[:|»›>\-–—]\s*.{0,160})?",
-        # A reading-time line: "5 min read", "Lesedauer: 6 Minuten", "Lesezeit ca. 3
-        # Min.", "3 Min. Lesezeit", "Temps de lecture : 2 min", "Ten tekst przeczytasz
-        # w 2 minuty" (tuned on trafilatura-eval, confirmed on fundus-dev).
-        r"\d{1,3}\s+min(ute)?s?\s+read"
-        r"|(lesedauer|lesezeit|reading time|temps de lecture|tiempo de lectura"
-        r"|czas czytania|tempo de leitura|tempo di lettura)\s*:?\s*(ca\.\s*)?\d{1,3}"
-        r"\s*(min\w*|minutes?)\.?"
-        r"|\d{1,3}\s*(min\.?|minuten?|minutes?)\s+(lesezeit|lesedauer|de lectura"
-        r"|de lecture|czytania)"
-        r"|ten tekst przeczytasz w .{1,30}",
+        r"\d{1,3}\s+min(ute)?s?\s+read",
         # Share / follow prompts, with nothing but network names after them.
         r"(share|share this( article| story| post)?|share on|follow us|follow us on)"
         r"\s*[:|]?\s*((facebook|twitter|x|whatsapp|linkedin|telegram|email|e-mail|print"
@@ -74,25 +65,6 @@ FURNITURE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"|produktplatzierung).{0,140}",
     )
 )
-
-# A notice asking consent for cookies, or for an embed's external content to be shown
-# or loaded ("This website uses cookies ... consent", "Um den Inhalt von der
-# Kartenplattform zu laden, klicken Sie hier", "Externe Inhalte werden erst
-# angezeigt, wenn Sie zustimmen"): the consent layer's text, anywhere in the body.
-# Tuned on trafilatura-eval; confirmed on fundus-dev. At most ``CONSENT_MAX_WORDS``.
-CONSENT_NOTICE = re.compile(
-    r"\bcookies?\b.{0,80}\b(consent|zustimm|einwillig|accept|akzept|consentement"
-    r"|consentimiento)"
-    r"|\b(consent|consentement|consentimiento|einwillig|zustimm)\w*.{0,80}\bcookies?\b"
-    r"|\b(this|our) (web)?site uses cookies"
-    r"|\b(externe[nr]?|external) (inhalt|content)\w*.{0,80}"
-    r"\b(angezeigt|laden|load|shown|display)"
-    r"|\b(inhalt|content) (von|from) .{1,60} (zu )?(laden|load)\b",
-    re.IGNORECASE,
-)
-CONSENT_MAX_WORDS = 60
-# The site's or the consenting reader's own voice, besides ``READER_ADDRESS``.
-CONSENT_VOICE = re.compile(r"\b(ich|this (web)?site)\b", re.IGNORECASE)
 
 # The heading of a box of links to other articles ("You may also like", "Related
 # stories", "Lesen Sie auch:", "Notas relacionadas", ...), alone on its line: its
@@ -146,57 +118,6 @@ READER_PROMPT = re.compile(
 )
 CLOSING_LINES = 3
 PROMPT_MAX_WORDS = 40
-# Calls to action whose wording alone says what they are, whoever they address:
-# support or join the publication ("Help us by supporting our newsroom", "Werden Sie
-# Mitglied", "Hazte miembro"), subscribe in the languages READER_PROMPT
-# misses ("Abonnieren", "subskrypcji"), download its app, write a comment ("Leave a
-# comment", "Kommentar abgeben", "Melden Sie sich an, um einen Kommentar zu
-# schreiben"). Tuned on trafilatura-eval; confirmed on fundus-dev
-# (docs/extraction.md). Judged among the closing lines, at most
-# ``PROMPT_MAX_WORDS`` words (a longer closing paragraph that ends on "Leave a
-# comment and let us know ..." is the author's).
-EXPLICIT_PROMPT = re.compile(
-    r"\bsupport(ing)? (our|us)\b|\bunterstützen sie uns\b|\bhazte (miembro|socio)"
-    r"|\bbecome a (member|subscriber)|\bwerden sie mitglied|\babonn(iere|ieren|ez"
-    r"|ement)|\bsubskrypc|\bdownload (the|our) .{0,40}\bapps?\b"
-    r"|\b(leave|post|write|add|join) (a |our |your )?comment|\bcomment(ing)? forum"
-    r"|\bkommentar (abgeben|schreiben|hinterlassen)|\beinen kommentar"
-    r"|\bin den kommentaren|\bkommentare zu schreiben|\bdeja (un|tu) comentario",
-    re.IGNORECASE,
-)
-# A call to follow a named account on a network ("Follow The Courier on Twitter and
-# Instagram", "Follow @HarbourCourier on X for live updates", "Folge dem Hafenblatt
-# auf WhatsApp"): READER_PROMPT's "follow us on" takes one word between. Tuned
-# on aeb and trafilatura-eval; confirmed on fundus-dev. At most
-# ``FOLLOW_MAX_WORDS`` words.
-FOLLOW_PROMPT = re.compile(
-    r"\b(follow|folg(e|en|st|t))\b.{0,60}\b(on|auf|at|en)\b.{0,20}"
-    r"\b(twitter|facebook|instagram|whatsapp|linkedin|telegram|tiktok|youtube|x\b"
-    r"|https?://)",
-    re.IGNORECASE,
-)
-FOLLOW_MAX_WORDS = 60
-# A closing line that is an address: an e-mail, a link or a profile under a short
-# label ("Reach Ann Lee at ann.lee@example.com", "Email: ...", "Listen: https://...",
-# "twitter.com/annlee", "Mehr Informationen: www.example.de"): how to reach the author
-# or the site, not the story. Tuned on aeb; confirmed on trafilatura-eval and
-# fundus-dev. At most ``CONTACT_MAX_WORDS`` words, of which at most
-# ``CONTACT_LABEL_WORDS`` outside the addresses.
-ADDRESS = re.compile(
-    r"[\w.+-]+@[\w-]+\.[\w.-]+|https?://\S+|www\.\S+"
-    r"|\b[\w-]+\.(com|org|net|de)/\S*"
-)
-CONTACT_MAX_WORDS = 20
-CONTACT_LABEL_WORDS = 8
-# A desk's or agency's sign-off closing a story, at most ``DESK_TAG_MAX_WORDS`` words:
-# initials or a source in parentheses ("(ska)", "(Quelle: Agenturen)"; a sentence in
-# parentheses is the story's), an editor's initials over the agency ("kb/AFP"), a
-# broadcaster's name with its editors' ("NDR (kbe)"). Tuned on fundus-dev; confirmed
-# on trafilatura-eval.
-DESK_TAG = re.compile(
-    r"\([^()]{1,40}(?<![.!?])\)|\w{1,4}/[A-Z]{2,5}|[A-ZÄÖÜ]{2,6} \([^()]{1,40}\)"
-)
-DESK_TAG_MAX_WORDS = 5
 PROMPT_LABEL_WORDS = 6
 # A call to action speaks to the reader: it opens a clause with its verb
 # ("Subscribe ...", "Never miss a story: sign up ..."), names the reader or the site
@@ -331,44 +252,12 @@ def drop_closing_prompts(paragraphs: list[str]) -> list[str]:
     credits (``is_reporting_credit``) among their last ``CLOSING_LINES``; the first
     paragraph always stays."""
     start = max(1, len(paragraphs) - CLOSING_LINES)
-    closing = [text for text in paragraphs[start:] if not is_closing_furniture(text)]
+    closing = [
+        text
+        for text in paragraphs[start:]
+        if not (is_reader_prompt(text) or is_reporting_credit(text))
+    ]
     return paragraphs[:start] + closing
-
-
-def is_closing_furniture(text: str) -> bool:
-    """A closing line that is no part of the story: a call to action, a reporting
-    credit, an address to write to or a desk's sign-off."""
-    return (
-        is_reader_prompt(text)
-        or is_explicit_prompt(text)
-        or is_reporting_credit(text)
-        or is_contact_line(text)
-        or is_desk_tag(text)
-    )
-
-
-def is_explicit_prompt(text: str) -> bool:
-    """A short line with an ``EXPLICIT_PROMPT`` or a ``FOLLOW_PROMPT``."""
-    words = count_words(text)
-    if words <= PROMPT_MAX_WORDS and EXPLICIT_PROMPT.search(text):
-        return True
-    return words <= FOLLOW_MAX_WORDS and FOLLOW_PROMPT.search(text) is not None
-
-
-def is_contact_line(text: str) -> bool:
-    """An e-mail address, link or profile under a label of ``CONTACT_LABEL_WORDS``
-    words or fewer (``ADDRESS``)."""
-    if count_words(text) > CONTACT_MAX_WORDS or ADDRESS.search(text) is None:
-        return False
-    return count_words(ADDRESS.sub(" ", text)) <= CONTACT_LABEL_WORDS
-
-
-def is_desk_tag(text: str) -> bool:
-    """A short sign-off of the desk or agency (``DESK_TAG``)."""
-    text = text.strip()
-    return (
-        count_words(text) <= DESK_TAG_MAX_WORDS and DESK_TAG.fullmatch(text) is not None
-    )
 
 
 def is_reporting_credit(text: str) -> bool:
@@ -432,22 +321,9 @@ _ANY_FURNITURE = re.compile(
 )
 
 
-def is_consent_notice(text: str) -> bool:
-    """A notice asking consent for cookies or for showing external content (an
-    embed's placeholder), of ``CONSENT_MAX_WORDS`` words or fewer, that speaks to
-    the reader or as the site (a news sentence about cookie consent does neither)."""
-    return (
-        CONSENT_NOTICE.search(text) is not None
-        and count_words(text) <= CONSENT_MAX_WORDS
-        and (READER_ADDRESS.search(text) or CONSENT_VOICE.search(text)) is not None
-    )
-
-
 def is_furniture(paragraph: str) -> bool:
     """True when a whole paragraph is page furniture by the generic rules."""
     text = paragraph.strip()
-    if is_consent_notice(text):
-        return True
     if not text or len(text) > 200 or not _ANY_FURNITURE.fullmatch(text):
         return False
     for pattern in FURNITURE_PATTERNS:
