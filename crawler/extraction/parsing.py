@@ -58,15 +58,52 @@ def _html_parser() -> etree.HTMLParser:
 
 HTML_PARSER = _html_parser()
 
+# The characters trafilatura's repair deletes (its ``INVALID_XML_CHARS``: the C0
+# controls but tab, line feed and carriage return; U+FFFE and U+FFFF), in UTF-8.
+_CONTROL_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
+_NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
+def _has_invalid_chars(text: str) -> bool:
+    """Whether ``text`` holds a character trafilatura's repair deletes. Tested on
+    its UTF-8 bytes, where a byte below 0x20 is such a character and nothing else
+    (every byte of a longer character is 0x80 or above): encoding and deleting
+    those bytes take a fifth of the time of the regex search of the whole page
+    (0.2 ms), which finds nothing on almost every page."""
+    data = text.encode("utf-8", "surrogatepass")
+    if len(data.translate(None, _CONTROL_BYTES)) != len(data):
+        return True
+    return any(char in data for char in _NONCHARACTERS)
+
+
+def _repaired(text: str, beginning: str) -> str:
+    """trafilatura's ``repair_faulty_html``, its deletion of invalid characters run
+    only when the page holds one (without one it returns the page as it is)."""
+    from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, repair_faulty_html
+
+    if _has_invalid_chars(text):
+        return repair_faulty_html(text, beginning)
+    # The rest of repair_faulty_html: a self-closing doctype, then <html/>.
+    if "doctype" in beginning:
+        first_line, newline, rest = text.partition("\n")
+        fixed = DOCTYPE_TAG.sub("", first_line, count=1)
+        # Unchanged, the page would be copied whole to the same text.
+        if fixed is not first_line or not newline:
+            text = fixed + "\n" + rest
+    for line in text[:4096].splitlines()[:4]:
+        if "<html" in line and line.endswith("/>"):
+            return FAULTY_HTML.sub(r"\1>", text, count=1)
+    return text
+
 
 def _load_html(text: str) -> HtmlElement | None:
     """trafilatura's ``load_html`` on a decoded page, with ``HTML_PARSER``: repaired
     first, parsed from bytes when the text declares an encoding, refused when it
     does not look like HTML and parses to almost nothing."""
-    from trafilatura.utils import is_dubious_html, repair_faulty_html
+    from trafilatura.utils import is_dubious_html
 
     beginning = text[:50].lower()
-    text = repair_faulty_html(text, beginning)
+    text = _repaired(text, beginning)
     tree: HtmlElement | None = None
     reparsed = False
     try:
