@@ -64,24 +64,24 @@ _CONTROL_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
 _NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
 
 
-def _has_invalid_chars(text: str) -> bool:
-    """Whether ``text`` holds a character trafilatura's repair deletes. Tested on
-    its UTF-8 bytes, where a byte below 0x20 is such a character and nothing else
-    (every byte of a longer character is 0x80 or above): encoding and deleting
-    those bytes take a fifth of the time of the regex search of the whole page
-    (0.2 ms), which finds nothing on almost every page."""
-    data = text.encode("utf-8", "surrogatepass")
+def _has_invalid_chars(data: bytes) -> bool:
+    """Whether the UTF-8 ``data`` holds a character trafilatura's repair deletes.
+    In UTF-8 a byte below 0x20 is such a character and nothing else (every byte of
+    a longer character is 0x80 or above): deleting those bytes and comparing
+    lengths takes a fifth of the time of the regex search of the whole page (0.2
+    ms), which finds nothing on almost every page."""
     if len(data.translate(None, _CONTROL_BYTES)) != len(data):
         return True
     return any(char in data for char in _NONCHARACTERS)
 
 
-def _repaired(text: str, beginning: str) -> str:
-    """trafilatura's ``repair_faulty_html``, its deletion of invalid characters run
-    only when the page holds one (without one it returns the page as it is)."""
+def _repaired(text: str, data: bytes, beginning: str) -> str:
+    """trafilatura's ``repair_faulty_html`` of ``text`` (``data`` its UTF-8 bytes),
+    its deletion of invalid characters run only when the page holds one (without
+    one it returns the page as it is)."""
     from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, repair_faulty_html
 
-    if _has_invalid_chars(text):
+    if _has_invalid_chars(data):
         return repair_faulty_html(text, beginning)
     # The rest of repair_faulty_html: a self-closing doctype, then <html/>.
     if "doctype" in beginning:
@@ -98,36 +98,42 @@ def _repaired(text: str, beginning: str) -> str:
 
 def _load_html(text: str) -> HtmlElement | None:
     """trafilatura's ``load_html`` on a decoded page, with ``HTML_PARSER``: repaired
-    first, parsed from bytes when the text declares an encoding, refused when it
-    does not look like HTML and parses to almost nothing."""
+    first, refused when it does not look like HTML and parses to almost nothing.
+
+    trafilatura parses the text and falls back on its UTF-8 bytes (when the text
+    declares an encoding, or parses to nothing); the bytes alone give the same tree
+    (``HTML_PARSER`` reads them as UTF-8 whatever the page declares: the same tree
+    for every page of the corpora) in less time, and are encoded for the repair
+    anyway."""
     from trafilatura.utils import is_dubious_html
 
     beginning = text[:50].lower()
-    text = _repaired(text, beginning)
-    tree: HtmlElement | None = None
-    reparsed = False
-    try:
-        tree = lxml_html.fromstring(text, parser=HTML_PARSER)
-    except ValueError:  # "Unicode strings with encoding declaration are not supported"
-        tree, reparsed = from_bytes(text), True
-    except Exception:  # noqa: BLE001 - as trafilatura: the bytes are tried next
-        tree = None
-    if (tree is None or len(tree) < 1) and not reparsed:
-        tree = from_bytes(text)
+    data = _utf8(text)
+    repaired = _repaired(text, data, beginning)
+    if repaired is not text:  # rare: the repair changed something
+        data = _utf8(repaired)
+    tree = _parse_utf8(data)
     if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
         return None
     return tree
 
 
+def _utf8(text: str) -> bytes:
+    return text.encode("utf8", "surrogatepass")
+
+
+def _parse_utf8(data: bytes) -> HtmlElement | None:
+    """``data`` parsed with ``HTML_PARSER``; None when lxml cannot parse it."""
+    try:
+        return lxml_html.fromstring(data, parser=HTML_PARSER)
+    except Exception:  # noqa: BLE001 - as trafilatura: an unparsable page has no tree
+        return None
+
+
 def from_bytes(text: str) -> HtmlElement | None:
     """``text`` parsed from its UTF-8 bytes with ``HTML_PARSER`` (trafilatura's
     ``fromstring_bytes`` with our parser); None when lxml cannot parse it."""
-    try:
-        return lxml_html.fromstring(
-            text.encode("utf8", "surrogatepass"), parser=HTML_PARSER
-        )
-    except Exception:  # noqa: BLE001 - as trafilatura: an unparsable page has no tree
-        return None
+    return _parse_utf8(_utf8(text))
 
 
 def cut_too_deep() -> bool:
