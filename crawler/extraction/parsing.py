@@ -21,16 +21,29 @@ def parse_html(html: bytes | str) -> tuple[HtmlElement, str]:
     """The page's tree, parsed as trafilatura parses (encoding guessed, HTML comments
     dropped: kept, they cut trafilatura's text on some pages), and its decoded
     source."""
-    from trafilatura.utils import decode_file
-
-    text = decode_file(html[:MAX_HTML_BYTES])
+    text, data = _decoded(html[:MAX_HTML_BYTES])
     try:
-        tree = _load_html(text)
+        tree = _load_html(text, data)
     except (ValueError, TypeError, lxml_html.etree.ParserError) as exc:
         raise ExtractionError("unparsable", str(exc)) from exc
     if tree is None:
         raise ExtractionError("unparsable", "not HTML")
     return tree, text
+
+
+def _decoded(html: bytes | str) -> tuple[str, bytes | None]:
+    """trafilatura's ``decode_file`` of the page; and, when it came as UTF-8 bytes
+    (most pages: decoded at once), those bytes, the text's UTF-8 to parse (not
+    encoded again)."""
+    from trafilatura.utils import decode_file, handle_compressed_file
+
+    if isinstance(html, str):
+        return html, None
+    content = handle_compressed_file(html)
+    try:  # decode_file's first try
+        return content.decode("utf-8"), content
+    except UnicodeDecodeError:
+        return decode_file(html), None
 
 
 def _html_parser() -> etree.HTMLParser:
@@ -96,19 +109,20 @@ def _repaired(text: str, data: bytes, beginning: str) -> str:
     return text
 
 
-def _load_html(text: str) -> HtmlElement | None:
+def _load_html(text: str, data: bytes | None = None) -> HtmlElement | None:
     """trafilatura's ``load_html`` on a decoded page, with ``HTML_PARSER``: repaired
     first, refused when it does not look like HTML and parses to almost nothing.
 
-    trafilatura parses the text and falls back on its UTF-8 bytes (when the text
-    declares an encoding, or parses to nothing); the bytes alone give the same tree
-    (``HTML_PARSER`` reads them as UTF-8 whatever the page declares: the same tree
-    for every page of the corpora) in less time, and are encoded for the repair
-    anyway."""
+    ``data``: the text's UTF-8, when the page came as that. trafilatura parses the
+    text and falls back on its UTF-8 bytes (when the text declares an encoding, or
+    parses to nothing); the bytes alone give the same tree (``HTML_PARSER`` reads
+    them as UTF-8 whatever the page declares: the same tree for every page of the
+    corpora) in less time, and the repair's test reads them anyway."""
     from trafilatura.utils import is_dubious_html
 
     beginning = text[:50].lower()
-    data = _utf8(text)
+    if data is None:
+        data = _utf8(text)
     repaired = _repaired(text, data, beginning)
     if repaired is not text:  # rare: the repair changed something
         data = _utf8(repaired)
