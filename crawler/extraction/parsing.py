@@ -117,16 +117,43 @@ def _load_html(text: str, data: bytes | None = None) -> HtmlElement | None:
     text and falls back on its UTF-8 bytes (when the text declares an encoding, or
     parses to nothing); the bytes alone give the same tree (``HTML_PARSER`` reads
     them as UTF-8 whatever the page declares: the same tree for every page of the
-    corpora) in less time, and the repair's test reads them anyway."""
+    corpora) in less time, and the repair's test reads them anyway. A text with a
+    lone surrogate (only a caller's text holds one: no codec decodes to one) has no
+    UTF-8 and is parsed as trafilatura parses it: lxml stops at the surrogate, where
+    the bytes would go on."""
     from trafilatura.utils import is_dubious_html
 
     beginning = text[:50].lower()
     if data is None:
-        data = _utf8(text)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _load_text(text, beginning)
     repaired = _repaired(text, data, beginning)
     if repaired is not text:  # rare: the repair changed something
         data = _utf8(repaired)
     tree = _parse_utf8(data)
+    if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
+        return None
+    return tree
+
+
+def _load_text(text: str, beginning: str) -> HtmlElement | None:
+    """trafilatura's ``load_html`` of a decoded page, as it is (the text parsed,
+    its UTF-8 bytes when that fails), with ``HTML_PARSER``."""
+    from trafilatura.utils import is_dubious_html, repair_faulty_html
+
+    text = repair_faulty_html(text, beginning)
+    tree: HtmlElement | None = None
+    reparsed = False
+    try:
+        tree = lxml_html.fromstring(text, parser=HTML_PARSER)
+    except ValueError:  # "Unicode strings with encoding declaration are not supported"
+        tree, reparsed = from_bytes(text), True
+    except Exception:  # noqa: BLE001 - as trafilatura: the bytes are tried next
+        tree = None
+    if (tree is None or len(tree) < 1) and not reparsed:
+        tree = from_bytes(text)
     if tree is not None and is_dubious_html(beginning) and len(tree) < 2:
         return None
     return tree
