@@ -247,7 +247,8 @@ def extract_page(
     min_words: int = 0,
 ) -> ExtractedPage:
     """Extract one article page; raises ``ExtractionError`` when it is not one."""
-    if not html or not html.strip():
+    # isspace, not strip: strip copies the page when it ends with a line break.
+    if not html or html.isspace():
         raise ExtractionError("empty")
     tree, source = parse_html(html)
     deep = cut_too_deep()  # before anything else parses with the same parser
