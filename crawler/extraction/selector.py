@@ -565,11 +565,11 @@ def _keep_run(run: list[Block]) -> bool:
     return prose / total >= EDGE_PROSE_SHARE
 
 
-def _both_hold(run: list[Block], theirs: TextCover) -> bool:
-    """Whether readability's text holds the run in the same order: at least
-    ``EDGE_AGREED_SHARE`` of the 4-grams of its words read across its lines (a list
-    of short items, a fact box: lines too short to be anchors one by one)."""
-    tokens = [t for block in run for t in lower_words(block.text)]
+def _both_hold(lines: list[list[str]], theirs: TextCover) -> bool:
+    """Whether readability's text holds a run (its lines' tokens) in the same order:
+    at least ``EDGE_AGREED_SHARE`` of the 4-grams of its words read across its lines
+    (a list of short items, a fact box: lines too short to be anchors one by one)."""
+    tokens = [t for line in lines for t in line]
     return (
         len(tokens) >= EDGE_AGREED_MIN_WORDS
         and theirs.share_of(tokens) >= EDGE_AGREED_SHARE
@@ -601,10 +601,10 @@ def trim_edges(blocks: list[Block], second: str, body: Body) -> list[Block]:
     end = len(blocks) - shared[::-1].index(True)
 
     head, middle, tail = blocks[:start], blocks[start:end], blocks[end:]
-    if head and not _keep_run(head) and not _both_hold(head, theirs):
+    if head and not _keep_run(head) and not _both_hold(lines[:start], theirs):
         body.dropped["edge_head"] += len(head)
         head = []
-    if tail and not _keep_run(tail) and not _both_hold(tail, theirs):
+    if tail and not _keep_run(tail) and not _both_hold(lines[end:], theirs):
         body.dropped["edge_tail"] += len(tail)
         tail = []
     return head + middle + tail
