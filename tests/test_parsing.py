@@ -23,6 +23,9 @@ PAGE = (
     f"</h1>{BODY}<!-- a comment -->{BODY}</article></body></html>"
 )
 
+# A page of many lines, longer than the head the repairs look at.
+LONG = PAGE.replace("</article>", "\n" + "<p>Weitere Zeile.</p>\n" * 300 + "</article>")
+
 CASES: dict[str, bytes | str] = {
     "text": PAGE,
     "utf-8 bytes": PAGE.encode(),
@@ -38,6 +41,9 @@ CASES: dict[str, bytes | str] = {
     "self-closing doctype": "<!DOCTYPE html/>\n" + PAGE,
     "doctype without a line break": "<!DOCTYPE html>" + PAGE,
     "self-closing html tag": "<html/>\n" + PAGE,
+    "control characters, long page": LONG.replace("Pläne vor", "Pl\x01ne vor"),
+    "self-closing doctype, long page": "<!DOCTYPE html/>\n" + LONG,
+    "self-closing html tag, long page": "<html/>\n" + LONG,
     "byte order mark": b"\xef\xbb\xbf" + PAGE.encode(),
     "cut inside a character": PAGE.encode()[:-5] + "é".encode()[:1],
 }

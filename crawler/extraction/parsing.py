@@ -75,6 +75,9 @@ HTML_PARSER = _html_parser()
 # controls but tab, line feed and carriage return; U+FFFE and U+FFFF), in UTF-8.
 _CONTROL_BYTES = bytes(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
 _NONCHARACTERS = (b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+# repair_faulty_html's other repairs look no further than this (its first four
+# lines within the page's first 4096 characters).
+_REPAIR_HEAD_CHARS = 4096
 
 
 def _has_invalid_chars(data: bytes) -> bool:
@@ -89,24 +92,22 @@ def _has_invalid_chars(data: bytes) -> bool:
 
 
 def _repaired(text: str, data: bytes, beginning: str) -> str:
-    """trafilatura's ``repair_faulty_html`` of ``text`` (``data`` its UTF-8 bytes),
-    its deletion of invalid characters run only when the page holds one (without
-    one it returns the page as it is)."""
-    from trafilatura.utils import DOCTYPE_TAG, FAULTY_HTML, repair_faulty_html
+    """trafilatura's ``repair_faulty_html`` of ``text`` (``data`` its UTF-8 bytes).
+    Its deletion of invalid characters reads the whole page, which almost never holds
+    one; its other repairs (a self-closing doctype, ``<html/>``) look at the first
+    lines only. So without an invalid character it is run on the page's first
+    ``_REPAIR_HEAD_CHARS`` characters (to the end of that line) and the rest is left
+    as it is."""
+    from trafilatura.utils import repair_faulty_html
 
     if _has_invalid_chars(data):
         return repair_faulty_html(text, beginning)
-    # The rest of repair_faulty_html: a self-closing doctype, then <html/>.
-    if "doctype" in beginning:
-        first_line, newline, rest = text.partition("\n")
-        fixed = DOCTYPE_TAG.sub("", first_line, count=1)
-        # Unchanged, the page would be copied whole to the same text.
-        if fixed is not first_line or not newline:
-            text = fixed + "\n" + rest
-    for line in text[:4096].splitlines()[:4]:
-        if "<html" in line and line.endswith("/>"):
-            return FAULTY_HTML.sub(r"\1>", text, count=1)
-    return text
+    line_end = text.find("\n", _REPAIR_HEAD_CHARS)
+    if line_end == -1:
+        return repair_faulty_html(text, beginning)
+    head = text[: line_end + 1]
+    fixed = repair_faulty_html(head, beginning)
+    return text if fixed == head else fixed + text[line_end + 1 :]
 
 
 def _load_html(text: str, data: bytes | None = None) -> HtmlElement | None:
