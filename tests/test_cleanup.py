@@ -514,6 +514,23 @@ def test_an_edge_run_readability_holds_in_order_is_kept() -> None:
     assert body.dropped["edge_tail"] == 4
 
 
+def test_edges_are_trimmed_when_readability_also_holds_a_box_ours_left_out() -> None:
+    """Readability's text is the article plus a box of its own (a third of its
+    text): it still agrees on the article, so the furniture at our edges goes."""
+    lines = ["Sign up", "Newsletter", "Top stories", *PROSE * 2, "Tags", "bridge"]
+    box = [
+        "Our weekly podcast looks at city life from the riverside districts.",
+        "Listen to the latest episode on the harbour works and the tram line.",
+        "Send us your questions for the next show about the new bridge plans.",
+    ]
+    second = "\n".join([*PROSE * 2, *box])
+    body = Body(lines=[])
+    kept = trim_edges([Block(t) for t in lines], second, body)
+    assert [b.text for b in kept] == PROSE * 2
+    assert body.dropped["edge_head"] == 3
+    assert body.dropped["edge_tail"] == 2
+
+
 def test_prose_edge_runs_are_kept_a_second_section_is_article() -> None:
     section = [
         "A second section tells how the first plan failed in the summer of 2019.",
