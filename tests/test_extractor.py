@@ -261,7 +261,7 @@ def test_comments_only_when_asked_and_never_in_text() -> None:
 # --- the site file's selectors --------------------------------------------------------
 
 
-def _site_with(**selectors: str) -> Any:
+def _site_with(**selectors: Any) -> Any:
     from crawler.sites import ExtractionConfig, SiteConfig
 
     return SiteConfig(

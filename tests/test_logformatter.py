@@ -31,7 +31,11 @@ def _dropped_line(item: dict[str, object], exception: Exception) -> tuple[int, s
 
 
 def test_a_dropped_article_is_logged_as_its_url_and_reason() -> None:
-    item = {"url": URL, "title": "Harbour plan", "text": "word " * 3000}
+    item: dict[str, object] = {
+        "url": URL,
+        "title": "Harbour plan",
+        "text": "word " * 3000,
+    }
     level, line = _dropped_line(item, DropItem(f"junk text (urls): {URL}"))
     assert line == f"Dropped {URL}: junk text (urls)"
     assert level == logging.WARNING  # Scrapy's DEFAULT_DROPITEM_LOG_LEVEL

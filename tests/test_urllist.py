@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def test_a_generic_site_is_named_after_its_host() -> None:
 
 
 @pytest.fixture
-def servers() -> tuple[SiteServer, SiteServer]:
+def servers() -> Iterator[tuple[SiteServer, SiteServer]]:
     known = SiteServer(
         {
             "/": Page("<html><body><a href='/never-listed'>x</a></body></html>"),
