@@ -99,6 +99,7 @@ SETTING_RULES: dict[str, Rule] = {
     "CHECK_SAMPLE_ARTICLES": POSITIVE_INT,
     # extraction, templates, workers
     "EXTRACT_COMMENTS": BOOL,
+    "EXTRACT_RESTORE_DEK": BOOL,
     "EXTRACT_MIN_WORDS": INT0,
     "TEMPLATE_DB": TEXT,
     "TEMPLATE_MIN_ARTICLES": Rule("int", 2),

@@ -62,6 +62,12 @@ TELNETCONSOLE_ENABLED = False
 # --- Extraction ----------------------------------------------------------
 # Put reader comments in the item's `comments` field (never in `text`).
 EXTRACT_COMMENTS = False
+# Put the page's dek (standfirst) back as `text`'s first paragraph when the page
+# shows it apart from the body and the extractors left it out: trafilatura's and
+# fundus's reference texts count it as body (docs/extraction.md). It is in
+# `description` either way. False: `text` holds it only where the extractors took
+# it as body.
+EXTRACT_RESTORE_DEK = True
 # Pages whose body has fewer words (script-aware: two CJK/Thai characters a word)
 # are not articles (counted, not emitted). Low, so that a short real post still gets
 # a record (at 40, 5 of trafilatura's 884 eval pages with text lost theirs); a site

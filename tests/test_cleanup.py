@@ -725,6 +725,8 @@ ARTICLE = """<html lang="en"><head><title>Council approves bridge | City Paper</
 
 
 def test_extract_page_applies_the_rules_and_keeps_the_body() -> None:
+    """The clutter goes, the body stays, and the standfirst the extractors left out
+    (shown apart, in the header) comes first (extractor.shown_dek)."""
     page = extract_page(
         ARTICLE.format(
             dek=DEK,
@@ -736,5 +738,5 @@ def test_extract_page_applies_the_rules_and_keeps_the_body() -> None:
         ).encode(),
         "https://news.example.org/2024/05/bridge",
     )
-    assert page.paragraphs == [PROSE[0], PROSE[1], QUOTE, PREVIOUS, PROSE[2]]
+    assert page.paragraphs == [DEK, PROSE[0], PROSE[1], QUOTE, PREVIOUS, PROSE[2]]
     assert page.title == "Council approves bridge"

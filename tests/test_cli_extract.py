@@ -14,7 +14,7 @@ import pytest
 from crawler.extraction.template import line_hash
 from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import Page, SiteServer
-from tests.test_extractor import PARAGRAPHS, URL, page_html
+from tests.test_extractor import DEK, PARAGRAPHS, URL, dek_page, page_html
 
 NEWSITES = Path(sys.executable).with_name("newsites")
 
@@ -324,3 +324,18 @@ def test_urls_usage_errors(tmp_path: Path, article: Path) -> None:
     result = run("--urls", str(article), "--url", URL)
     assert result.returncode == 2
     assert b"give one of them" in result.stderr
+
+
+def test_the_dek_setting_reaches_extraction(tmp_path: Path) -> None:
+    """``EXTRACT_RESTORE_DEK`` (on by default) decides whether the dek the page shows
+    apart from the body opens ``text``; ``description`` holds it either way."""
+    page = tmp_path / "bridge.html"
+    page.write_bytes(dek_page(f'<h2 class="standfirst">{DEK}</h2>'))
+    records = {}
+    for value in ("True", "False"):
+        result = run(str(page), "--url", URL, "-s", f"EXTRACT_RESTORE_DEK={value}")
+        assert result.returncode == 0, result.stderr.decode()
+        records[value] = json.loads(result.stdout)
+    assert records["True"]["text"].split("\n\n") == [DEK, *PARAGRAPHS]
+    assert records["False"]["text"].split("\n\n") == PARAGRAPHS
+    assert records["True"]["description"] == records["False"]["description"] == DEK

@@ -85,6 +85,88 @@ def test_title_without_site_suffix() -> None:
     assert extract(page_html()).title == "Council approves harbour bridge"
 
 
+# --- the dek --------------------------------------------------------------------------
+
+DEK = "Seven councillors voted for the bridge after a night of debate on its cost."
+
+
+def dek_page(shown: str, *, body: list[str] | None = None) -> bytes:
+    """An article whose description is the dek; ``shown`` is how the page shows it,
+    in a header apart from the ``<article>`` that holds the body."""
+    paras = "".join(f"<p>{p}</p>" for p in (body or PARAGRAPHS))
+    return f"""<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<title>Council approves harbour bridge | City Paper</title>
+<meta property="og:title" content="Council approves harbour bridge">
+<meta property="og:description" content="{DEK}">
+</head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a></nav>
+<header><h1>Council approves harbour bridge</h1>{shown}</header>
+<article>{paras}</article>
+<footer><p>City Paper</p></footer>
+</body></html>""".encode()
+
+
+def test_a_dek_shown_apart_from_the_body_is_put_back_first() -> None:
+    """trafilatura leaves out a standfirst outside the article's container; the
+    reference texts count it as body, so it opens ``text`` (and stays in
+    ``description``), counted as ``dek_restored``."""
+    page = extract(dek_page(f'<h2 class="standfirst">{DEK}</h2>'))
+    assert page.paragraphs == [DEK, *PARAGRAPHS]
+    assert page.description == DEK
+    assert page.cleanup.get("dek_restored") == 1
+
+
+def test_the_dek_stays_out_with_restore_dek_off() -> None:
+    page = extract(dek_page(f'<p class="dek">{DEK}</p>'), restore_dek=False)
+    assert page.paragraphs == PARAGRAPHS
+    assert page.description == DEK
+    assert "dek_restored" not in page.cleanup
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        pytest.param("", id="not-shown"),
+        pytest.param(f'<p class="dek"><a href="/other">{DEK}</a></p>', id="a-link"),
+        pytest.param(f"<aside><p>{DEK}</p></aside>", id="a-sidebar"),
+        pytest.param(
+            f'<figure><img src="/a.jpg"><figcaption>{DEK}</figcaption></figure>',
+            id="a-caption",
+        ),
+        pytest.param(
+            '<p class="dek">Bridge news, harbour news and the rest</p>', id="other-text"
+        ),
+    ],
+)
+def test_a_description_the_page_does_not_show_as_its_dek_is_not_put_back(
+    shown: str,
+) -> None:
+    page = extract(dek_page(shown))
+    assert page.paragraphs == PARAGRAPHS
+    assert "dek_restored" not in page.cleanup
+
+
+def test_a_dek_the_body_already_holds_is_not_repeated() -> None:
+    """The body holds the dek with a comma and a dash the description lacks: still
+    the same words, so it is not put back a second time."""
+    held = DEK.replace(" after", ", after").replace(" on its", " \u2013 on its")
+    shown = f'<h2 class="standfirst">{DEK}</h2>'
+    page = extract(dek_page(shown, body=[held, *PARAGRAPHS]))
+    assert page.paragraphs[1:] == PARAGRAPHS
+    assert len(page.paragraphs) == len(PARAGRAPHS) + 1
+    assert "dek_restored" not in page.cleanup
+
+
+def test_a_description_that_is_no_sentence_is_not_put_back() -> None:
+    """A site's tag line is often both the description and shown on the page."""
+    tagline = "City Paper: news from the harbour town"
+    html = dek_page(f"<p class=\"tagline\">{tagline}</p>").replace(
+        DEK.encode(), tagline.encode()
+    )
+    page = extract(html)
+    assert page.paragraphs == PARAGRAPHS
+
+
 # --- dates ----------------------------------------------------------------------------
 
 

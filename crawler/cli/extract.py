@@ -199,6 +199,7 @@ def extract_file(
         url,
         site,
         include_comments=settings.getbool("EXTRACT_COMMENTS"),
+        restore_dek=settings.getbool("EXTRACT_RESTORE_DEK"),
         min_words=min_words,
     )
     article = build_article(

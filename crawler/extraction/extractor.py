@@ -21,10 +21,12 @@ from crawler.dates import parse_any_date
 from crawler.extraction.cleanup import (
     clean_paragraphs,
     count_words,
+    is_prose,
     normalize_field,
     normalize_space,
     split_blocks,
 )
+from crawler.extraction.dom import LINKED_SHARE, link_density
 from crawler.extraction.hydration import hydration_body
 from crawler.extraction.metadata import (
     PageMeta,
@@ -47,8 +49,10 @@ from crawler.extraction.parsing import MAX_HTML_BYTES, cut_too_deep, parse_html
 from crawler.extraction.selector import (
     MIN_FAST_WORDS,
     Body,
+    TextCover,
     article_element_body,
     choose_body,
+    lower_words,
 )
 from crawler.sites import CommentSelectors, SiteConfig, is_xpath, select
 from crawler.urls import normalize_url, try_normalize_url
@@ -245,8 +249,11 @@ def extract_page(
     *,
     include_comments: bool = False,
     min_words: int = 0,
+    restore_dek: bool = True,
 ) -> ExtractedPage:
-    """Extract one article page; raises ``ExtractionError`` when it is not one."""
+    """Extract one article page; raises ``ExtractionError`` when it is not one.
+    ``restore_dek``: the page's dek put back as the body's first paragraph when the
+    extractors left it out (``_with_dek``)."""
     # isspace, not strip: strip copies the page when it ends with a line break.
     if not html or html.isspace():
         raise ExtractionError("empty")
@@ -254,7 +261,9 @@ def extract_page(
     deep = cut_too_deep()  # before anything else parses with the same parser
     raw = html[:MAX_HTML_BYTES] if isinstance(html, bytes) else None
     try:
-        page = _extract_tree(tree, source, raw, url, site, include_comments, min_words)
+        page = _extract_tree(
+            tree, source, raw, url, site, include_comments, min_words, restore_dek
+        )
     except ExtractionError as exc:
         exc.deep_nesting = deep
         raise
@@ -270,6 +279,7 @@ def _extract_tree(
     site: SiteConfig | None,
     include_comments: bool,
     min_words: int,
+    restore_dek: bool,
 ) -> ExtractedPage:
     """The steps of ``extract_page`` on a parsed page (``source`` its decoded text,
     ``raw`` its bytes when it came as bytes), in the order they run."""
@@ -284,6 +294,8 @@ def _extract_tree(
     body, paragraphs, words = _body_paragraphs(
         tree, url, site, title, meta, overrides, captions
     )
+    if body is not None:  # the generic body: the dek's place is decided here
+        paragraphs = _with_dek(description, paragraphs, body, restore_dek)
     if overrides.get("body") and body is not None:
         rejected.append("body")
     _refuse_non_article(tree, title, paragraphs, words, min_words)
@@ -350,16 +362,67 @@ def _body_paragraphs(
     their words. The site's body gives way to the generic one when it is short and
     the generic one has ``SITE_BODY_FALLBACK_SHARE`` times its words (the selector
     matched the dek or a caption on a template it was not written for)."""
+    dek = normalize_space(overrides.get("description") or meta.description or "")
     if not overrides.get("body"):
-        return _generic_body_paragraphs(tree, url, site, title, meta, captions)
+        return _generic_body_paragraphs(tree, url, site, title, meta, captions, dek)
     paragraphs = _cleaned(overrides["body"], site, title, captions)
     words = sum(map(count_words, paragraphs))
     if words >= SITE_BODY_MIN_WORDS:
         return None, paragraphs, words
-    generic = _generic_body_paragraphs(tree, url, site, title, meta, captions)
+    generic = _generic_body_paragraphs(tree, url, site, title, meta, captions, dek)
     if generic[2] >= SITE_BODY_FALLBACK_SHARE * max(words, 1):
         return generic
     return None, paragraphs, words
+
+
+def _with_dek(
+    description: str | None, paragraphs: list[str], body: Body, restore_dek: bool
+) -> list[str]:
+    """The generic body's paragraphs with the page's dek first when the extractors
+    left it out (``shown_dek``) and ``restore_dek`` is on. The body's word count
+    stays its own: a dek does not make a page an article."""
+    if not restore_dek or not description:
+        return paragraphs
+    restored = shown_dek(description, paragraphs, body.dek_element)
+    if restored is None:
+        return paragraphs
+    body.dek_restored = True
+    return [restored, *paragraphs]
+
+
+#: The dek is held by the body already when this share of its word 4-grams is.
+DEK_HELD_SHARE = 0.8
+#: A text shown inside one of these is not the article's dek: the page's
+#: navigation, footer or sidebar, a caption.
+_NOT_DEK = frozenset({"nav", "footer", "aside", "figure", "figcaption"})
+
+
+def shown_dek(
+    description: str, paragraphs: list[str], element: HtmlElement | None
+) -> str | None:
+    """The page's description when the page shows it as an element of its own
+    (``element``, whose whole text it is: the dek or standfirst under the headline,
+    which trafilatura's and fundus's reference texts count as body) and
+    ``paragraphs`` do not hold it: trafilatura often leaves it out, standing apart
+    from the body's container. None otherwise.
+
+    A description that is not a sentence (a site's tag line, a list of topics) or
+    that the page shows as a link, in its menus, footer, sidebar or a caption is
+    not taken."""
+    dek = normalize_space(description)
+    if element is None or not is_prose(dek):
+        return None
+    body = normalize_space(" ".join(paragraphs))
+    if dek in body or element.tag in _NOT_DEK:
+        return None
+    if any(a.tag in _NOT_DEK for a in element.iterancestors()):
+        return None
+    if link_density(element) >= LINKED_SHARE:  # a teaser of this or another article
+        return None
+    # The body may hold it with other spacing, quotes or hyphens.
+    if TextCover(lower_words(body)).share_of(lower_words(dek)) >= DEK_HELD_SHARE:
+        return None
+    return dek
 
 
 def _generic_body_paragraphs(
@@ -369,14 +432,22 @@ def _generic_body_paragraphs(
     title: str,
     meta: PageMeta,
     captions: list[str],
+    dek: str,
 ) -> tuple[Body, list[str], int]:
-    """The extractors' body, its cleaned paragraphs and their words. When that has
+    """The extractors' body, its cleaned paragraphs and their words (``dek``: the
+    page's description, looked up with the body's lines). When that has
     (next to) no words, the first longer body of the fallbacks: the page's hydration
     data (``hydration.hydration_body``), then its largest ``<article>`` element on
     its own (``selector.article_element_body``)."""
     titles = [title, *meta.titles]
     article_body = json_ld_article_body(meta.json_ld)
-    body = choose_body(tree, url, titles=titles, article_body=article_body)
+    body = choose_body(
+        tree,
+        url,
+        titles=titles,
+        article_body=article_body,
+        dek=dek if is_prose(dek) else "",
+    )
     paragraphs = _cleaned(body.lines, site, title, captions)
     words = sum(map(count_words, paragraphs))
     # Only a page with (next to) no body pays for these: an app shell's DOM may hold
@@ -467,7 +538,10 @@ def _body_report(body: Body | None) -> tuple[dict[str, int], str]:
     no extractor chose the body)."""
     if body is None:
         return {}, "site"
-    return dict(body.dropped), body.source
+    report = dict(body.dropped)
+    if body.dek_restored:
+        report["dek_restored"] = 1
+    return report, body.source
 
 
 def _dates(

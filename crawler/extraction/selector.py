@@ -134,6 +134,10 @@ class Body:
     dropped: Counter[str] = field(default_factory=Counter)
     second_opinion: bool = False
     full_pass: bool = False
+    # The element showing the page's description (``choose_body``'s ``dek``), if
+    # any, and whether it was put back before the lines (extractor.shown_dek).
+    dek_element: HtmlElement | None = None
+    dek_restored: bool = False
 
 
 def words(text: str) -> list[str]:
@@ -659,9 +663,12 @@ def choose_body(
     *,
     titles: Iterable[str] = (),
     article_body: str = "",
+    dek: str = "",
 ) -> Body:
     """The article's lines from a parsed page (``tree`` is not modified);
-    ``article_body`` is the page's JSON-LD ``articleBody``, if any."""
+    ``article_body`` is the page's JSON-LD ``articleBody``, if any; ``dek`` a text
+    (the page's description) whose element is looked up with the lines'
+    (``Body.dek_element``)."""
     body = Body(lines=[])
     tree = unwrap_layout_tables(tree)
     lines = first_pass(tree, url, article_body, body)
@@ -673,7 +680,9 @@ def choose_body(
             lines, body.source = second.split("\n"), "readability"
     if not lines:
         return body
-    index = BlockIndex(tree, lines)
+    # The dek's element is looked up in the same pass over the page as the lines'.
+    index = BlockIndex(tree, [*lines, dek] if dek else lines)
+    body.dek_element = index.element_for(dek) if dek else None
     blocks = [index.block(line) for line in lines]
     blocks = drop_title(blocks, titles, body)
     blocks = drop_link_lines(blocks, body)

@@ -120,6 +120,7 @@ class NewsitesSpider(scrapy.Spider):
         self.extraction: ExtractionService | None = None  # built on spider_opened
         self.seen: SeenRun | None = None  # the crawl's seen store, with SEEN_ENABLED
         self.include_comments = False
+        self.restore_dek = True
         self.min_words = 0
 
     @classmethod
@@ -147,6 +148,7 @@ class NewsitesSpider(scrapy.Spider):
         # (connected while building it) runs in the same dispatch, after it.
         crawler.signals.connect(spider._build_extraction, signal=signals.spider_opened)
         spider.include_comments = settings.getbool("EXTRACT_COMMENTS")
+        spider.restore_dek = settings.getbool("EXTRACT_RESTORE_DEK")
         spider.min_words = settings.getint("EXTRACT_MIN_WORDS")
         spider.frontier = Frontier(crawler, settings.getint("BUDGET_MAX_REQUESTS"))
         crawler.signals.connect(spider.release_parked, signal=signals.spider_idle)
@@ -654,6 +656,7 @@ class NewsitesSpider(scrapy.Spider):
                 response.url,
                 site,
                 include_comments=self.include_comments,
+                restore_dek=self.restore_dek,
                 min_words=max(self.min_words, site.articles.min_words),
             )
         except ExtractionError as exc:
