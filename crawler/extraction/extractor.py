@@ -290,12 +290,13 @@ def _extract_tree(
     site_name = (site.name if site else "") or meta.sitename or ""
     title = _headline(overrides, meta, site, site_name)
     description = overrides.get("description") or meta.description
+    dek = normalize_space(description or "")
     figures, captions = figures_and_captions(tree)
     body, paragraphs, words = _body_paragraphs(
-        tree, url, site, title, meta, overrides, captions
+        tree, url, site, title, meta, overrides, captions, dek
     )
-    if body is not None:  # the generic body: the dek's place is decided here
-        paragraphs = _with_dek(description, paragraphs, body, restore_dek)
+    if body is not None and restore_dek:  # the generic body, the dek left out
+        paragraphs = _with_dek(dek, paragraphs, body)
     if overrides.get("body") and body is not None:
         rejected.append("body")
     _refuse_non_article(tree, title, paragraphs, words, min_words)
@@ -357,12 +358,12 @@ def _body_paragraphs(
     meta: PageMeta,
     overrides: dict[str, Any],
     captions: list[str],
+    dek: str,
 ) -> tuple[Body | None, list[str], int]:
     """The chosen body (None: the site's body selector's), its cleaned paragraphs and
     their words. The site's body gives way to the generic one when it is short and
     the generic one has ``SITE_BODY_FALLBACK_SHARE`` times its words (the selector
     matched the dek or a caption on a template it was not written for)."""
-    dek = normalize_space(overrides.get("description") or meta.description or "")
     if not overrides.get("body"):
         return _generic_body_paragraphs(tree, url, site, title, meta, captions, dek)
     paragraphs = _cleaned(overrides["body"], site, title, captions)
@@ -375,19 +376,14 @@ def _body_paragraphs(
     return None, paragraphs, words
 
 
-def _with_dek(
-    description: str | None, paragraphs: list[str], body: Body, restore_dek: bool
-) -> list[str]:
+def _with_dek(dek: str, paragraphs: list[str], body: Body) -> list[str]:
     """The generic body's paragraphs with the page's dek first when the extractors
-    left it out (``shown_dek``) and ``restore_dek`` is on. The body's word count
-    stays its own: a dek does not make a page an article."""
-    if not restore_dek or not description:
-        return paragraphs
-    restored = shown_dek(description, paragraphs, body.dek_element)
-    if restored is None:
+    left it out (``shown_dek``). The body's word count stays its own: a dek does not
+    make a page an article."""
+    if not shown_dek(dek, paragraphs, body.dek_element):
         return paragraphs
     body.dek_restored = True
-    return [restored, *paragraphs]
+    return [dek, *paragraphs]
 
 
 #: The dek is held by the body already when this share of its word 4-grams is.
@@ -397,32 +393,27 @@ DEK_HELD_SHARE = 0.8
 _NOT_DEK = frozenset({"nav", "footer", "aside", "figure", "figcaption"})
 
 
-def shown_dek(
-    description: str, paragraphs: list[str], element: HtmlElement | None
-) -> str | None:
-    """The page's description when the page shows it as an element of its own
-    (``element``, whose whole text it is: the dek or standfirst under the headline,
-    which trafilatura's and fundus's reference texts count as body) and
-    ``paragraphs`` do not hold it: trafilatura often leaves it out, standing apart
-    from the body's container. None otherwise.
+def shown_dek(dek: str, paragraphs: list[str], element: HtmlElement | None) -> bool:
+    """Whether ``dek``, the page's description (white space collapsed), is shown
+    by the page as an element of its own (``element``, whose whole text it is: the
+    dek or standfirst under the headline, which trafilatura's and fundus's reference
+    texts count as body) and ``paragraphs`` do not hold it: trafilatura often leaves
+    it out, standing apart from the body's container.
 
     A description that is not a sentence (a site's tag line, a list of topics) or
     that the page shows as a link, in its menus, footer, sidebar or a caption is
     not taken."""
-    dek = normalize_space(description)
     if element is None or not is_prose(dek):
-        return None
+        return False
     body = normalize_space(" ".join(paragraphs))
     if dek in body or element.tag in _NOT_DEK:
-        return None
+        return False
     if any(a.tag in _NOT_DEK for a in element.iterancestors()):
-        return None
+        return False
     if link_density(element) >= LINKED_SHARE:  # a teaser of this or another article
-        return None
+        return False
     # The body may hold it with other spacing, quotes or hyphens.
-    if TextCover(lower_words(body)).share_of(lower_words(dek)) >= DEK_HELD_SHARE:
-        return None
-    return dek
+    return TextCover(lower_words(body)).share_of(lower_words(dek)) < DEK_HELD_SHARE
 
 
 def _generic_body_paragraphs(
@@ -441,13 +432,7 @@ def _generic_body_paragraphs(
     its own (``selector.article_element_body``)."""
     titles = [title, *meta.titles]
     article_body = json_ld_article_body(meta.json_ld)
-    body = choose_body(
-        tree,
-        url,
-        titles=titles,
-        article_body=article_body,
-        dek=dek if is_prose(dek) else "",
-    )
+    body = choose_body(tree, url, titles=titles, article_body=article_body, dek=dek)
     paragraphs = _cleaned(body.lines, site, title, captions)
     words = sum(map(count_words, paragraphs))
     # Only a page with (next to) no body pays for these: an app shell's DOM may hold
