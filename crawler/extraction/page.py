@@ -39,7 +39,8 @@ class ExtractedPage:
     comments: list[dict[str, Any]] | None = None
     canonical_url: str | None = None
     paywalled: bool = False
-    #: Lines the generic clean-up dropped, by rule (``title``, ``link``, ``edge_tail``).
+    #: Lines the generic clean-up dropped, by rule (``title``, ``link``, ``edge_tail``),
+    #: and ``dek_restored``: 1 when the page's dek was put back before the body.
     cleanup: dict[str, int] = field(default_factory=dict)
     #: Where the body came from: ``trafilatura``, ``trafilatura_fallback``,
     #: ``readability``, ``hydration`` (the page's Next.js/JSON state data, its DOM
