@@ -17,6 +17,8 @@ from crawler.extraction import extract_page
 from crawler.extraction.cleanup import (
     clean_paragraphs,
     count_words,
+    drop_bylines,
+    drop_edge_timestamps,
     is_furniture,
     is_related_heading,
     normalize_field,
@@ -26,6 +28,7 @@ from crawler.extraction.cleanup import (
 from crawler.extraction.dom import Block, BlockIndex
 from crawler.extraction.selector import (
     Body,
+    drop_box_headings,
     drop_link_lines,
     drop_title,
     edges_unsure,
@@ -244,6 +247,78 @@ def test_reporting_credit_words_in_news_are_kept() -> None:
     assert clean_paragraphs([credit, *NEWS, "The vote is on Tuesday."])[0] == credit
 
 
+# A page's date line left in the body, in the forms sites print it.
+TIMESTAMPS = [
+    "Posted: Monday, March 4, 2024. 9:15 am EST.",
+    "Stand: 04.03.2024 09:15 Uhr",
+    "quarta-feira, 4 de março de 2024 às 9:15",
+    "March 4, 2024",
+    "Aktualisiert am 04.03.2024",
+    "Updated at 9:15 a.m.",
+    "2024-03-04",
+]
+
+
+@pytest.mark.parametrize("stamp", TIMESTAMPS)
+def test_a_timestamp_opening_or_closing_the_body_is_dropped(stamp: str) -> None:
+    assert drop_edge_timestamps([stamp, *NEWS]) == NEWS
+    assert drop_edge_timestamps([*NEWS, stamp]) == NEWS
+
+
+def test_dates_in_the_body_and_embedded_posts_signatures_are_kept() -> None:
+    sentence = "The council first met on March 4, 2024 to debate the harbour bridge."
+    signature = "— Ann (@ann) March 4, 2024"
+    for paragraphs in (
+        [sentence, *NEWS],
+        [NEWS[0], "March 4, 2024", *NEWS[1:]],  # inside the body: a live blog's entry
+        [*NEWS, signature],
+        ["The new bridge opens on 4 March 2024.", *NEWS],
+        ["On 04.03.2024 at 9:15 the first tram crossed the new bridge in the rain."],
+    ):
+        assert drop_edge_timestamps(paragraphs) == paragraphs
+    assert drop_edge_timestamps(["March 4, 2024"]) == ["March 4, 2024"]
+
+
+@pytest.mark.parametrize(
+    "byline",
+    ["By Jane Doe", "von Jane Doe", "Publicado por Jane Doe", "JANE DOE", "Jane Doe"],
+)
+def test_a_byline_of_the_pages_author_is_dropped(byline: str) -> None:
+    assert drop_bylines([byline, *NEWS], ["Jane Doe"]) == NEWS
+    assert drop_bylines([*NEWS, byline], ["Tom Ruiz", "Jane Doe"]) == NEWS
+
+
+def test_lines_naming_the_author_otherwise_are_kept() -> None:
+    for line in (
+        "Jane Doe said the bridge would open in May, a month late.",
+        '"author": "Jane Doe",',  # a data listing the article shows
+        "Jane Doelittle",
+    ):
+        assert drop_bylines([*NEWS, line], ["Jane Doe"]) == [*NEWS, line], line
+    # A name of one word also names agencies, products and places.
+    assert drop_bylines([*NEWS, "Reuters"], ["Reuters"]) == [*NEWS, "Reuters"]
+
+
+@pytest.mark.parametrize(
+    "contact",
+    [
+        "jane.doe@citypaper.example",
+        "twitter.com/janedoe",
+        "Email: jane@citypaper.example",
+    ],
+)
+def test_the_writers_contact_closing_the_article_is_dropped(contact: str) -> None:
+    assert clean_paragraphs([*NEWS, contact]) == NEWS
+
+
+def test_contacts_in_sentences_and_signatures_are_kept() -> None:
+    for closing in (
+        "Write to the editor at letters@citypaper.example with your views.",
+        "Columnist Jane Doe jane.doe@citypaper.example",
+    ):
+        assert clean_paragraphs([*NEWS, closing]) == [*NEWS, closing], closing
+
+
 def test_repeated_title_is_dropped_everywhere() -> None:
     title = "Council approves the harbour bridge"
     got = clean_paragraphs(
@@ -428,6 +503,36 @@ def test_link_lines_are_dropped_prose_with_links_and_short_credits_are_kept() ->
     kept = [b.text for b in drop_link_lines(blocks_of(LINKS_PAGE, lines), body)]
     assert kept == [lines[0], lines[1], lines[2], lines[6]]
     assert body.dropped["link"] == 3
+
+
+BOXES_PAGE = f"""<html><body><div class="body"><p>{LEAD}</p>
+<h4>Read on</h4><ul><li><a href="/x">Mayor opens the new library</a></li>
+<li><a href="/y">Harbour budget doubles</a></li></ul>
+<p>{SECOND}</p>
+<h4>Where to buy</h4><ul><li><a href="/shop/a">Bike shop</a></li>
+<li><a href="/shop/b">Tram depot</a></li></ul>
+<h2>The long debate over the harbour bridge and what it cost</h2>
+<ul><li><a href="/z">A link box under a long heading</a></li></ul>
+</div></body></html>"""
+
+
+def test_short_headings_of_link_boxes_left_out_are_dropped() -> None:
+    """"Read on" heads a box the body left out: dropped. "Where to buy" heads a box
+    whose lines are in the body: kept. A long heading is a section's, whatever
+    follows it."""
+    lines = [
+        LEAD,
+        "Read on",
+        SECOND,
+        "Where to buy",
+        "- Bike shop",
+        "- Tram depot",
+        "The long debate over the harbour bridge and what it cost",
+    ]
+    body = Body(lines=[])
+    kept = [b.text for b in drop_box_headings(blocks_of(BOXES_PAGE, lines), body)]
+    assert kept == [line for line in lines if line != "Read on"]
+    assert body.dropped["box_heading"] == 1
 
 
 ROUNDUP_PAGE = """<html><body><div class="post">

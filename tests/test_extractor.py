@@ -617,6 +617,56 @@ def test_a_newsletter_prompt_closing_the_article_is_not_text() -> None:
     assert page.paragraphs == PARAGRAPHS
 
 
+# The page's date line and byline printed as paragraphs of the body, and the
+# writer's e-mail closing it: the record has them as ``date`` and ``authors``.
+def test_the_pages_date_line_byline_and_contact_are_not_text() -> None:
+    paragraphs = [
+        "Stand: 04.03.2024 09:15 Uhr",
+        "By Jane Doe",
+        *PARAGRAPHS,
+        "jane.doe@citypaper.example",
+    ]
+    author = '<meta name="author" content="Jane Doe">'
+    page = extract(page_html(head=author, paragraphs=paragraphs))
+    assert page.paragraphs == PARAGRAPHS
+    assert page.authors == ["Jane Doe"]
+    assert (page.cleanup["timestamp"], page.cleanup["byline"]) == (1, 1)
+
+
+def test_a_sentence_naming_the_author_stays_in_text() -> None:
+    said = "Jane Doe, who covers the council, said the vote was close."
+    html = page_html(
+        head='<meta name="author" content="Jane Doe">', paragraphs=[*PARAGRAPHS, said]
+    )
+    assert extract(html).paragraphs == [*PARAGRAPHS, said]
+
+
+# A box of links to other articles inside the text, under a heading of its own
+# words: the extractors leave the links out and the heading used to stay behind.
+LINK_BOX = """<h4>More:</h4><ul>
+<li><a href="/2024/11/28/ferry">Ferry timetable changes for the winter</a></li>
+<li><a href="/2024/11/27/tram">Tram line four closes for two weeks</a></li></ul>"""
+# A recipe's unit switch: buttons scripted through "#", not links to other pages.
+UNIT_SWITCH = """<h3>Ingredients</h3><div class="units"><a href="#" role="button">US
+customary</a> - <a href="#" role="button">Metric</a></div>
+<ul><li>Two cups of flour</li><li>One cup of sugar</li></ul>"""
+
+
+def test_the_heading_of_a_link_box_left_out_is_not_text() -> None:
+    first, *rest = (f"<p>{p}</p>" for p in PARAGRAPHS)
+    page = extract(post_html("".join([first, LINK_BOX, *rest])))
+    assert page.paragraphs == PARAGRAPHS
+    assert page.cleanup["box_heading"] == 1
+
+
+def test_a_heading_over_buttons_stays_with_its_list() -> None:
+    first, *rest = (f"<p>{p}</p>" for p in PARAGRAPHS)
+    page = extract(post_html("".join([first, UNIT_SWITCH, *rest])))
+    ingredients = ["Ingredients", "- Two cups of flour", "- One cup of sugar"]
+    assert page.paragraphs == [PARAGRAPHS[0], *ingredients, *PARAGRAPHS[1:]]
+    assert "box_heading" not in page.cleanup
+
+
 # Blogging software marks each post's element with its number; a "you may also
 # like" box below the post repeats other posts' excerpts in their own numbered
 # <article>s, long prose with no link the link-line rule could see.

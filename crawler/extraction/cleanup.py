@@ -159,6 +159,21 @@ CREDIT_WORDS = frozenset(
 CREDIT_MAX_OTHER_WORDS = 2
 _WORD_RUN = re.compile(r"\w+")
 
+# The writer's contact closing a story: an e-mail address or a profile on a
+# network, alone or after a label ("jane.doe@example.com", "twitter.com/janedoe",
+# "Email: jane@example.com"). With more words it is a sentence or a signature
+# that names the writer ("Columnist Jane Doe jane@example.com"), which reference
+# texts may count as body. Only the closing lines are judged (``CLOSING_LINES``).
+_CONTACT = re.compile(
+    r"[\w.+-]+@[\w-]+(\.[\w-]+)+"
+    r"|(https?://)?(www\.)?(twitter|x|facebook|instagram|linkedin|threads)\.(com|net)"
+    r"/[\w.@/-]+",
+    re.IGNORECASE,
+)
+_LABEL_WORD = re.compile(r"[^\W\d_][\w-]*")
+CONTACT_LABEL_WORDS = 1
+CONTACT_MAX_CHARS = 120
+
 # "ALSO READ" lines look like headlines; a real sentence ending with a period after
 # the colon is body text ("Read more: the minister said ... ."), so it is kept.
 _SENTENCE_END = re.compile(r"[.!?…][\"”’)]?$")
@@ -248,14 +263,16 @@ def drop_tag_lists(paragraphs: list[str]) -> list[str]:
 
 
 def drop_closing_prompts(paragraphs: list[str]) -> list[str]:
-    """``paragraphs`` without the calls to action (``READER_PROMPT``) and reporting
-    credits (``is_reporting_credit``) among their last ``CLOSING_LINES``; the first
-    paragraph always stays."""
+    """``paragraphs`` without the calls to action (``READER_PROMPT``), reporting
+    credits (``is_reporting_credit``) and contacts (``is_contact``) among their last
+    ``CLOSING_LINES``; the first paragraph always stays."""
     start = max(1, len(paragraphs) - CLOSING_LINES)
     closing = [
         text
         for text in paragraphs[start:]
-        if not (is_reader_prompt(text) or is_reporting_credit(text))
+        if not (
+            is_reader_prompt(text) or is_reporting_credit(text) or is_contact(text)
+        )
     ]
     return paragraphs[:start] + closing
 
@@ -278,6 +295,14 @@ def is_reporting_credit(text: str) -> bool:
     return len(other) <= CREDIT_MAX_OTHER_WORDS
 
 
+def is_contact(text: str) -> bool:
+    """A line of ``CONTACT_MAX_CHARS`` or fewer that is an e-mail address or a
+    network profile (``_CONTACT``) with at most ``CONTACT_LABEL_WORDS`` other word."""
+    if len(text) > CONTACT_MAX_CHARS or not _CONTACT.search(text):
+        return False
+    return len(_LABEL_WORD.findall(_CONTACT.sub(" ", text))) <= CONTACT_LABEL_WORDS
+
+
 def is_reader_prompt(text: str) -> bool:
     """A short line with a call to action (``READER_PROMPT``) that speaks to the
     reader (a label of ``PROMPT_LABEL_WORDS`` words or fewer, the call opens a
@@ -293,6 +318,91 @@ def is_reader_prompt(text: str) -> bool:
     before = text[: found.start()].rstrip()
     opens_clause = not before or before[-1] in ":.!?-–—|"
     return opens_clause or bool(READER_ADDRESS.search(text))
+
+
+# A timestamp shown as a paragraph of its own at the start or end of the body: the
+# page's date line ("Stand: 28.04.2020 18:00 Uhr", "segunda-feira, 22 de janeiro de
+# 2018 às 0:13", "July 7, 2020", "Updated at 1:23 p.m."), which no reference text
+# counts as body. A date is a numeric one (28.04.2020, 2020-04-28) or a day and a
+# year; a time is hh:mm (hh h mm) with its am/pm.
+_NUMERIC_DATE = re.compile(
+    r"\b(\d{1,2}[./-]\d{1,2}[./-](19|20)?\d\d|(19|20)\d\d-\d\d-\d\d)\b"
+)
+_DAY_AND_YEAR = re.compile(r"\b\d{1,2}\b.*\b(19|20)\d\d\b|\b(19|20)\d\d\b.*\b\d{1,2}\b")
+_CLOCK = re.compile(r"\b\d{1,2}[:h]\d\d\b(\s*[ap]\.?m\.?)?", re.IGNORECASE)
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+TIMESTAMP_MAX_CHARS = 80
+# Words of letters besides the date and time: a label, a weekday, a month, "Uhr",
+# a zone ("Posted: Thursday, April 21, 2022. 10:11 pm CST."). A line with a date
+# or a time alone has fewer: more is a sentence that mentions a date.
+TIMESTAMP_WORDS = 6
+TIMESTAMP_WORDS_DATE_OR_TIME = 3
+
+
+def is_timestamp(paragraph: str) -> bool:
+    """A short line that is a date and time, a date or a time with at most a few
+    words around them (``TIMESTAMP_WORDS``, ``TIMESTAMP_WORDS_DATE_OR_TIME``). An
+    embedded post's signature ("— Jane Doe (@jane) May 2, 2019") is not one: it
+    closes a quote the article shows."""
+    text = paragraph.strip()
+    if len(text) > TIMESTAMP_MAX_CHARS or "@" in text:
+        return False
+    dated = bool(_NUMERIC_DATE.search(text) or _DAY_AND_YEAR.search(text))
+    timed = bool(_CLOCK.search(text))
+    if not (dated or timed):
+        return False
+    words = len(_LETTER_RUN.findall(_CLOCK.sub(" ", text)))
+    limit = TIMESTAMP_WORDS if dated and timed else TIMESTAMP_WORDS_DATE_OR_TIME
+    return words <= limit
+
+
+def drop_edge_timestamps(paragraphs: list[str]) -> list[str]:
+    """``paragraphs`` without the timestamps (``is_timestamp``) that open or close
+    them; all of them when nothing else is left."""
+    start, end = 0, len(paragraphs)
+    while start < end and is_timestamp(paragraphs[start]):
+        start += 1
+    while end > start and is_timestamp(paragraphs[end - 1]):
+        end -= 1
+    return paragraphs[start:end] or paragraphs
+
+
+# A byline shown as a paragraph of its own ("By Jane Doe", "von Jane Doe",
+# "Publicado por Jane Doe", "Jane Doe"): the author's name and at most
+# ``BYLINE_OTHER_WORDS`` other words. Only names of two words or more are looked
+# for: one word ("Reuters", "Staff") also names agencies, products and places the
+# body speaks of. A line quoting the name in code or data ('"name": "Jane Doe"')
+# is no byline.
+BYLINE_OTHER_WORDS = 2
+BYLINE_MAX_CHARS = 100
+_CODE_MARKS = re.compile(r"[\"{}\[\];=<>]")
+
+
+def drop_bylines(paragraphs: list[str], authors: Iterable[str]) -> list[str]:
+    """``paragraphs`` without the lines that are a byline of ``authors``; all of
+    them when nothing else is left."""
+    names = [a.lower() for a in authors if len(a.split()) >= 2]
+    if not names:
+        return paragraphs
+    kept = [p for p in paragraphs if not _is_byline(p, names)]
+    return kept or paragraphs
+
+
+def _is_byline(paragraph: str, names: list[str]) -> bool:
+    """``paragraph`` holds one of ``names`` (lower case) as whole words and at most
+    ``BYLINE_OTHER_WORDS`` other words."""
+    text = paragraph.strip()
+    if len(text) > BYLINE_MAX_CHARS:
+        return False
+    rest = text.lower()
+    found = [name for name in names if name in rest]  # most lines: none
+    if not found or _CODE_MARKS.search(text):
+        return False
+    replaced = 0
+    for name in found:
+        rest, n = re.subn(rf"(?<!\w){re.escape(name)}(?!\w)", " ", rest)
+        replaced += n
+    return bool(replaced) and len(_LETTER_RUN.findall(rest)) <= BYLINE_OTHER_WORDS
 
 
 # Closing quotes of every convention: ” ’ (English), “ ‘ (German), » « › (French,

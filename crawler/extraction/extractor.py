@@ -21,6 +21,8 @@ from crawler.dates import parse_any_date
 from crawler.extraction.cleanup import (
     clean_paragraphs,
     count_words,
+    drop_bylines,
+    drop_edge_timestamps,
     is_prose,
     normalize_field,
     normalize_space,
@@ -291,12 +293,15 @@ def _extract_tree(
     title = _headline(overrides, meta, site, site_name)
     description = overrides.get("description") or meta.description
     dek = normalize_space(description or "")
+    authors = split_authors(overrides.get("authors") or meta.authors, site_name)
     figures, captions = figures_and_captions(tree)
     body, paragraphs, words = _body_paragraphs(
         tree, url, site, title, meta, overrides, captions, dek
     )
-    if body is not None and restore_dek:  # the generic body, the dek left out
-        paragraphs = _with_dek(dek, paragraphs, body)
+    if body is not None:  # the generic body
+        paragraphs, words = _without_page_lines(paragraphs, words, authors, body)
+        if restore_dek:  # the dek left out
+            paragraphs = _with_dek(dek, paragraphs, body)
     if overrides.get("body") and body is not None:
         rejected.append("body")
     _refuse_non_article(tree, title, paragraphs, words, min_words)
@@ -310,7 +315,7 @@ def _extract_tree(
         date=date,
         date_raw=date_raw,
         date_modified=date_modified,
-        authors=split_authors(overrides.get("authors") or meta.authors, site_name),
+        authors=authors,
         language=detect_language(" ".join(paragraphs), _declared_language(site, meta)),
         tags=meta.tags,
         images=find_images(meta.og_image, url, captions, figures),
@@ -374,6 +379,25 @@ def _body_paragraphs(
     if generic[2] >= SITE_BODY_FALLBACK_SHARE * max(words, 1):
         return generic
     return None, paragraphs, words
+
+
+def _without_page_lines(
+    paragraphs: list[str], words: int, authors: list[str], body: Body
+) -> tuple[list[str], int]:
+    """The generic body's paragraphs and words without the page's date line at
+    either edge and its byline (``cleanup.drop_edge_timestamps``,
+    ``cleanup.drop_bylines``), each counted in ``body.dropped``."""
+    dated = drop_edge_timestamps(paragraphs)
+    kept = drop_bylines(dated, authors)
+    if len(kept) == len(paragraphs):
+        return paragraphs, words
+    for rule, before, after in (
+        ("timestamp", paragraphs, dated),
+        ("byline", dated, kept),
+    ):
+        if len(after) < len(before):
+            body.dropped[rule] += len(before) - len(after)
+    return kept, sum(map(count_words, kept))
 
 
 def _with_dek(dek: str, paragraphs: list[str], body: Body) -> list[str]:

@@ -31,19 +31,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import trafilatura
+from lxml import etree
 from lxml import html as lxml_html
 from lxml.html import HtmlElement
 from trafilatura.settings import Extractor
 
 from crawler.extraction.cleanup import PROSE_END as _SENTENCE_END
 from crawler.extraction.cleanup import (
+    RELATED_MAX_WORDS,
     UNSPACED,
     UNSPACED_RANGES,
     count_words,
     is_prose,
     text_key,
 )
-from crawler.extraction.dom import Block, BlockIndex, first_key_word
+from crawler.extraction.dom import (
+    Block,
+    BlockIndex,
+    first_key_word,
+    link_density,
+)
 from crawler.extraction.parsing import from_bytes
 
 logger = logging.getLogger(__name__)
@@ -402,6 +409,49 @@ def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
     return [b for b, link in pairs if not link]
 
 
+# A link to another page: not a button scripted through "#" or "javascript:" (a
+# recipe's unit switch, a tab).
+_LINKS_OUT = etree.XPath(
+    ".//a[@href and not(starts-with(@href, '#'))"
+    " and not(starts-with(@href, 'javascript:'))][1]"
+)
+
+
+def drop_box_headings(blocks: list[Block], body: Body) -> list[Block]:
+    """Drop the headings of link boxes left out of the body: a heading of
+    ``RELATED_MAX_WORDS`` words or fewer ("More:", "Related", "Listen to the show")
+    whose next element is a box of links (link density >= ``LINK_DENSITY``) and
+    whose next line is not in that box. The extractors leave such boxes out (or
+    ``drop_link_lines`` does) and the heading stays behind, whatever its words;
+    ``cleanup.RELATED_HEADING`` knows only the usual ones. A heading whose list is
+    in the body (an ingredients list with product links) stays."""
+    if not blocks:
+        return blocks
+    following: list[Block | None] = [*blocks[1:], None]
+    kept = [
+        b
+        for b, after in zip(blocks, following, strict=True)
+        if not _heads_left_box(b, after)
+    ]
+    if len(kept) < len(blocks):
+        body.dropped["box_heading"] += len(blocks) - len(kept)
+    return kept
+
+
+def _heads_left_box(block: Block, after: Block | None) -> bool:
+    """``block`` is a short heading whose next element is a box of links that the
+    next line (``after``) is not in."""
+    if block.element is None or not block.heading or block.words > RELATED_MAX_WORDS:
+        return False
+    box = block.element.getnext()
+    if box is None or not isinstance(box.tag, str) or not _LINKS_OUT(box):
+        return False
+    if after is not None and after.element is not None:
+        if after.element is box or box in after.element.iterancestors():
+            return False
+    return link_density(box) >= LINK_DENSITY
+
+
 # The post number blogging software (WordPress and its themes, many others after
 # it) writes on each post's element: ``<article id="post-123" class="post-123 ...">``.
 _POST_NUMBER = re.compile(r"\bpost-(\d+)\b")
@@ -686,6 +736,7 @@ def choose_body(
     blocks = [index.block(line) for line in lines]
     blocks = drop_title(blocks, titles, body)
     blocks = drop_link_lines(blocks, body)
+    blocks = drop_box_headings(blocks, body)
     blocks = drop_other_posts(blocks, body)
     blocks = drop_marked_furniture(blocks, body)
     blocks = cut_comment_section(blocks, body)
