@@ -322,9 +322,10 @@ def is_reader_prompt(text: str) -> bool:
 
 # A timestamp shown as a paragraph of its own at the start or end of the body: the
 # page's date line ("Stand: 28.04.2020 18:00 Uhr", "segunda-feira, 22 de janeiro de
-# 2018 às 0:13", "July 7, 2020", "Updated at 1:23 p.m."), which no reference text
-# counts as body. A date is a numeric one (28.04.2020, 2020-04-28) or a day and a
-# year; a time is hh:mm (hh h mm) with its am/pm.
+# 2018 às 0:13", "July 7, 2020", "Updated at 1:23 p.m."), which the three corpora's
+# references leave out (the record has it as ``date``). A date is a numeric one
+# (28.04.2020, 2020-04-28) or a day and a year; a time is hh:mm (hh h mm) with its
+# am/pm.
 _NUMERIC_DATE = re.compile(
     r"\b(\d{1,2}[./-]\d{1,2}[./-](19|20)?\d\d|(19|20)\d\d-\d\d-\d\d)\b"
 )

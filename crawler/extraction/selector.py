@@ -11,8 +11,9 @@ The steps, each measured on three corpora (figures in docs/extraction.md):
    the reference corpora's account).
 3. Lines that are links (link density >= 0.7, four words or more, not headings) are
    teasers, "related" lists and promos, not the article (unless they are most of it);
-   lines in boxes the markup names as a copyright notice, a disclosure or a pop-up go
-   too; a comments heading in the second half ends the body.
+   so is a short heading over a box of links the body left out; lines in boxes the
+   markup names as a copyright notice, a disclosure or a pop-up go too; a comments
+   heading in the second half ends the body.
 4. Second opinion, only when an edge of the body looks unsure (a run of ten words or
    more at either end that is mostly not sentences): readability (trafilatura's fork,
    a few milliseconds). When readability's text is nearly all inside trafilatura's, the
