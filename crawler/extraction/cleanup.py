@@ -240,9 +240,11 @@ def is_related_heading(paragraph: str) -> bool:
     """True when a whole paragraph is the heading of a box of links to other
     articles (``RELATED_HEADING``, at most ``RELATED_MAX_WORDS`` words)."""
     text = paragraph.strip()
-    return count_words(text) <= RELATED_MAX_WORDS and bool(
-        RELATED_HEADING.fullmatch(text)
-    )
+    # The expression fails at the first words of nearly every paragraph; counting
+    # words reads all of it.
+    if not RELATED_HEADING.fullmatch(text):
+        return False
+    return count_words(text) <= RELATED_MAX_WORDS
 
 
 def drop_tag_lists(paragraphs: list[str]) -> list[str]:
@@ -510,7 +512,6 @@ class _PageRules:
             return True
         if key in self.caption_keys:
             return True
-        lowered = text.lower()
-        if any(lowered.startswith(p) for p in self.phrases):
+        if self.phrases and text.lower().startswith(self.phrases):
             return True
         return is_furniture(text) or is_related_heading(text)
