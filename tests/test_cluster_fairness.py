@@ -26,6 +26,7 @@ from crawler.cluster.config import ClusterConfig, RunKeys
 from crawler.cluster.leases import LeaseBook
 from crawler.cluster.scheduler import RESCHEDULED_META
 from crawler.cluster.status import read_status
+from crawler.middlewares.budget import COUNTED_UNSENT_META
 from tests.support.newssite import NewsSite
 from tests.support.redis_server import RedisServer
 from tests.support.server import SiteServer
@@ -463,5 +464,6 @@ def test_a_request_put_back_is_marked_for_the_scheduler(redis: RedisServer) -> N
     again = mw._rescheduled(request)
     assert again is not request and again.url == request.url
     assert again.meta[RESCHEDULED_META] is True
+    assert again.meta[COUNTED_UNSENT_META] is True, "the budget counted it already"
     assert again.meta["cluster_lease"] == "w:1", "the lease must end once queued"
     assert RESCHEDULED_META not in request.meta

@@ -6,7 +6,13 @@ from collections import Counter
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+
+from crawler.cluster.politeness import SharedPolitenessMiddleware
 from crawler.frontier import UNLIMITED, Frontier, LinkState
+from crawler.middlewares.budget import RequestBudgetMiddleware
 
 
 class _Stats:
@@ -122,3 +128,21 @@ def test_a_link_is_decided_once_old_links_and_exported_ones_never_requested() ->
     assert asked == ["http://s.test/done", "http://s.test/new", "http://s.test/u"]
     again = frontier.decide("http://s.test/o", site, "feed", old, since, store)
     assert not again.request and stats.values["discovery/duplicate_url"] == 1
+
+
+def test_a_request_put_back_unsent_is_counted_once() -> None:
+    """Cluster politeness puts a request back in the queue when it is not its
+    host's turn (after the budget let it through): it is sent once and counts once."""
+    frontier, stats = _frontier()
+    crawler: Any = SimpleNamespace(spider=SimpleNamespace(frontier=frontier))
+    budget = RequestBudgetMiddleware(crawler)
+    meta = {"site": "s", "max_requests": 2}
+    first = Request("https://s.example/a", meta=dict(meta))
+    budget.process_request(first)  # let through: counted
+    again = SharedPolitenessMiddleware._rescheduled(first)
+    budget.process_request(again)  # the same request, unsent before: not again
+    second = Request("https://s.example/b", meta=dict(meta))
+    budget.process_request(second)  # the second of two
+    with pytest.raises(IgnoreRequest):
+        budget.process_request(Request("https://s.example/c", meta=dict(meta)))
+    assert stats.values["discovery/over_max_requests/s"] == 1

@@ -47,6 +47,7 @@ from twisted.internet import reactor, task
 from crawler.cluster.addon import cluster_of
 from crawler.cluster.config import RunKeys
 from crawler.cluster.scheduler import RESCHEDULED_META
+from crawler.middlewares.budget import COUNTED_UNSENT_META
 from crawler.middlewares.retry_after import parse_retry_after
 
 #: ``request.meta`` key: (host, token) of the place this request holds.
@@ -399,9 +400,12 @@ class SharedPolitenessMiddleware:
     def _rescheduled(request: Request) -> Request:
         """A copy for the scheduler: it goes back to the shared queue (ending this
         request's lease once queued, like a retry), or, for a request that did not
-        come from the scheduler (robots.txt), is downloaded again at once."""
+        come from the scheduler (robots.txt), is downloaded again at once. The
+        request budget counted it on its way here: marked, it is not counted again
+        (``budget.COUNTED_UNSENT_META``)."""
         again = request.replace()
         again.meta[RESCHEDULED_META] = True
+        again.meta[COUNTED_UNSENT_META] = True
         return again
 
     def process_response(self, request: Request, response: Response) -> Response:

@@ -12,6 +12,10 @@ is not a site's.
 
 The frontier (crawler/frontier.py) keeps both counts, scheduled and sent.
 
+A request let through here and then put back unsent by a later middleware (cluster
+politeness: not its host's turn) carries ``COUNTED_UNSENT_META`` and is not counted
+again when it comes back: it is sent once.
+
 Counters: ``discovery/over_max_requests/<site>`` (refused here or not scheduled).
 """
 
@@ -22,6 +26,9 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
 from crawler.frontier import Frontier
+
+#: Meta key of a request counted here and then put back without being sent.
+COUNTED_UNSENT_META = "budget_counted_unsent"
 
 
 class RequestBudgetMiddleware:
@@ -39,6 +46,8 @@ class RequestBudgetMiddleware:
         return cls(crawler)
 
     def process_request(self, request: Request) -> None:
+        if request.meta.pop(COUNTED_UNSENT_META, False):
+            return None  # counted when it first came through; it was not sent then
         cap = request.meta.get("max_requests")
         frontier = getattr(self.crawler.spider, "frontier", None)
         if not cap or not isinstance(frontier, Frontier):
