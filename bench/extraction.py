@@ -112,9 +112,7 @@ def run_page(job: Job) -> dict[str, Any]:
     started = time.process_time()
     reason = None
     try:
-        ours = extract_page(
-            raw, job.url or "", None, min_words=EXTRACT_MIN_WORDS
-        ).text
+        ours = extract_page(raw, job.url or "", None, min_words=EXTRACT_MIN_WORDS).text
     except ExtractionError as exc:
         ours, reason = "", exc.reason
     ours_ms = (time.process_time() - started) * 1000
@@ -206,18 +204,14 @@ def shared_corpus(name: str, corpora_dir: Path) -> Corpus:
             row = score.score_snippets(pages[page_id], {"text": text})
             return {k: float(row[k]) for k in ("tp", "fp", "fn", "tn")}
 
-        return Corpus(
-            name, jobs, snippets, _summed, ("f1", "precision", "recall"), {}
-        )
+        return Corpus(name, jobs, snippets, _summed, ("f1", "precision", "recall"), {})
 
     def body(page_id: str, text: str) -> Scores:
         row = score.score_page(pages[page_id], {"text": text})
         return {k: float(row[k]) for k in ("body_f1", "body_p", "body_r")}
 
     languages = {p.id: str(p.truth.get("language") or "?") for p in pages.values()}
-    return Corpus(
-        name, jobs, body, _means, ("body_f1", "body_p", "body_r"), languages
-    )
+    return Corpus(name, jobs, body, _means, ("body_f1", "body_p", "body_r"), languages)
 
 
 def _means(rows: Sequence[Scores]) -> Scores:

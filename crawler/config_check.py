@@ -170,13 +170,28 @@ SETTING_RULES: dict[str, Rule] = {
 
 #: Settings of crawler/settings.py that ``SETTING_RULES`` leaves to Scrapy: names
 #: and import paths of components, which Scrapy loads (and reports) itself.
-LOADED_BY_SCRAPY: frozenset[str] = frozenset({
-    "BOT_NAME", "SPIDER_MODULES", "NEWSPIDER_MODULE", "COMMANDS_MODULE", "SCHEDULER",
-    "SCHEDULER_DISK_QUEUE", "SCHEDULER_MEMORY_QUEUE", "FEED_EXPORTERS",
-    "ITEM_PIPELINES", "DOWNLOADER_MIDDLEWARES", "SAFETY_DOWNLOADER_MIDDLEWARES",
-    "POLICY_DOWNLOADER_MIDDLEWARES", "EXTENSIONS", "ADDONS", "DOWNLOAD_HANDLERS",
-    "REQUEST_FINGERPRINTER_IMPLEMENTATION", "TWISTED_REACTOR", "LOG_FORMATTER",
-})
+LOADED_BY_SCRAPY: frozenset[str] = frozenset(
+    {
+        "BOT_NAME",
+        "SPIDER_MODULES",
+        "NEWSPIDER_MODULE",
+        "COMMANDS_MODULE",
+        "SCHEDULER",
+        "SCHEDULER_DISK_QUEUE",
+        "SCHEDULER_MEMORY_QUEUE",
+        "FEED_EXPORTERS",
+        "ITEM_PIPELINES",
+        "DOWNLOADER_MIDDLEWARES",
+        "SAFETY_DOWNLOADER_MIDDLEWARES",
+        "POLICY_DOWNLOADER_MIDDLEWARES",
+        "EXTENSIONS",
+        "ADDONS",
+        "DOWNLOAD_HANDLERS",
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION",
+        "TWISTED_REACTOR",
+        "LOG_FORMATTER",
+    }
+)
 
 
 def check_crawl(

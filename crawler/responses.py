@@ -43,6 +43,4 @@ def meta_refresh(
     (Scrapy's ``get_meta_refresh``)."""
     text = head_text(response)
     base = html.get_base_url(text, response.url, response.encoding)
-    return html.get_meta_refresh(
-        text, base, response.encoding, ignore_tags=ignore_tags
-    )
+    return html.get_meta_refresh(text, base, response.encoding, ignore_tags=ignore_tags)

@@ -104,7 +104,8 @@ def make_spill_dir(crawler: Crawler) -> str | None:
         logger.warning(
             "SCHEDULER_SPILL_DIR: cannot make a queue folder in %s (%s); "
             "requests stay in memory for this run",
-            parent, exc,
+            parent,
+            exc,
         )
         return None
 
@@ -140,7 +141,8 @@ class SpillingScheduler(Scheduler):
             logger.warning(
                 "request queue: cannot write to %s (%s); from now on requests are "
                 "kept in memory (scheduler/spill/failed)",
-                self.dqdir, exc,
+                self.dqdir,
+                exc,
             )
             return False
 

@@ -460,7 +460,6 @@ DEK_APART = f"""<html><body>
 </body></html>"""
 
 
-
 def test_dek_standing_apart_is_kept() -> None:
     """The dek is body text by the reference corpora's account (docs/extraction.md)."""
     body = Body(lines=[])
@@ -517,7 +516,7 @@ BOXES_PAGE = f"""<html><body><div class="body"><p>{LEAD}</p>
 
 
 def test_short_headings_of_link_boxes_left_out_are_dropped() -> None:
-    """"Read on" heads a box the body left out: dropped. "Where to buy" heads a box
+    """ "Read on" heads a box the body left out: dropped. "Where to buy" heads a box
     whose lines are in the body: kept. A long heading is a section's, whatever
     follows it."""
     lines = [

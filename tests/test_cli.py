@@ -11,8 +11,9 @@ NEWSITES = Path(sys.executable).with_name("newsites")
 
 
 def test_version_names_newsites_scrapy_trafilatura_and_python() -> None:
-    result = subprocess.run([str(NEWSITES), "--version"], capture_output=True,
-                            text=True, timeout=60)
+    result = subprocess.run(
+        [str(NEWSITES), "--version"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     python = ".".join(map(str, sys.version_info[:3]))
     assert result.stdout == (
@@ -22,8 +23,9 @@ def test_version_names_newsites_scrapy_trafilatura_and_python() -> None:
 
 
 def test_every_subcommand_is_listed_in_the_help() -> None:
-    result = subprocess.run([str(NEWSITES), "--help"], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [str(NEWSITES), "--help"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     for command in ("run", "merge", "cluster", "extract"):
         assert command in result.stdout, f"{command} missing from:\n{result.stdout}"

@@ -15,8 +15,14 @@ from crawler.cli.merge import merge
 
 
 def record(aid: str, title: str = "T", **extra: Any) -> dict[str, Any]:
-    return {"id": aid, "url": f"http://news.test/{aid}", "title": title,
-            "text": "Body.", "fetched_at": "2024-05-02T10:00:00+00:00", **extra}
+    return {
+        "id": aid,
+        "url": f"http://news.test/{aid}",
+        "title": title,
+        "text": "Body.",
+        "fetched_at": "2024-05-02T10:00:00+00:00",
+        **extra,
+    }
 
 
 def write(path: Path, *lines: Any, tail: str = "") -> Path:
@@ -29,27 +35,46 @@ A, B, C = "a" * 16, "b" * 16, "c" * 16
 
 
 def test_records_are_merged_once_per_id_keeping_valid_lines(tmp_path: Path) -> None:
-    w0 = write(tmp_path / "worker-0.jsonl", record(A, "first"), record(B),
-               "{not json", {"id": "short", "url": "u", "title": "t", "text": "x"},
-               record(C, title=""))
-    w1 = write(tmp_path / "worker-1.jsonl", record(A, "again"), record(C),
-               tail='{"id": "' + "d" * 16 + '", "url": "cut')  # killed mid-line
+    w0 = write(
+        tmp_path / "worker-0.jsonl",
+        record(A, "first"),
+        record(B),
+        "{not json",
+        {"id": "short", "url": "u", "title": "t", "text": "x"},
+        record(C, title=""),
+    )
+    w1 = write(
+        tmp_path / "worker-1.jsonl",
+        record(A, "again"),
+        record(C),
+        tail='{"id": "' + "d" * 16 + '", "url": "cut',
+    )  # killed mid-line
     out = tmp_path / "merged" / "articles.jsonl"
     report = merge([w0, w1], out)
     ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
     assert ids == [A, B, C], "one record per id, in first-seen order"
     assert json.loads(out.read_text().splitlines()[0])["title"] == "first"
     assert report.duplicates == 1 and report.written == 3 and report.files == 2
-    assert dict(report.invalid) == {"bad_json": 1, "no_id": 1, "no_title": 1,
-                                    "incomplete_line": 1}, report.invalid
+    assert dict(report.invalid) == {
+        "bad_json": 1,
+        "no_id": 1,
+        "no_title": 1,
+        "incomplete_line": 1,
+    }, report.invalid
     assert report.lines == 8
 
 
 def test_a_newer_version_or_later_fetch_wins(tmp_path: Path) -> None:
-    w0 = write(tmp_path / "w0.jsonl", record(A, "v1", version=1),
-               record(B, "early", fetched_at="2024-05-02T09:00:00+00:00"))
-    w1 = write(tmp_path / "w1.jsonl", record(A, "v2", version=2),
-               record(B, "late", fetched_at="2024-05-02T11:00:00+00:00"))
+    w0 = write(
+        tmp_path / "w0.jsonl",
+        record(A, "v1", version=1),
+        record(B, "early", fetched_at="2024-05-02T09:00:00+00:00"),
+    )
+    w1 = write(
+        tmp_path / "w1.jsonl",
+        record(A, "v2", version=2),
+        record(B, "late", fetched_at="2024-05-02T11:00:00+00:00"),
+    )
     out = tmp_path / "all.jsonl"
     merge([w0, w1], out)
     titles = [json.loads(line)["title"] for line in out.read_text().splitlines()]
@@ -91,7 +116,9 @@ def test_an_input_that_is_not_json_lines_fails_and_writes_nothing(
     out = tmp_path / "all.jsonl"
     result = subprocess.run(
         [str(NEWSITES), "merge", str(good), str(bad), "-o", str(out)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines() == [
@@ -126,21 +153,38 @@ def test_a_merge_never_shrinks_an_existing_output_without_force(
     grown = write(tmp_path / "w0.jsonl", record(A), record(B), record(C))
     assert main(["merge", str(grown), "-o", str(out)]) == 0, "a superset is fine"
     assert len(out.read_text().splitlines()) == 3
-    assert main(["merge", str(emptied := write(tmp_path / "w0.jsonl", record(A))),
-                 "-o", str(out), "--force"]) == 0
+    assert (
+        main(
+            [
+                "merge",
+                str(emptied := write(tmp_path / "w0.jsonl", record(A))),
+                "-o",
+                str(out),
+                "--force",
+            ]
+        )
+        == 0
+    )
     assert [json.loads(x)["id"] for x in out.read_text().splitlines()] == [A]
     assert emptied.exists() and not list(tmp_path.glob(".all.jsonl.*")), "temp left"
 
 
 def test_two_merges_into_one_file_at_once_both_succeed(tmp_path: Path) -> None:
-    inputs = [write(tmp_path / f"w{n}.jsonl",
-                    *(record(f"{n:x}{k:015x}") for k in range(300))) for n in range(4)]
+    inputs = [
+        write(tmp_path / f"w{n}.jsonl", *(record(f"{n:x}{k:015x}") for k in range(300)))
+        for n in range(4)
+    ]
     out = tmp_path / "all.jsonl"
     for _ in range(3):
-        procs = [subprocess.Popen([str(NEWSITES), "merge", *map(str, inputs), "-o",
-                                   str(out)], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True)
-                 for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                [str(NEWSITES), "merge", *map(str, inputs), "-o", str(out)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         for proc in procs:
             _, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err

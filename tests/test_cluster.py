@@ -492,16 +492,25 @@ def _politeness(redis: RedisServer, **settings: Any) -> Any:
 
     from crawler.cluster.politeness import SharedPolitenessMiddleware
 
-    crawler = get_crawler(settings_dict={
-        "ADDONS": {"crawler.cluster.addon.ClusterAddon": 0},
-        "CLUSTER_REDIS_URL": redis.url, "CLUSTER_RUN_ID": "unit",
-        "CLUSTER_LEASE_SECONDS": 30, "CLUSTER_HEARTBEAT_SECONDS": 1,
-        "CLUSTER_MAX_REQUEUES": 3, "CLUSTER_SHARED_POLITENESS": True,
-        "DOWNLOAD_DELAY": 0.5, "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
-        "CRAWL_DELAY_MAX": 30, "RETRY_AFTER_ENABLED": True,
-        "RETRY_AFTER_HTTP_CODES": [429, 503], "RETRY_AFTER_MAX_DELAY": 120,
-        "RETRY_AFTER_BACKOFF_BASE": 2, **settings,
-    })
+    crawler = get_crawler(
+        settings_dict={
+            "ADDONS": {"crawler.cluster.addon.ClusterAddon": 0},
+            "CLUSTER_REDIS_URL": redis.url,
+            "CLUSTER_RUN_ID": "unit",
+            "CLUSTER_LEASE_SECONDS": 30,
+            "CLUSTER_HEARTBEAT_SECONDS": 1,
+            "CLUSTER_MAX_REQUEUES": 3,
+            "CLUSTER_SHARED_POLITENESS": True,
+            "DOWNLOAD_DELAY": 0.5,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": 2,
+            "CRAWL_DELAY_MAX": 30,
+            "RETRY_AFTER_ENABLED": True,
+            "RETRY_AFTER_HTTP_CODES": [429, 503],
+            "RETRY_AFTER_MAX_DELAY": 120,
+            "RETRY_AFTER_BACKOFF_BASE": 2,
+            **settings,
+        }
+    )
     return SharedPolitenessMiddleware.from_crawler(crawler)
 
 

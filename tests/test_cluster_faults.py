@@ -118,8 +118,9 @@ def test_a_worker_killed_after_marking_an_article_leaves_no_claim_open(
         victim.wait(120)
         client = redis.client()
         prefix = f"newsites:{cluster.run_id}:"
-        claims = {k.decode(): v.decode() for k, v in
-                  client.hgetall(prefix + "claims").items()}
+        claims = {
+            k.decode(): v.decode() for k, v in client.hgetall(prefix + "claims").items()
+        }
         marked = client.hlen("test:seen:articles")
         leases = prefix + "leases"
         client.zadd(leases, dict.fromkeys(client.zrange(leases, 0, -1), 0))
@@ -134,9 +135,7 @@ def test_a_worker_killed_after_marking_an_article_leaves_no_claim_open(
     assert list(claims) == [victim.items()[0]["id"]], claims
     assert claims[victim.items()[0]["id"]] != "written", claims
     assert survivor.proc.returncode == 0, survivor.log()[-3000:]
-    assert survivor.stats().get("cluster/claim_settled_exported") == 1, (
-        survivor.stats()
-    )
+    assert survivor.stats().get("cluster/claim_settled_exported") == 1, survivor.stats()
     assert status.finished and status.state == "finished", status
     assert status.counters.get("articles_written") == len(expected), status
     written = ids(victim.items() + survivor.items())
@@ -241,13 +240,16 @@ def test_cluster_status_reports_an_incomplete_run(tmp_path: Path) -> None:
         worker = cluster.start("w1")
         worker.wait(120)
         client = redis.client()
-        assert newsites_main(["cluster", "status", "--redis", redis.url,
-                              "--run", "books"]) == 0
+        assert (
+            newsites_main(["cluster", "status", "--redis", redis.url, "--run", "books"])
+            == 0
+        )
         client.hset("newsites:books:claims", "f" * 16, "dead-worker:1:0")
         client.hincrby("newsites:books:counters", "dropped_after_requeues", 2)
         status = read_status(client, "books")
-        code = newsites_main(["cluster", "status", "--redis", redis.url,
-                              "--run", "books", "--json"])
+        code = newsites_main(
+            ["cluster", "status", "--redis", redis.url, "--run", "books", "--json"]
+        )
     assert worker.proc.returncode == 0, worker.log()[-3000:]
     assert status.state == "incomplete: 3 missing", status
     assert code == 3
@@ -295,25 +297,55 @@ def test_minus_O_and_an_unreachable_redis_are_one_line_each(tmp_path: Path) -> N
     from tests.support.crawl import PROJECT_ROOT
 
     result = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "newsites", "-O",
-         str(tmp_path / "w.jsonl"), "-s", "CLUSTER_REDIS_URL=redis://:pw@127.0.0.1:1/0",
-         "-s", "CLUSTER_RUN_ID=r1"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "newsites",
+            "-O",
+            str(tmp_path / "w.jsonl"),
+            "-s",
+            "CLUSTER_REDIS_URL=redis://:pw@127.0.0.1:1/0",
+            "-s",
+            "CLUSTER_RUN_ID=r1",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2, result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith(
-        "scrapy crawl: error: cluster mode: -O would empty"
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("scrapy crawl: error: cluster mode: -O would empty")
     ), result.stderr
     result = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "newsites", "-o",
-         str(tmp_path / "w.jsonl"), "-s", "CLUSTER_REDIS_URL=redis://:pw@127.0.0.1:1/0",
-         "-s", "CLUSTER_RUN_ID=r1"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "newsites",
+            "-o",
+            str(tmp_path / "w.jsonl"),
+            "-s",
+            "CLUSTER_REDIS_URL=redis://:pw@127.0.0.1:1/0",
+            "-s",
+            "CLUSTER_RUN_ID=r1",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 69, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("scrapy crawl: cannot reach Redis at CLUSTER_REDIS_URL="
-                           "redis://:***@127.0.0.1:1/0"), result.stderr
+    assert last.startswith(
+        "scrapy crawl: cannot reach Redis at CLUSTER_REDIS_URL="
+        "redis://:***@127.0.0.1:1/0"
+    ), result.stderr
     assert ":pw@" not in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "w.jsonl").exists(), "a refused worker opened its output"
 

@@ -28,16 +28,20 @@ from tests.support.crawl import PROJECT_ROOT
 # case id: (options, what the one line must say)
 BAD_INPUTS: dict[str, tuple[list[str], str]] = {
     "since-not-a-date": (
-        ["-a", "since=yesterday"], "-a since='yesterday' is not an ISO date"
+        ["-a", "since=yesterday"],
+        "-a since='yesterday' is not an ISO date",
     ),
     "max-age-not-a-number": (
-        ["-a", "max_age_days=week"], "-a max_age_days='week' is not a number"
+        ["-a", "max_age_days=week"],
+        "-a max_age_days='week' is not a number",
     ),
     "max-age-negative": (
-        ["-a", "max_age_days=-3"], "-a max_age_days='-3' must be a number of days"
+        ["-a", "max_age_days=-3"],
+        "-a max_age_days='-3' must be a number of days",
     ),
     "unknown-argument": (
-        ["-a", "site=tribune"], "-a site=tribune is not a spider argument; known: "
+        ["-a", "site=tribune"],
+        "-a site=tribune is not a spider argument; known: ",
     ),
     "unknown-site": (["-a", "sites=nosuch"], "unknown site id(s): nosuch"),
     "project-setting-type": (
@@ -57,7 +61,8 @@ BAD_INPUTS: dict[str, tuple[list[str], str]] = {
         "setting SAFETY_MAX_URL_SHARE must be at most 1, not 2.0",
     ),
     "boolean": (
-        ["-s", "ROBOTSTXT_OBEY=maybe"], "setting ROBOTSTXT_OBEY must be a boolean"
+        ["-s", "ROBOTSTXT_OBEY=maybe"],
+        "setting ROBOTSTXT_OBEY must be a boolean",
     ),
     "log-level": (["-s", "LOG_LEVEL=info"], "setting LOG_LEVEL must be 'CRITICAL'"),
     # Scrapy's own option errors, without its usage text
@@ -65,8 +70,13 @@ BAD_INPUTS: dict[str, tuple[list[str], str]] = {
     "argument-not-a-pair": (["-a", "since"], "Invalid -a value"),
 }
 # The cases the issue reported, also run through `newsites run`.
-RUN_CASES = ["since-not-a-date", "project-setting-type", "scrapy-setting-type",
-             "unknown-argument", "unknown-site"]
+RUN_CASES = [
+    "since-not-a-date",
+    "project-setting-type",
+    "scrapy-setting-type",
+    "unknown-argument",
+    "unknown-site",
+]
 
 
 def only_line(stderr: str) -> str:
@@ -82,9 +92,22 @@ def test_scrapy_crawl_refuses_a_bad_input_in_one_line(
     options, message = BAD_INPUTS[case]
     output = tmp_path / "articles.jsonl"
     result = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "newsites", "-O", str(output),
-         "-s", "FIXTURES_MODE=replay", *options],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "newsites",
+            "-O",
+            str(output),
+            "-s",
+            "FIXTURES_MODE=replay",
+            *options,
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2, result.stderr[-2000:]
     line = only_line(result.stderr)
@@ -102,9 +125,19 @@ def test_newsites_run_refuses_a_bad_input_in_its_summary(
     if options[0] == "-a" and options[1].startswith("sites="):
         options = ["--sites", options[1].removeprefix("sites=")]
     result = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "run", "-s", "FIXTURES_MODE=replay",
-         *options],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "run",
+            "-s",
+            "FIXTURES_MODE=replay",
+            *options,
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2, result.stderr[-2000:]
     line = only_line(result.stderr)
@@ -134,9 +167,15 @@ def test_the_defaults_pass() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("EXTRACT_WORKERS", -1), ("EXTRACT_WORKERS", "4"), ("FIXTURES_MODE", " Replay"),
-     ("RETRY_AFTER_HTTP_CODES", "429,503"), ("SAFETY_ALLOW_PRIVATE_HOSTS", "a,b"),
-     ("SEEN_NEAR_DUPLICATE_BITS", 64), ("DOWNLOAD_TIMEOUT", "0.5")],
+    [
+        ("EXTRACT_WORKERS", -1),
+        ("EXTRACT_WORKERS", "4"),
+        ("FIXTURES_MODE", " Replay"),
+        ("RETRY_AFTER_HTTP_CODES", "429,503"),
+        ("SAFETY_ALLOW_PRIVATE_HOSTS", "a,b"),
+        ("SEEN_NEAR_DUPLICATE_BITS", 64),
+        ("DOWNLOAD_TIMEOUT", "0.5"),
+    ],
 )
 def test_good_values_pass(name: str, value: object) -> None:
     settings = project_settings([])
@@ -146,14 +185,16 @@ def test_good_values_pass(name: str, value: object) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
-    [("EXTRACT_WORKERS", -2, "at least -1, not -2"),
-     ("SEEN_NEAR_DUPLICATE_BITS", 65, "at most 64, not 65"),
-     ("EXTRACT_TIMEOUT", "nan", "a finite number, not nan"),
-     ("RETRY_HTTP_CODES", "500,abc", "a list of whole numbers, not 'abc'"),
-     ("RETRY_AFTER_HTTP_CODES", "99", "at least 100, not 99"),
-     ("EXTRACT_START_METHOD", "fork", "'spawn' or 'forkserver', not 'fork'"),
-     ("FIXTURES_MODE", "replya", "'replay', 'record' or empty, not 'replya'"),
-     ("SEEN_DB", 3, "a string, not 3")],
+    [
+        ("EXTRACT_WORKERS", -2, "at least -1, not -2"),
+        ("SEEN_NEAR_DUPLICATE_BITS", 65, "at most 64, not 65"),
+        ("EXTRACT_TIMEOUT", "nan", "a finite number, not nan"),
+        ("RETRY_HTTP_CODES", "500,abc", "a list of whole numbers, not 'abc'"),
+        ("RETRY_AFTER_HTTP_CODES", "99", "at least 100, not 99"),
+        ("EXTRACT_START_METHOD", "fork", "'spawn' or 'forkserver', not 'fork'"),
+        ("FIXTURES_MODE", "replya", "'replay', 'record' or empty, not 'replya'"),
+        ("SEEN_DB", 3, "a string, not 3"),
+    ],
 )
 def test_bad_values_name_the_setting_and_the_rule(
     name: str, value: object, message: str
@@ -167,6 +208,10 @@ def test_bad_values_name_the_setting_and_the_rule(
 
 def test_every_known_spider_argument_is_accepted() -> None:
     check_spider_arguments(
-        {"sites": "tribune", "since": "2024-11-01", "max_age_days": "2.5",
-         "urls": "urls.txt"}
+        {
+            "sites": "tribune",
+            "since": "2024-11-01",
+            "max_age_days": "2.5",
+            "urls": "urls.txt",
+        }
     )

@@ -43,8 +43,10 @@ from tests.support.crawl import PROJECT_ROOT
 from tests.support.server import Page, SiteServer
 
 NETGUARD_DIR = PROJECT_ROOT / "tests" / "support" / "netguard"
-WORDS = ("harbour council ferry budget dredging vote mayor school river bridge market "
-         "rain tide pier crane cargo union strike fishing licence quota museum").split()
+WORDS = (
+    "harbour council ferry budget dredging vote mayor school river bridge market "
+    "rain tide pier crane cargo union strike fishing licence quota museum"
+).split()
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0"]
 
 
@@ -71,17 +73,20 @@ class NewsSite:
     def article(self, i: int) -> str:
         rng = random.Random(i)
         paragraphs = "".join(
-            "<p>" + " ".join(rng.choice(WORDS) + str(rng.randint(0, 999))
-                             for _ in range(35)) + ".</p>"
+            "<p>"
+            + " ".join(rng.choice(WORDS) + str(rng.randint(0, 999)) for _ in range(35))
+            + ".</p>"
             for _ in range(4)
         )
         base = self.server.url
-        return (f'<html lang="en"><head><title>Story {i}</title>'
-                f'<link rel="canonical" href="{base}/news/s{i}">'
-                '<meta property="article:published_time" '
-                'content="2024-05-01T08:30:00+00:00"></head>'
-                f"<body><article><h1>Story {i}</h1>{paragraphs}</article>"
-                "</body></html>")
+        return (
+            f'<html lang="en"><head><title>Story {i}</title>'
+            f'<link rel="canonical" href="{base}/news/s{i}">'
+            '<meta property="article:published_time" '
+            'content="2024-05-01T08:30:00+00:00"></head>'
+            f"<body><article><h1>Story {i}</h1>{paragraphs}</article>"
+            "</body></html>"
+        )
 
     def install(self) -> None:
         base = self.server.url
@@ -89,8 +94,11 @@ class NewsSite:
             f"<item><title>Story {i}</title><link>{base}{path}</link></item>"
             for i, path in sorted(self.links.items(), reverse=True)
         )
-        self.server.add("/feed.xml", '<?xml version="1.0"?><rss version="2.0"><channel>'
-                        f"{items}</channel></rss>", content_type="application/rss+xml")
+        self.server.add(
+            "/feed.xml",
+            f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>',
+            content_type="application/rss+xml",
+        )
         for i in self.links:
             self.server.pages[f"/news/s{i}"] = Page(self.article(i), delay=self.delay)
 
@@ -112,28 +120,50 @@ def site_file(folder: Path, site_id: str, base: str) -> Path:
 
 
 def command(sites: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "crawler.cli", "run", "-s", f"SITES_DIR={sites}",
-            *FAST, *extra]
+    return [
+        sys.executable,
+        "-m",
+        "crawler.cli",
+        "run",
+        "-s",
+        f"SITES_DIR={sites}",
+        *FAST,
+        *extra,
+    ]
 
 
 def environment(tmp_path: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{NETGUARD_DIR}{os.pathsep}{PROJECT_ROOT}",
-            "NEWSITES_NETGUARD_LOG": str(tmp_path / "netguard.log")}
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{NETGUARD_DIR}{os.pathsep}{PROJECT_ROOT}",
+        "NEWSITES_NETGUARD_LOG": str(tmp_path / "netguard.log"),
+    }
 
 
-def newsites_run(tmp_path: Path, sites: Path, *extra: str,
-                 timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def newsites_run(
+    tmp_path: Path, sites: Path, *extra: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """``newsites run`` with the working directory ``tmp_path`` (store and output
     default to ``state/`` and ``out/`` there: no scrapy.cfg above it)."""
-    return subprocess.run(command(sites, *extra), cwd=tmp_path,
-                          env=environment(tmp_path), capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        command(sites, *extra),
+        cwd=tmp_path,
+        env=environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start_run(tmp_path: Path, sites: Path, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(command(sites, *extra), cwd=tmp_path,
-                            env=environment(tmp_path), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command(sites, *extra),
+        cwd=tmp_path,
+        env=environment(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def outputs(tmp_path: Path) -> list[Path]:
@@ -171,7 +201,8 @@ def netguard(tmp_path: Path) -> Iterator[None]:
     yield
     log = tmp_path / "netguard.log"
     assert not log.exists() or not log.read_text(), (
-        f"a run tried to reach the network:\n{log.read_text()[:2000]}")
+        f"a run tried to reach the network:\n{log.read_text()[:2000]}"
+    )
 
 
 # --- the four cases of the issue ----------------------------------------------------
@@ -206,7 +237,8 @@ def test_second_run_exports_only_new_articles_and_fetches_no_exported_page(
     assert {r["url"] for r in records(out2[0])} == site.urls(new)
     assert {r["version"] for r in records(out2[0])} == {1}
     assert sorted(fetched) == sorted(f"/news/s{i}" for i in new), (
-        "run 2 downloaded article pages exported by run 1 (or missed new ones)")
+        "run 2 downloaded article pages exported by run 1 (or missed new ones)"
+    )
     assert not {p.split("?")[0] for p in fetched} & exported_paths
     assert "articles written 3" in second.stdout
     assert "skipped as seen 6" in second.stdout
@@ -283,17 +315,25 @@ def test_kill_between_writing_and_marking_neither_loses_nor_repeats(
     tmp_path: Path,
 ) -> None:
     """The worst moment: the line is on disk, the store has not marked it yet."""
-    extensions = json.dumps({
-        "crawler.extensions.statsfile.StatsFile": 900,
-        "crawler.store.marker.SeenMarker": 800,
-        "crawler.extensions.sitehealth.SiteHealth": 810,
-        "tests.test_cron.KillAfterThirdWrite": 950,
-    })
+    extensions = json.dumps(
+        {
+            "crawler.extensions.statsfile.StatsFile": 900,
+            "crawler.store.marker.SeenMarker": 800,
+            "crawler.extensions.sitehealth.SiteHealth": 810,
+            "tests.test_cron.KillAfterThirdWrite": 950,
+        }
+    )
     with SiteServer() as server:
         site = NewsSite(server, 6)
         sites = site_file(tmp_path / "sites", "harbour", server.url)
-        killed = newsites_run(tmp_path, sites, "-s", f"EXTENSIONS={extensions}",
-                              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+        killed = newsites_run(
+            tmp_path,
+            sites,
+            "-s",
+            f"EXTENSIONS={extensions}",
+            "-s",
+            "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+        )
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
         # Two marked; the third written but not marked (and maybe more items pending,
         # through the pipelines, not yet written).
@@ -351,7 +391,10 @@ def test_two_runs_at_once_one_works_the_other_exits_with_lock_code(
     assert "another run" in err and "not starting" in err and out == ""
     files = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
     assert sorted(p.name.split("-run")[1] for p in files) == [
-        "1.jsonl", "1.log", "1.stats.json"], f"the refused run wrote files: {files}"
+        "1.jsonl",
+        "1.log",
+        "1.stats.json",
+    ], f"the refused run wrote files: {files}"
     assert len(records(outputs(tmp_path)[0])) == 6
 
 
@@ -469,8 +512,14 @@ def test_a_second_signal_stops_at_once_and_still_reports_interrupted(
         # 40 pages at 1 s each, one at a time: far past the first article.
         site = NewsSite(server, 40, delay=1.0)
         sites = site_file(tmp_path / "sites", "harbour", server.url)
-        run = start_run(tmp_path, sites, "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1",
-                        "-s", "DOWNLOAD_TIMEOUT=180")
+        run = start_run(
+            tmp_path,
+            sites,
+            "-s",
+            "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+            "-s",
+            "DOWNLOAD_TIMEOUT=180",
+        )
 
         def one_written() -> bool:
             parts = list((tmp_path / "out").rglob("*.jsonl.part"))
@@ -486,8 +535,9 @@ def test_a_second_signal_stops_at_once_and_still_reports_interrupted(
         for page in server.pages.values():
             page.delay = 120
         requested = len(article_paths(server))
-        wait_for(lambda: len(article_paths(server)) > requested,
-                 what="a slow page in flight")
+        wait_for(
+            lambda: len(article_paths(server)) > requested, what="a slow page in flight"
+        )
         run.send_signal(signal.SIGTERM)
         wait_for(lambda: log_says("shutting down gracefully"), what="the first signal")
         run.send_signal(signal.SIGTERM)
@@ -528,24 +578,33 @@ def test_a_run_started_on_a_full_disk_says_so_in_one_line(tmp_path: Path) -> Non
 def test_the_recovery_of_a_killed_run_is_logged_and_counted(tmp_path: Path) -> None:
     """The next run's log keeps its "Recovered a killed run" lines (Scrapy reopens
     the log when the crawler is made) and its stats count what was recovered."""
-    extensions = json.dumps({
-        "crawler.extensions.statsfile.StatsFile": 900,
-        "crawler.store.marker.SeenMarker": 800,
-        "crawler.extensions.sitehealth.SiteHealth": 810,
-        "tests.test_cron.KillAfterThirdWrite": 950,
-    })
+    extensions = json.dumps(
+        {
+            "crawler.extensions.statsfile.StatsFile": 900,
+            "crawler.store.marker.SeenMarker": 800,
+            "crawler.extensions.sitehealth.SiteHealth": 810,
+            "tests.test_cron.KillAfterThirdWrite": 950,
+        }
+    )
     with SiteServer() as server:
         NewsSite(server, 6)
         sites = site_file(tmp_path / "sites", "harbour", server.url)
-        killed = newsites_run(tmp_path, sites, "-s", f"EXTENSIONS={extensions}",
-                              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+        killed = newsites_run(
+            tmp_path,
+            sites,
+            "-s",
+            f"EXTENSIONS={extensions}",
+            "-s",
+            "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+        )
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
         rerun = newsites_run(tmp_path, sites)
     assert rerun.returncode == EXIT_OK, rerun.stderr[-3000:]
     second = outputs(tmp_path)[1]
     log = second.with_suffix(".log").read_text()
-    assert "Recovered a killed run" in log and "found written and marked" in log, (
-        log[:3000])
+    assert "Recovered a killed run" in log and "found written and marked" in log, log[
+        :3000
+    ]
     assert "Spider closed" in log, "the crawl's own lines follow the recovery"
     stats = json.loads(second.with_suffix(".stats.json").read_text())
     assert stats["seen/recovered/marked"] >= 1, stats
@@ -559,8 +618,14 @@ def test_a_run_past_its_deadline_is_stopped_and_says_so(tmp_path: Path) -> None:
     with SiteServer() as server:
         NewsSite(server, 40, delay=2.0)  # 80 s of downloads, one at a time
         sites = site_file(tmp_path / "sites", "harbour", server.url)
-        result = newsites_run(tmp_path, sites, "-s", "RUN_MAX_SECONDS=3",
-                              "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1")
+        result = newsites_run(
+            tmp_path,
+            sites,
+            "-s",
+            "RUN_MAX_SECONDS=3",
+            "-s",
+            "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+        )
     assert result.returncode == EXIT_DEADLINE, result.stderr[-3000:]
     assert "deadline (RUN_MAX_SECONDS)" in result.stderr
     [output] = outputs(tmp_path)
@@ -602,8 +667,9 @@ def test_settle_pending_marks_what_the_output_holds(tmp_path: Path) -> None:
     part = tmp_path / "run1.jsonl.part"
     run = store.start_run([str(part)])
     for aid in ("1" * 16, "2" * 16):
-        store.add_pending(PendingArticle(f"http://x.test/{aid}", aid, "x", 1,
-                                         fingerprint(aid), run))
+        store.add_pending(
+            PendingArticle(f"http://x.test/{aid}", aid, "x", 1, fingerprint(aid), run)
+        )
     part.write_text(json.dumps({"id": "1" * 16}) + "\n")
     assert "1 found written and marked, 1 not written" in settle_pending(store)
     assert store.lookup("http://x.test/" + "1" * 16) is not None

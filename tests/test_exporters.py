@@ -21,9 +21,22 @@ STRUCTURED = ("authors", "tags", "images")
 def crawl_to(tmp_path: Path, *outputs: str) -> None:
     feeds = [option for name in outputs for option in ("-o", str(tmp_path / name))]
     result = subprocess.run(
-        [sys.executable, "-m", "scrapy", "crawl", "newsites", *feeds,
-         "-s", "FIXTURES_MODE=replay", "-s", "LOG_LEVEL=WARNING"],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "newsites",
+            *feeds,
+            "-s",
+            "FIXTURES_MODE=replay",
+            "-s",
+            "LOG_LEVEL=WARNING",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
@@ -31,9 +44,7 @@ def crawl_to(tmp_path: Path, *outputs: str) -> None:
 def test_csv_lists_and_dicts_are_json_that_reads_back(tmp_path: Path) -> None:
     crawl_to(tmp_path, "articles.jsonl", "articles.csv")
     lines = (tmp_path / "articles.jsonl").read_text(encoding="utf-8").splitlines()
-    records: dict[str, dict[str, Any]] = {
-        r["id"]: r for r in map(json.loads, lines)
-    }
+    records: dict[str, dict[str, Any]] = {r["id"]: r for r in map(json.loads, lines)}
     with (tmp_path / "articles.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert rows and len(rows) == len(records)

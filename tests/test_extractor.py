@@ -64,7 +64,6 @@ def extract(html: bytes, **kwargs: Any) -> ExtractedPage:
 # --- body and title -------------------------------------------------------------------
 
 
-
 def test_fields_are_final_when_extracted() -> None:
     """What the record writes needs no second normalization downstream: an empty
     description is None, the title is NFC, the text one blank line apart."""
@@ -74,6 +73,7 @@ def test_fields_are_final_when_extracted() -> None:
     assert page.description is None
     assert page.title == "Caf\u00e9 council approves bridge"
     assert "\n\n\n" not in page.text and page.text == "\n\n".join(page.paragraphs)
+
 
 def test_body_is_exactly_the_paragraphs() -> None:
     page = extract(page_html())
@@ -160,7 +160,7 @@ def test_a_dek_the_body_already_holds_is_not_repeated() -> None:
 def test_a_description_that_is_no_sentence_is_not_put_back() -> None:
     """A site's tag line is often both the description and shown on the page."""
     tagline = "City Paper: news from the harbour town"
-    html = dek_page(f"<p class=\"tagline\">{tagline}</p>").replace(
+    html = dek_page(f'<p class="tagline">{tagline}</p>').replace(
         DEK.encode(), tagline.encode()
     )
     page = extract(html)
@@ -898,22 +898,38 @@ def test_malformed_links_are_skipped_and_counted_not_fatal() -> None:
 
 
 def test_a_page_cut_at_the_parsers_depth_limit_says_so() -> None:
-    paragraphs = "".join(f"<p>Paragraph {i} of the story, with enough words to "
-                         "count as prose in any extractor.</p>" for i in range(6))
-    head = ("<html><head><title>Deep story</title></head><body><article>"
-            "<h1>Deep story</h1>")
+    paragraphs = "".join(
+        f"<p>Paragraph {i} of the story, with enough words to "
+        "count as prose in any extractor.</p>"
+        for i in range(6)
+    )
+    head = (
+        "<html><head><title>Deep story</title></head><body><article><h1>Deep story</h1>"
+    )
     shallow = head + paragraphs + "</article></body></html>"
     # Text above the cut is still extracted; the page says what was lost.
-    deep = (head + paragraphs + "<div>" * 400 + "<p>Lost below the limit.</p>"
-            + "</div>" * 400 + "</article></body></html>")
+    deep = (
+        head
+        + paragraphs
+        + "<div>" * 400
+        + "<p>Lost below the limit.</p>"
+        + "</div>" * 400
+        + "</article></body></html>"
+    )
     assert extract_page(shallow, "https://news.test/a").deep_nesting is False
     page = extract_page(deep, "https://news.test/b")
     assert page.deep_nesting is True
     assert "Lost below" not in page.text and "Paragraph 5" in page.text
     # A page with nothing above the cut: not an article, and still flagged.
     with pytest.raises(ExtractionError) as caught:
-        extract_page(head + "<div>" * 400 + paragraphs + "</div>" * 400
-                     + "</article></body></html>", "https://news.test/c")
+        extract_page(
+            head
+            + "<div>" * 400
+            + paragraphs
+            + "</div>" * 400
+            + "</article></body></html>",
+            "https://news.test/c",
+        )
     assert caught.value.deep_nesting is True
 
 

@@ -229,4 +229,3 @@ def test_malformed_urls_in_a_page_cost_neither_the_page_nor_the_crawl(
     assert run.titles() == ["Odd links story"], run.stats
     assert run.stat("extract/canonical_malformed") == 1, run.stats
     assert run.stat("extract/malformed_links") == 3, run.stats
-

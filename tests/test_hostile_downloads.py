@@ -231,7 +231,8 @@ def test_a_text_page_with_stray_nul_bytes_is_still_an_article(tmp_path: Path) ->
         run = crawl(tmp_path, sites)
     assert run.stat("safety/binary_body") == 0, run.stats
     assert sorted(run.titles()) == ["Good story 1", "Good story 2", "Nul story"], (
-        run.stats)
+        run.stats
+    )
     [nul] = [item for item in run.items if item["title"] == "Nul story"]
     assert "\x00" not in nul["text"] and "Report 50000 says the" in nul["text"], nul
     assert "Traceback" not in run.log, run.log[-5000:]

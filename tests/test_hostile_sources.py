@@ -242,32 +242,49 @@ def test_links_no_url_parser_takes_are_skipped_and_counted(tmp_path: Path) -> No
     counted (``discovery/malformed_url``); it used to raise ValueError and end the
     parsing of the whole page, losing every link after it."""
     bad = ["http://127.0.0.1:abc/news/x", "http://[not-an-address]/news/y"]
-    bad_links = "".join(f'<p><a href="{u}">A link to story {i}</a></p>'
-                        for i, u in enumerate(bad))
+    bad_links = "".join(
+        f'<p><a href="{u}">A link to story {i}</a></p>' for i, u in enumerate(bad)
+    )
     with SiteServer() as server:
-        for path, title in (("/news/a", "From the sitemap"),
-                            ("/news/b", "From the section"),
-                            ("/news/c", "From the feed")):
+        for path, title in (
+            ("/news/a", "From the sitemap"),
+            ("/news/b", "From the section"),
+            ("/news/c", "From the feed"),
+        ):
             server.add(path, article_html(title, 3))
-        server.add("/latest", "<html><body>" + bad_links
-                   + '<h2><a href="/news/b">From the section, today</a></h2>'
-                   "</body></html>")
+        server.add(
+            "/latest",
+            "<html><body>"
+            + bad_links
+            + '<h2><a href="/news/b">From the section, today</a></h2>'
+            "</body></html>",
+        )
         items = "".join(
             f"<item><title>t{i}</title><link>{u}</link></item>"
             for i, u in enumerate([*bad, server.url + "/news/c"])
         )
-        server.add("/feed.xml", '<?xml version="1.0"?><rss version="2.0"><channel>'
-                   f"<title>f</title>{items}</channel></rss>",
-                   content_type="application/rss+xml")
-        server.add("/sitemap.xml",
-                   sitemap_xml([*bad, server.url + "/news/a"]),
-                   content_type="application/xml")
+        server.add(
+            "/feed.xml",
+            '<?xml version="1.0"?><rss version="2.0"><channel>'
+            f"<title>f</title>{items}</channel></rss>",
+            content_type="application/rss+xml",
+        )
+        server.add(
+            "/sitemap.xml",
+            sitemap_xml([*bad, server.url + "/news/a"]),
+            content_type="application/xml",
+        )
         sites = tmp_path / "sites"
-        write_site(sites, "hostile", server.url + "/", discovery={
-            "sitemaps": [server.url + "/sitemap.xml"],
-            "feeds": [server.url + "/feed.xml"],
-            "sections": [server.url + "/latest"],
-        })
+        write_site(
+            sites,
+            "hostile",
+            server.url + "/",
+            discovery={
+                "sitemaps": [server.url + "/sitemap.xml"],
+                "feeds": [server.url + "/feed.xml"],
+                "sections": [server.url + "/latest"],
+            },
+        )
         run = crawl(tmp_path, sites)
     assert run.titles() == ["From the feed", "From the section", "From the sitemap"], (
         run.stats

@@ -138,8 +138,7 @@ def test_an_ordinary_page_never_reads_its_hydration_data(
     blob = json.dumps({"props": {"body": "<p>Other words entirely here.</p>" * 20}})
     paras = "".join(f"<p>{p}</p>" for p in PARAGRAPHS)
     html = shell(
-        '<script id="__NEXT_DATA__" type="application/json">'
-        f"{blob}</script>"
+        f'<script id="__NEXT_DATA__" type="application/json">{blob}</script>'
     ).replace(b'<div id="__next"></div>', f"<article>{paras}</article>".encode())
     page = extract_page(html, URL)
     assert page.body_source == "trafilatura"

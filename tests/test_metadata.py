@@ -50,9 +50,8 @@ def test_epoch_milliseconds_in_the_published_time_meta_give_the_date() -> None:
 
 
 def test_an_unparseable_first_candidate_does_not_end_the_search() -> None:
-    head = (
-        '<meta property="article:published_time" content="just now">'
-        + ld({"@type": "NewsArticle", "datePublished": "2024-05-02T08:30:00Z"})
+    head = '<meta property="article:published_time" content="just now">' + ld(
+        {"@type": "NewsArticle", "datePublished": "2024-05-02T08:30:00Z"}
     )
     record = extract_page(page(head), url="https://news.example/harbour")
     assert record.date is not None and record.date.startswith("2024-05-02T08:30")
@@ -133,7 +132,6 @@ def test_author_names_are_normalized_before_duplicates_are_dropped() -> None:
     # a zero-width space or a decomposed accent does not make a second author
     raw = ["Jane\u200b Doe", "Jane Doe", "Rene\u0301 Roy", "Ren\u00e9 Roy", "\u200b"]
     assert split_authors(raw) == ["Jane Doe", "Ren\u00e9 Roy"]
-
 
 
 def test_the_site_credited_alone_is_the_author() -> None:

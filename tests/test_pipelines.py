@@ -42,8 +42,11 @@ def test_with_the_seen_store_its_pipeline_judges_the_texts(tmp_path: Path) -> No
         for path in VARIANTS:
             server.add(path, article_html("Ferry story", 4))
         sites = sitemap_site(tmp_path, server, VARIANTS)
-        run = crawl(tmp_path, sites, settings={
-            "SEEN_ENABLED": True, "SEEN_DB": str(tmp_path / "seen.sqlite3")})
+        run = crawl(
+            tmp_path,
+            sites,
+            settings={"SEEN_ENABLED": True, "SEEN_DB": str(tmp_path / "seen.sqlite3")},
+        )
     assert run.titles() == ["Ferry story"], run.stats
     assert run.stat("seen/duplicate_content") == 2, run.stats
     assert run.stat("pipeline/dropped/duplicate_text") == 0, run.stats
@@ -61,10 +64,12 @@ def stub_html(title: str) -> str:
     """An 8-word story (under EXTRACT_MIN_WORDS, 15) padded to an article's length
     by the site's template."""
     words = " ".join(f"word{i}" for i in range(7))
-    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-            f"<title>{title}</title></head><body><article><h1>{title}</h1>"
-            f'<time datetime="2024-05-02">2 May 2024</time><p>Stub {words}.</p>'
-            f"{boilerplate()}</article></body></html>")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title></head><body><article><h1>{title}</h1>"
+        f'<time datetime="2024-05-02">2 May 2024</time><p>Stub {words}.</p>'
+        f"{boilerplate()}</article></body></html>"
+    )
 
 
 def test_the_length_floor_applies_to_the_text_left_after_template_stripping(
@@ -72,8 +77,10 @@ def test_the_length_floor_applies_to_the_text_left_after_template_stripping(
 ) -> None:
     """A page that passes the floor only thanks to the site's template paragraphs is
     not an article once they are stripped (``pipeline/dropped/too_short``)."""
-    settings = {"TEMPLATE_DB": str(tmp_path / "templates.sqlite3"),
-                "TEMPLATE_MIN_ARTICLES": 2}
+    settings = {
+        "TEMPLATE_DB": str(tmp_path / "templates.sqlite3"),
+        "TEMPLATE_MIN_ARTICLES": 2,
+    }
     stories = [f"/news/story-{i}" for i in range(3)]
     with SiteServer() as server:
         for i, path in enumerate(stories):
@@ -86,7 +93,8 @@ def test_the_length_floor_applies_to_the_text_left_after_template_stripping(
     assert learn.titles() == ["Story 0", "Story 1", "Story 2"], learn.stats
     assert run.stat("template/paragraphs_dropped") >= 3 * 4, run.stats
     assert "Stub story" not in run.titles(), [
-        item["text"] for item in run.items if item["title"] == "Stub story"]
+        item["text"] for item in run.items if item["title"] == "Stub story"
+    ]
     assert run.stat("pipeline/dropped/too_short") == 1, run.stats
     assert run.titles() == ["Story 0", "Story 1", "Story 2"], run.stats
 
@@ -124,4 +132,3 @@ def test_an_article_in_a_script_without_spaces_passes_the_floor(
     [item] = run.items
     assert item["word_count"] > 40, item["word_count"]
     assert run.stat("pipeline/dropped/too_short") == 0, run.stats
-

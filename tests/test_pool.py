@@ -551,9 +551,13 @@ print("loaded:", heavy)
 def test_the_crawler_process_leaves_trafilatura_to_the_workers() -> None:
     # Every component the crawl builds, and the spider: none may import the
     # extractor (about 20 MB and a quarter of a second in the crawler process).
-    result = subprocess.run([sys.executable, "-c", LOADS_EVERY_COMPONENT],
-                            cwd=PROJECT_ROOT, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", LOADS_EVERY_COMPONENT],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "loaded: []" in result.stdout, result.stdout
 

@@ -36,12 +36,16 @@ from tests.support.server import Page, SiteServer
 
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0"]
 RECRAWL = ["-s", "SEEN_RECRAWL_UPDATED=1"]
-WORDS = ("harbour council ferry budget dredging vote mayor school river bridge market "
-         "rain tide pier crane cargo union strike fishing licence quota museum").split()
+WORDS = (
+    "harbour council ferry budget dredging vote mayor school river bridge market "
+    "rain tide pier crane cargo union strike fishing licence quota museum"
+).split()
 #: When the stories were published (and their first lastmod): long before any run.
 PUBLISHED = datetime(2024, 5, 1, 8, 30, tzinfo=UTC)
-NEW_PARAGRAPH = ("Update: the harbour board confirmed on Friday that the dredging "
-                 "contract was signed and that work starts next month.")
+NEW_PARAGRAPH = (
+    "Update: the harbour board confirmed on Friday that the dredging "
+    "contract was signed and that work starts next month."
+)
 
 
 def iso(moment: datetime | date) -> str:
@@ -80,11 +84,13 @@ class SitemapSite:
 
     def article(self, i: int) -> str:
         body = "".join(f"<p>{p}</p>" for p in self.paragraphs(i))
-        return (f'<html lang="en"><head><title>Story {i}</title>'
-                f'<link rel="canonical" href="{self.url(i)}">'
-                '<meta property="article:published_time" '
-                f'content="{iso(PUBLISHED + timedelta(hours=i))}"></head>'
-                f"<body><article><h1>Story {i}</h1>{body}</article></body></html>")
+        return (
+            f'<html lang="en"><head><title>Story {i}</title>'
+            f'<link rel="canonical" href="{self.url(i)}">'
+            '<meta property="article:published_time" '
+            f'content="{iso(PUBLISHED + timedelta(hours=i))}"></head>'
+            f"<body><article><h1>Story {i}</h1>{body}</article></body></html>"
+        )
 
     def install(self) -> None:
         urls = "".join(
@@ -103,9 +109,11 @@ class SitemapSite:
             " GMT</pubDate></item>"
             for i in sorted(self.lastmod)
         )
-        self.server.add("/feed.xml", '<?xml version="1.0"?><rss version="2.0">'
-                        f"<channel>{items}</channel></rss>",
-                        content_type="application/rss+xml")
+        self.server.add(
+            "/feed.xml",
+            f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>',
+            content_type="application/rss+xml",
+        )
         for i in self.lastmod:
             self.server.pages[f"/news/s{i}"] = Page(self.article(i))
 
@@ -129,15 +137,20 @@ def site_file(folder: Path, base: str, *, feed: bool = False) -> Path:
 class Run:
     """One finished ``newsites run``: its exit status, records, stats, fetched pages."""
 
-    def __init__(self, proc: subprocess.CompletedProcess[str], output: Path | None,
-                 fetched: list[str]) -> None:
+    def __init__(
+        self,
+        proc: subprocess.CompletedProcess[str],
+        output: Path | None,
+        fetched: list[str],
+    ) -> None:
         self.proc = proc
         self.output = output
         self.fetched = fetched
         self.records = read_records(output) if output else []
         stats_file = output.with_suffix(".stats.json") if output else None
         self.stats: dict[str, Any] = (
-            json.loads(stats_file.read_text()) if stats_file and stats_file.exists()
+            json.loads(stats_file.read_text())
+            if stats_file and stats_file.exists()
             else {}
         )
 
@@ -159,9 +172,21 @@ def newsites_run(tmp_path: Path, server: SiteServer, sites: Path, *extra: str) -
     paths = [os.environ.get("PYTHONPATH", ""), str(PROJECT_ROOT)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     proc = subprocess.run(
-        [sys.executable, "-m", "crawler.cli", "run", "-s", f"SITES_DIR={sites}",
-         *FAST, *extra],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "crawler.cli",
+            "run",
+            "-s",
+            f"SITES_DIR={sites}",
+            *FAST,
+            *extra,
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == EXIT_OK, (
         f"newsites run exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr[-3000:]}"
@@ -214,13 +239,15 @@ def test_updated_article_is_written_again_as_version_2_only_with_the_setting(
 
         off = newsites_run(tmp_path, server, sites)
         assert off.fetched == [], (
-            f"without SEEN_RECRAWL_UPDATED no exported page is fetched: {off.fetched}")
+            f"without SEEN_RECRAWL_UPDATED no exported page is fetched: {off.fetched}"
+        )
         assert off.records == [], "without SEEN_RECRAWL_UPDATED nothing is written"
         assert off.stat("seen/skipped") == 4
 
         on = newsites_run(tmp_path, server, sites, *RECRAWL)
         assert on.fetched == ["/news/s1"], (
-            f"only the updated article is fetched again, got {on.fetched}")
+            f"only the updated article is fetched again, got {on.fetched}"
+        )
         assert len(on.records) == 1, f"one record, got {len(on.records)}"
         [v2] = on.records
         assert v2["url"] == site.url(1)
@@ -237,7 +264,8 @@ def test_updated_article_is_written_again_as_version_2_only_with_the_setting(
 
         again = newsites_run(tmp_path, server, sites, *RECRAWL)
         assert again.fetched == [], (
-            f"v2 was fetched under this lastmod: nothing to fetch: {again.fetched}")
+            f"v2 was fetched under this lastmod: nothing to fetch: {again.fetched}"
+        )
         assert again.records == []
         assert again.stat("seen/skipped") == 4
 
@@ -260,7 +288,8 @@ def test_lastmod_not_newer_than_the_export_leaves_the_article_alone(
 
         second = newsites_run(tmp_path, server, sites, *RECRAWL)
         assert second.fetched == [], (
-            f"a lastmod not after the export fetches nothing: {second.fetched}")
+            f"a lastmod not after the export fetches nothing: {second.fetched}"
+        )
         assert second.records == []
         assert second.stat("seen/recrawl_updated") == 0
         assert second.stat("seen/skipped") == 3
@@ -285,7 +314,8 @@ def test_newer_lastmod_with_the_same_text_is_checked_once(tmp_path: Path) -> Non
         second = newsites_run(tmp_path, server, sites, *RECRAWL)
         assert second.fetched == ["/news/s2"], (
             "only the article whose lastmod moved is fetched (not the one whose "
-            f"date-only lastmod of today is unchanged): {second.fetched}")
+            f"date-only lastmod of today is unchanged): {second.fetched}"
+        )
         assert second.records == [], "the same text is not a new version"
         assert second.stat("seen/recrawl_updated") == 1
         assert second.stat("seen/duplicate_url") == 1
@@ -293,7 +323,8 @@ def test_newer_lastmod_with_the_same_text_is_checked_once(tmp_path: Path) -> Non
         third = newsites_run(tmp_path, server, sites, *RECRAWL)
         assert third.fetched == [], (
             "an article found unchanged under this lastmod is not fetched again on "
-            f"every run: {third.fetched}")
+            f"every run: {third.fetched}"
+        )
         assert third.records == []
 
 
@@ -301,12 +332,23 @@ def test_newer_lastmod_with_the_same_text_is_checked_once(tmp_path: Path) -> Non
 
 
 def pending(
-    url: str, text: str, version: int, run: int, lastmod: str | None = None,
+    url: str,
+    text: str,
+    version: int,
+    run: int,
+    lastmod: str | None = None,
     aliases: tuple[str, ...] = (),
 ) -> PendingArticle:
-    return PendingArticle(url=url, id=article_id(url), site="harbour", version=version,
-                          fingerprint=fingerprint(text), run=run, aliases=aliases,
-                          lastmod=lastmod)
+    return PendingArticle(
+        url=url,
+        id=article_id(url),
+        site="harbour",
+        version=version,
+        fingerprint=fingerprint(text),
+        run=run,
+        aliases=aliases,
+        lastmod=lastmod,
+    )
 
 
 def test_a_new_version_keeps_the_aliases_of_the_first(tmp_path: Path) -> None:
@@ -320,7 +362,8 @@ def test_a_new_version_keeps_the_aliases_of_the_first(tmp_path: Path) -> None:
     assert record is not None and record.version == 2
     found = store.lookup(alias)
     assert found is not None and found.version == 2, (
-        "the alias known from version 1 still finds the article after version 2")
+        "the alias known from version 1 still finds the article after version 2"
+    )
     assert found.lastmod == "2024-05-02T00:00:00+00:00"
     store.close()
 
@@ -346,9 +389,11 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path: Path) -> None:
     store.mark_exported(url, when="2024-05-01T09:00:00+00:00")
     store.close()
     conn = sqlite3.connect(path, isolation_level=None)  # back to schema 1
-    conn.executescript("ALTER TABLE articles DROP COLUMN lastmod;"
-                       "ALTER TABLE pending DROP COLUMN lastmod;"
-                       "PRAGMA user_version = 1;")
+    conn.executescript(
+        "ALTER TABLE articles DROP COLUMN lastmod;"
+        "ALTER TABLE pending DROP COLUMN lastmod;"
+        "PRAGMA user_version = 1;"
+    )
     conn.close()
 
     store = SqliteSeenStore.open(path)
@@ -362,7 +407,8 @@ def test_a_schema_1_store_is_migrated_in_place(tmp_path: Path) -> None:
 
 
 def test_link_dates_of_pages_without_an_item_are_forgotten_beyond_a_bound(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(seenfilter, "MAX_PENDING_HINTS", 2)
     crawler = get_crawler(Spider, {"SEEN_ENABLED": True})
@@ -371,8 +417,9 @@ def test_link_dates_of_pages_without_an_item_are_forgotten_beyond_a_bound(
     mw = SeenFilterMiddleware(crawler, seen)
     for i in range(3):
         url = f"http://news.test/news/{i}"
-        request = Request(url, meta={"article": True,
-                                     "date_hint": f"2024-05-0{i + 1}T10:00:00+02:00"})
+        request = Request(
+            url, meta={"article": True, "date_hint": f"2024-05-0{i + 1}T10:00:00+02:00"}
+        )
         mw.process_response(request, HtmlResponse(url, body=b"", request=request))
     assert "http://news.test/news/0" not in seen.hints, "the oldest is forgotten"
     assert seen.hints["http://news.test/news/2"] == "2024-05-03T08:00:00+00:00"
@@ -394,21 +441,29 @@ def test_an_undated_link_read_first_does_not_hide_a_dated_update(
         assert len(first.records) == 3
         update_after_export(site, tmp_path, 1)
         # An undated feed, answered at once; the sitemap answers a second later.
-        items = "".join(f"<item><title>Story {i}</title><link>{site.url(i)}</link>"
-                        "</item>" for i in range(3))
-        server.add("/undated.xml", '<?xml version="1.0"?><rss version="2.0">'
-                   f"<channel>{items}</channel></rss>",
-                   content_type="application/rss+xml")
+        items = "".join(
+            f"<item><title>Story {i}</title><link>{site.url(i)}</link></item>"
+            for i in range(3)
+        )
+        server.add(
+            "/undated.xml",
+            f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>',
+            content_type="application/rss+xml",
+        )
         sitemap = server.pages["/sitemap.xml"]
         server.pages["/sitemap.xml"] = Page(
-            sitemap.body, content_type=sitemap.content_type, delay=1.0)
+            sitemap.body, content_type=sitemap.content_type, delay=1.0
+        )
         (sites / "harbour.toml").write_text(
             f'home = "{server.url}/"\ndomains = ["127.0.0.1"]\n'
             f'[discovery]\nfeeds = ["{server.url}/undated.xml"]\n'
             f'sitemaps = ["{server.url}/sitemap.xml"]\n'
-            '[articles]\nallow = ["/news/"]\n', encoding="utf-8")
-        second = newsites_run(tmp_path, server, sites, *RECRAWL,
-                              "-a", "since=2000-01-01")
+            '[articles]\nallow = ["/news/"]\n',
+            encoding="utf-8",
+        )
+        second = newsites_run(
+            tmp_path, server, sites, *RECRAWL, "-a", "since=2000-01-01"
+        )
     assert second.fetched == ["/news/s1"], second.fetched
     assert [r["version"] for r in second.records] == [2]
     assert second.stat("seen/recrawl_updated") == 1

@@ -33,8 +33,9 @@ CASES: dict[str, tuple[bytes, dict[str, Any]]] = {
     ),
     "utf-8, no refresh": (page("").encode(), {}),
     "refresh in a noscript is ignored": (
-        page('<noscript><meta http-equiv="refresh" content="0;url=/js"></noscript>')
-        .encode(),
+        page(
+            '<noscript><meta http-equiv="refresh" content="0;url=/js"></noscript>'
+        ).encode(),
         {},
     ),
     "refresh after the head chars is not read": (
@@ -42,18 +43,22 @@ CASES: dict[str, tuple[bytes, dict[str, Any]]] = {
         {},
     ),
     "multi-byte text before the refresh": (
-        ("<html><head><title>" + "港🚢" * 1300 + "</title>"
-         '<meta http-equiv="refresh" content="0;url=/wide"></head></html>').encode(),
+        (
+            "<html><head><title>" + "港🚢" * 1300 + "</title>"
+            '<meta http-equiv="refresh" content="0;url=/wide"></head></html>'
+        ).encode(),
         {},
     ),
     "utf-16 with a byte order mark": (
-        page('<meta http-equiv="refresh" content="1;url=/u16">', charset="utf-16")
-        .encode("utf-16"),
+        page(
+            '<meta http-equiv="refresh" content="1;url=/u16">', charset="utf-16"
+        ).encode("utf-16"),
         {},
     ),
     "latin-1 declared by the header": (
-        page('<meta http-equiv="refresh" content="0;url=/caf\xe9">', charset="")
-        .encode("latin-1", errors="replace"),
+        page('<meta http-equiv="refresh" content="0;url=/caf\xe9">', charset="").encode(
+            "latin-1", errors="replace"
+        ),
         {"headers": {"Content-Type": "text/html; charset=iso-8859-1"}},
     ),
 }

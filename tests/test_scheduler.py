@@ -23,14 +23,16 @@ from tests.support.server import SiteServer
 FAST = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_START_DELAY": 0}
 
 
-def crawl(tmp_path: Path, settings: dict[str, Any],
-          env: dict[str, str] | None = None) -> tuple[CrawlResult, set[str]]:
+def crawl(
+    tmp_path: Path, settings: dict[str, Any], env: dict[str, str] | None = None
+) -> tuple[CrawlResult, set[str]]:
     site = NewsSite(n_articles=12)
     with SiteServer() as server:
         site.install(server)
         sites_dir = site.write_site_file(tmp_path / "sites", server.url)
-        result = run_crawl(tmp_path, settings={"SITES_DIR": sites_dir, **FAST,
-                                               **settings}, env=env)
+        result = run_crawl(
+            tmp_path, settings={"SITES_DIR": sites_dir, **FAST, **settings}, env=env
+        )
         expected = site.canonical_urls(server.url)
     assert result.returncode == 0, result.log[-4000:]
     return result, expected
@@ -57,8 +59,9 @@ def test_without_jobdir_requests_wait_on_disk_and_the_folder_is_removed(
 def test_spill_off_keeps_the_queue_in_memory(tmp_path: Path) -> None:
     spill = tmp_path / "spill"
     spill.mkdir()
-    result, expected = crawl(tmp_path, {"SCHEDULER_SPILL": False,
-                                        "SCHEDULER_SPILL_DIR": spill})
+    result, expected = crawl(
+        tmp_path, {"SCHEDULER_SPILL": False, "SCHEDULER_SPILL_DIR": spill}
+    )
     assert urls(result) == expected
     assert result.stat("scheduler/enqueued/disk") == 0
     assert result.stat("scheduler/enqueued/memory") == result.stat("scheduler/enqueued")
@@ -81,9 +84,11 @@ def test_a_full_disk_keeps_later_requests_in_memory_and_loses_none(
 ) -> None:
     result, expected = crawl(
         tmp_path,
-        {"SCHEDULER_DISK_QUEUE": "tests.support.faulty_queue.FullDiskQueue",
-         "SCHEDULER_START_DISK_QUEUE": "tests.support.faulty_queue.FullDiskQueue",
-         "SCHEDULER_SPILL_DIR": tmp_path},
+        {
+            "SCHEDULER_DISK_QUEUE": "tests.support.faulty_queue.FullDiskQueue",
+            "SCHEDULER_START_DISK_QUEUE": "tests.support.faulty_queue.FullDiskQueue",
+            "SCHEDULER_SPILL_DIR": tmp_path,
+        },
         env={"NEWSITES_TEST_FULL_AFTER": "3"},
     )
     assert urls(result) == expected, "a request the disk refused was lost"

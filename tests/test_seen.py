@@ -24,8 +24,10 @@ from crawler.store import (
     simhash64,
 )
 
-WORDS = ("harbour council ferry budget dredging vote mayor school river bridge market "
-         "rain tide pier crane cargo union strike fishing licence quota").split()
+WORDS = (
+    "harbour council ferry budget dredging vote mayor school river bridge market "
+    "rain tide pier crane cargo union strike fishing licence quota"
+).split()
 
 
 def story(seed: int, words: int = 300) -> str:
@@ -37,10 +39,26 @@ def store_at(tmp_path: Path) -> SqliteSeenStore:
     return SqliteSeenStore.open(tmp_path / "state" / "seen.sqlite3")
 
 
-def export(store: SqliteSeenStore, url: str, text: str, site: str = "harbour",
-           aliases: tuple[str, ...] = (), run: int = 1, aid: str = "") -> None:
-    store.add_pending(PendingArticle(url, aid or f"{abs(hash(url)):016x}"[:16], site, 1,
-                                     fingerprint(text), run, aliases))
+def export(
+    store: SqliteSeenStore,
+    url: str,
+    text: str,
+    site: str = "harbour",
+    aliases: tuple[str, ...] = (),
+    run: int = 1,
+    aid: str = "",
+) -> None:
+    store.add_pending(
+        PendingArticle(
+            url,
+            aid or f"{abs(hash(url)):016x}"[:16],
+            site,
+            1,
+            fingerprint(text),
+            run,
+            aliases,
+        )
+    )
     assert store.mark_exported(url) is not None
 
 
@@ -49,16 +67,22 @@ def export(store: SqliteSeenStore, url: str, text: str, site: str = "harbour",
 
 def test_canonical_url_alias_and_query_variant_are_found(tmp_path: Path) -> None:
     store = store_at(tmp_path)
-    export(store, "http://news.test/a/story", story(1),
-           aliases=("http://news.test/a/story?from=rss",))
+    export(
+        store,
+        "http://news.test/a/story",
+        story(1),
+        aliases=("http://news.test/a/story?from=rss",),
+    )
     export(store, "http://news.test/item.php?id=7", story(2))
     found = store.lookup("http://news.test/a/story")
     assert found is not None and found.state == "exported" and found.version == 1
     assert store.lookup("http://news.test/a/story?from=rss") == found, "alias not found"
     # The canonical URL has no query: any query on that path is the same article.
     assert store.lookup("http://news.test/a/story?page=1&x=2") == found
-    assert store.lookup("http://news.test/a/story?page=1",
-                        match_query_variants=False) is None
+    assert (
+        store.lookup("http://news.test/a/story?page=1", match_query_variants=False)
+        is None
+    )
     # A canonical URL with a query: its query selects the article, so match exactly.
     assert store.lookup("http://news.test/item.php?id=7") is not None
     assert store.lookup("http://news.test/item.php?id=8") is None
@@ -67,8 +91,16 @@ def test_canonical_url_alias_and_query_variant_are_found(tmp_path: Path) -> None
 
 def test_pending_article_is_not_exported_until_marked(tmp_path: Path) -> None:
     store = store_at(tmp_path)
-    store.add_pending(PendingArticle("http://news.test/a/p", "00000000000000aa",
-                                     "harbour", 1, fingerprint(story(3)), 1))
+    store.add_pending(
+        PendingArticle(
+            "http://news.test/a/p",
+            "00000000000000aa",
+            "harbour",
+            1,
+            fingerprint(story(3)),
+            1,
+        )
+    )
     assert store.lookup("http://news.test/a/p") is None, "pending counted as exported"
     assert store.counts()["pending"] == 1
     record = store.mark_exported("http://news.test/a/p")
@@ -110,34 +142,57 @@ def test_same_text_on_new_url_same_site_is_a_duplicate(tmp_path: Path) -> None:
     text = story(7)
     export(store, "http://news.test/a/first", text)
     republished = text + " This story was first published on Monday."
-    dup = store.find_duplicate("harbour", fingerprint(republished),
-                               "http://news.test/b/again", 3, 50)
+    dup = store.find_duplicate(
+        "harbour", fingerprint(republished), "http://news.test/b/again", 3, 50
+    )
     assert dup is not None and dup.url == "http://news.test/a/first"
     # Another site may carry the same wire story: not a duplicate.
-    assert store.find_duplicate("other", fingerprint(text), "http://x.test/a",
-                                3, 50) is None
+    assert (
+        store.find_duplicate("other", fingerprint(text), "http://x.test/a", 3, 50)
+        is None
+    )
     # The article is not a duplicate of itself (its own earlier version).
-    assert store.find_duplicate("harbour", fingerprint(text),
-                                "http://news.test/a/first", 3, 50) is None
-    assert store.find_duplicate("harbour", fingerprint(story(8)),
-                                "http://news.test/c", 3, 50) is None
+    assert (
+        store.find_duplicate(
+            "harbour", fingerprint(text), "http://news.test/a/first", 3, 50
+        )
+        is None
+    )
+    assert (
+        store.find_duplicate(
+            "harbour", fingerprint(story(8)), "http://news.test/c", 3, 50
+        )
+        is None
+    )
     # max_bits=0: only the exact text counts.
-    assert store.find_duplicate("harbour", fingerprint(republished),
-                                "http://news.test/b/again", 0, 50) is None
-    assert store.find_duplicate("harbour", fingerprint(text.upper()),
-                                "http://news.test/b/again", 0, 50) is not None
+    assert (
+        store.find_duplicate(
+            "harbour", fingerprint(republished), "http://news.test/b/again", 0, 50
+        )
+        is None
+    )
+    assert (
+        store.find_duplicate(
+            "harbour", fingerprint(text.upper()), "http://news.test/b/again", 0, 50
+        )
+        is not None
+    )
 
 
 def reference_simhash64(tokens: list[str], shingle: int = 3) -> int:
     """SimHash by its definition, one bit at a time (what stores hold since v1)."""
     if not tokens:
         return 0
-    grams = ([" ".join(tokens[i:i + shingle]) for i in range(len(tokens) - shingle + 1)]
-             if len(tokens) >= shingle else [" ".join(tokens)])
+    grams = (
+        [" ".join(tokens[i : i + shingle]) for i in range(len(tokens) - shingle + 1)]
+        if len(tokens) >= shingle
+        else [" ".join(tokens)]
+    )
     weights = [0] * 64
     for gram in grams:
         value = int.from_bytes(
-            hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest(), "big")
+            hashlib.blake2b(gram.encode("utf-8"), digest_size=8).digest(), "big"
+        )
         for bit in range(64):
             weights[bit] += 1 if value >> bit & 1 else -1
     return sum(1 << bit for bit in range(64) if weights[bit] > 0)
@@ -162,8 +217,9 @@ def test_duplicate_lookup_searches_indexes_not_the_whole_site(tmp_path: Path) ->
     lookups = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert lookups
     for sql in lookups:
-        plan = " | ".join(row[3] for row in store._conn.execute(
-            "EXPLAIN QUERY PLAN " + sql))
+        plan = " | ".join(
+            row[3] for row in store._conn.execute("EXPLAIN QUERY PLAN " + sql)
+        )
         if " FROM articles " not in sql:
             continue
         assert "SCAN" not in plan, plan
@@ -176,19 +232,36 @@ def test_short_texts_are_compared_exactly(tmp_path: Path) -> None:
     short = story(9, words=30)
     export(store, "http://news.test/a/brief", short)
     edited = short.rsplit(" ", 1)[0] + " closing"
-    assert store.find_duplicate("harbour", fingerprint(edited), "http://news.test/b",
-                                64, 50) is None, "short text matched by SimHash"
-    assert store.find_duplicate("harbour", fingerprint(short), "http://news.test/b",
-                                64, 50) is not None
+    assert (
+        store.find_duplicate(
+            "harbour", fingerprint(edited), "http://news.test/b", 64, 50
+        )
+        is None
+    ), "short text matched by SimHash"
+    assert (
+        store.find_duplicate(
+            "harbour", fingerprint(short), "http://news.test/b", 64, 50
+        )
+        is not None
+    )
 
 
 def test_pending_article_blocks_a_duplicate_in_the_same_run(tmp_path: Path) -> None:
     store = store_at(tmp_path)
     text = story(10)
-    store.add_pending(PendingArticle("http://news.test/a/x", "00000000000000bb",
-                                     "harbour", 1, fingerprint(text), 1))
-    dup = store.find_duplicate("harbour", fingerprint(text), "http://news.test/a/y",
-                               3, 50)
+    store.add_pending(
+        PendingArticle(
+            "http://news.test/a/x",
+            "00000000000000bb",
+            "harbour",
+            1,
+            fingerprint(text),
+            1,
+        )
+    )
+    dup = store.find_duplicate(
+        "harbour", fingerprint(text), "http://news.test/a/y", 3, 50
+    )
     assert dup is not None and dup.state == "pending"
 
 
@@ -208,14 +281,17 @@ def test_resolve_pending_marks_written_and_forgets_unwritten(tmp_path: Path) -> 
     store = store_at(tmp_path)
     out = tmp_path / "run.jsonl"
     run = store.start_run([str(out)])
-    for aid, url in (("1111111111111111", "http://news.test/a/written"),
-                     ("2222222222222222", "http://news.test/a/lost")):
+    for aid, url in (
+        ("1111111111111111", "http://news.test/a/written"),
+        ("2222222222222222", "http://news.test/a/lost"),
+    ):
         store.add_pending(PendingArticle(url, aid, "harbour", 1, fingerprint(url), run))
     # The run was killed after writing the first line and before marking it.
     out.write_text(json.dumps({"id": "1111111111111111"}) + "\n")
     assert [r.id for r in store.unfinished_runs()] == [run]
     marked, discarded = store.resolve_pending(
-        lambda r: exported_ids(r.outputs) if r else set())
+        lambda r: exported_ids(r.outputs) if r else set()
+    )
     assert (marked, discarded) == (1, 1)
     assert store.lookup("http://news.test/a/written") is not None
     assert store.lookup("http://news.test/a/lost") is None
@@ -272,7 +348,7 @@ def test_damaged_pages_fail_the_integrity_check(tmp_path: Path) -> None:
     data = bytearray(path.read_bytes())
     page = 4096
     for offset in range(page * 2, len(data) - page, page * 3):
-        data[offset + 100: offset + 600] = b"\xff" * 500
+        data[offset + 100 : offset + 600] = b"\xff" * 500
     path.write_bytes(bytes(data))
     with pytest.raises(SeenStoreError, match="corrupt"):
         SqliteSeenStore.open(path)
@@ -320,8 +396,9 @@ def test_second_lock_is_refused_at_once_and_released_on_close(tmp_path: Path) ->
     SeenLock.acquire(db).release()
 
 
-def test_relative_path_is_beside_scrapy_cfg(tmp_path: Path,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_path_is_beside_scrapy_cfg(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "scrapy.cfg").write_text("[settings]\ndefault = crawler.settings\n")
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
@@ -335,8 +412,11 @@ def test_only_the_mark_skips_its_own_fsync(tmp_path: Path) -> None:
     store = store_at(tmp_path)
     statements: list[str] = []
     store._conn.set_trace_callback(statements.append)
-    store.add_pending(PendingArticle("http://news.test/a", "a" * 16, "harbour", 1,
-                                     fingerprint(story(1)), 1))
+    store.add_pending(
+        PendingArticle(
+            "http://news.test/a", "a" * 16, "harbour", 1, fingerprint(story(1)), 1
+        )
+    )
     pending_statements = list(statements)
     statements.clear()
     assert store.mark_exported("http://news.test/a") is not None

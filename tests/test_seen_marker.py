@@ -35,14 +35,31 @@ EXTENSIONS = {
 def crawl(tmp_path: Path, sites: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
     """``scrapy crawl newsites`` with the seen store on; (status, stats, log)."""
     stats_file = tmp_path / f"stats-{len(list(tmp_path.glob('stats-*')))}.json"
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "newsites",
-           "-s", f"SITES_DIR={sites}", "-s", "SEEN_ENABLED=1",
-           "-s", f"SEEN_DB={tmp_path / 'seen.sqlite3'}",
-           "-s", f"STATS_FILE={stats_file}",
-           "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0",
-           "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=1", *extra]
-    proc = subprocess.run(cmd, cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          timeout=120)
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "newsites",
+        "-s",
+        f"SITES_DIR={sites}",
+        "-s",
+        "SEEN_ENABLED=1",
+        "-s",
+        f"SEEN_DB={tmp_path / 'seen.sqlite3'}",
+        "-s",
+        f"STATS_FILE={stats_file}",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=0",
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+        *extra,
+    ]
+    proc = subprocess.run(
+        cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120
+    )
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     return proc.returncode, stats, proc.stdout + proc.stderr
 
@@ -81,8 +98,11 @@ class MarkAfterWriteProbe:
         original = marker.store.mark_exported
 
         def checked(url: str, when: str | None = None) -> Any:
-            written = {json.loads(line)["url"]
-                       for feed in feeds for line in feed.read_text().splitlines()}
+            written = {
+                json.loads(line)["url"]
+                for feed in feeds
+                for line in feed.read_text().splitlines()
+            }
             stats.inc_value("probe/checked")
             if url not in written:
                 stats.inc_value("probe/marked_before_written")
@@ -112,28 +132,42 @@ def test_marked_only_after_the_line_is_in_the_feed(tmp_path: Path) -> None:
     with SiteServer() as server:
         NewsSite(server, 5)
         sites = site_file(tmp_path / "sites", "harbour", server.url)
-        status, stats, log = crawl(tmp_path, sites, "-O", str(out),
-                                   "-s", f"EXTENSIONS={json.dumps(extensions)}")
+        status, stats, log = crawl(
+            tmp_path,
+            sites,
+            "-O",
+            str(out),
+            "-s",
+            f"EXTENSIONS={json.dumps(extensions)}",
+        )
     assert status == 0, log[-3000:]
     assert len(lines(out)) == 5
     assert stats.get("probe/checked") == 5, "the probe did not see every mark"
     assert stats.get("probe/marked_before_written", 0) == 0, (
         "an article was marked before its feed line was written: the marker must "
-        "receive item_scraped after Scrapy's FeedExporter")
+        "receive item_scraped after Scrapy's FeedExporter"
+    )
     assert stats["seen/marked"] == 5 and table_count(tmp_path, "articles") == 5
 
 
 def test_failed_write_is_not_marked_and_is_exported_next_time(tmp_path: Path) -> None:
-    exporters = {"jsonlines": "crawler.output.exporters.LineJsonLinesExporter",
-                 "fulldisk": "tests.test_seen_marker.FullDiskExporter"}
+    exporters = {
+        "jsonlines": "crawler.output.exporters.LineJsonLinesExporter",
+        "fulldisk": "tests.test_seen_marker.FullDiskExporter",
+    }
     full = tmp_path / "full.jsonl"
     feeds = {str(full): {"format": "fulldisk"}}
     with SiteServer() as server:
         site = NewsSite(server, 4)
         sites = site_file(tmp_path / "sites", "harbour", server.url)
-        status, stats, log = crawl(tmp_path, sites,
-                                   "-s", f"FEED_EXPORTERS={json.dumps(exporters)}",
-                                   "-s", f"FEEDS={json.dumps(feeds)}")
+        status, stats, log = crawl(
+            tmp_path,
+            sites,
+            "-s",
+            f"FEED_EXPORTERS={json.dumps(exporters)}",
+            "-s",
+            f"FEEDS={json.dumps(feeds)}",
+        )
         assert status == 7, log[-3000:]  # the output could not be written
         # The first write failure stops the crawl: one article written and marked,
         # the failed one (and any already through the pipelines) left pending, to be

@@ -480,8 +480,9 @@ def test_mark_checked_does_not_undo_a_version_exported_meanwhile(
 # --- re-crawls end to end -------------------------------------------------------------
 
 
-def crawl(tmp_path: Path, server: SiteServer, redis: RedisServer, name: str,
-          sites: Path) -> tuple[CrawlResult, list[str]]:
+def crawl(
+    tmp_path: Path, server: SiteServer, redis: RedisServer, name: str, sites: Path
+) -> tuple[CrawlResult, list[str]]:
     """One ``scrapy crawl newsites`` with the seen store in ``redis``, re-crawling
     updated articles: the result and the article pages it fetched."""
     server.clear_log()
@@ -501,8 +502,8 @@ def crawl(tmp_path: Path, server: SiteServer, redis: RedisServer, name: str,
         },
         timeout=120,
     )
-    assert result.returncode == 0, f"{name} exited {result.returncode}:\n" + (
-        result.log[-3000:]
+    assert result.returncode == 0, (
+        f"{name} exited {result.returncode}:\n" + (result.log[-3000:])
     )
     return result, [p for p in server.paths() if p.startswith("/news/")]
 
@@ -546,9 +547,9 @@ def test_updated_and_unchanged_articles_are_recrawled_once_with_redis(
         assert sorted(fetched) == ["/news/s1", "/news/s2"], (
             f"only the two articles whose lastmod moved are fetched: {fetched}"
         )
-        assert [(i["url"], i["version"]) for i in second.items] == [
-            (site.url(1), 2)
-        ], "only the changed article is written, as version 2"
+        assert [(i["url"], i["version"]) for i in second.items] == [(site.url(1), 2)], (
+            "only the changed article is written, as version 2"
+        )
         assert second.stat("seen/recrawl_updated") == 2
         assert second.stat("seen/new_version") == 1
         assert second.stat("seen/recrawl_unchanged") == 1

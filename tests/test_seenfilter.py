@@ -22,9 +22,11 @@ from crawler.store.filter import (
 from crawler.store.run import SeenRun
 
 SETTINGS = {
-    "SEEN_ENABLED": True, "SEEN_MATCH_QUERY_VARIANTS": True,
+    "SEEN_ENABLED": True,
+    "SEEN_MATCH_QUERY_VARIANTS": True,
     "SEEN_RECRAWL_UPDATED": False,
-    "SEEN_NEAR_DUPLICATE_BITS": 3, "SEEN_NEAR_DUPLICATE_MIN_WORDS": 50,
+    "SEEN_NEAR_DUPLICATE_BITS": 3,
+    "SEEN_NEAR_DUPLICATE_MIN_WORDS": 50,
 }
 BASE = "http://news.test"
 
@@ -36,8 +38,9 @@ def text(seed: int) -> str:
 
 def article(slug: str, body: str, site: str = "harbour", base: str = BASE) -> Article:
     url = f"{base}/news/{slug}"
-    return Article(id=article_id(url), url=url, site=site, title=slug, text=body,
-                   source_url=url)
+    return Article(
+        id=article_id(url), url=url, site=site, title=slug, text=body, source_url=url
+    )
 
 
 class Parts:
@@ -117,11 +120,13 @@ def test_updated_article_is_fetched_again_only_when_asked(tmp_path: Path) -> Non
     newer = "2999-01-01T00:00:00+00:00"
     older = "2001-01-01T00:00:00+00:00"
     parts.filter.process_request(  # let through
-        article_request(f"{BASE}/news/one", date_hint=newer))
+        article_request(f"{BASE}/news/one", date_hint=newer)
+    )
     assert parts.stat("seen/recrawl_updated") == 1
     with pytest.raises(SeenSkip):
         parts.filter.process_request(
-            article_request(f"{BASE}/news/one", date_hint=older))
+            article_request(f"{BASE}/news/one", date_hint=older)
+        )
     with pytest.raises(SeenSkip):  # no date hint: nothing says it changed
         parts.filter.process_request(article_request(f"{BASE}/news/one"))
     (tmp_path / "off").mkdir()
@@ -164,7 +169,8 @@ def test_same_story_under_new_url_is_dropped_other_site_is_not(parts: Parts) -> 
         parts.pipeline.process_item(article("story-republished", body + " Updated."))
     assert parts.stat("seen/duplicate_content") == 1
     other = parts.pipeline.process_item(
-        article("story", body, site="gazette", base="http://gazette.test"))
+        article("story", body, site="gazette", base="http://gazette.test")
+    )
     assert other is not None  # a different site may carry the same wire story
 
 

@@ -20,15 +20,26 @@ from tests.test_cron import (  # netguard: autouse here too
 )
 
 
-def item(aid: str, title: str = "Ferries return", date: str | None = "2024-05-02",
-         text: str = "First paragraph.\n\nSecond paragraph.") -> Article:
-    return Article(id=aid, url=f"http://news.test/{aid}", site="harbour", title=title,
-                   date=date, text=text)
+def item(
+    aid: str,
+    title: str = "Ferries return",
+    date: str | None = "2024-05-02",
+    text: str = "First paragraph.\n\nSecond paragraph.",
+) -> Article:
+    return Article(
+        id=aid,
+        url=f"http://news.test/{aid}",
+        site="harbour",
+        title=title,
+        date=date,
+        text=text,
+    )
 
 
 def test_article_text_is_title_blank_date_blank_body() -> None:
     assert article_text(item("a" * 16)) == (
-        "Ferries return\n\n2024-05-02\n\nFirst paragraph.\n\nSecond paragraph.\n")
+        "Ferries return\n\n2024-05-02\n\nFirst paragraph.\n\nSecond paragraph.\n"
+    )
     # No date: the date line stays, empty, so the body always starts on line 5.
     assert article_text(item("a" * 16, date=None)).splitlines()[2:4] == ["", ""]
     assert article_text(item("a" * 16, title="Two\nlines")).startswith("Two lines\n\n")
@@ -51,15 +62,18 @@ def test_exporter_writes_one_file_per_article_and_an_index(tmp_path: Path) -> No
             exporter.export_item(item(aid, title=f"Story {aid[0]}"))
         exporter.finish_exporting()
     files = sorted(p.name for p in tmp_path.glob("*.txt"))
-    assert files == ["000_0000000000000000.txt", f"001_{'1' * 16}.txt",
-                     f"002_{'2' * 16}.txt"]
+    assert files == [
+        "000_0000000000000000.txt",
+        f"001_{'1' * 16}.txt",
+        f"002_{'2' * 16}.txt",
+    ]
     assert (tmp_path / f"002_{'2' * 16}.txt").read_text().startswith("Story 2\n\n")
     index_text = (tmp_path / "index.tsv").read_text()
     rows = [line.split("\t") for line in index_text.splitlines()]
-    assert rows == [[f"001_{'1' * 16}.txt", "1" * 16, f"http://news.test/{'1' * 16}",
-                     "Story 1"],
-                    [f"002_{'2' * 16}.txt", "2" * 16, f"http://news.test/{'2' * 16}",
-                     "Story 2"]]
+    assert rows == [
+        [f"001_{'1' * 16}.txt", "1" * 16, f"http://news.test/{'1' * 16}", "Story 1"],
+        [f"002_{'2' * 16}.txt", "2" * 16, f"http://news.test/{'2' * 16}", "Story 2"],
+    ]
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
 
 

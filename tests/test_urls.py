@@ -105,5 +105,9 @@ def test_url_key_is_compact_and_tells_urls_apart() -> None:
     keys = {url_key(u) for u in urls}
     assert len(keys) == len(urls)
     assert all(len(k) == URL_KEY_BYTES for k in keys)
-    assert url_key("https://example.com/news/1") == url_key("https://example.com/news/1")
-    assert url_key("https://example.com/news/é") != url_key("https://example.com/news/e")
+    assert url_key("https://example.com/news/1") == url_key(
+        "https://example.com/news/1"
+    )
+    assert url_key("https://example.com/news/é") != url_key(
+        "https://example.com/news/e"
+    )

@@ -61,8 +61,10 @@ def version_line() -> str:
         except metadata.PackageNotFoundError:
             found.append("not installed")
     python = ".".join(map(str, sys.version_info[:3]))
-    return (f"newsites {found[0]} (Scrapy {found[1]}, trafilatura {found[2]}, "
-            f"Python {python})")
+    return (
+        f"newsites {found[0]} (Scrapy {found[1]}, trafilatura {found[2]}, "
+        f"Python {python})"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -82,9 +82,7 @@ def read_records(path: Path, report: MergeReport) -> list[dict[str, Any]]:
     return records
 
 
-def _parse_lines(
-    lines: list[bytes], report: MergeReport
-) -> Iterator[dict[str, Any]]:
+def _parse_lines(lines: list[bytes], report: MergeReport) -> Iterator[dict[str, Any]]:
     for raw in lines:
         if not raw.strip():
             continue

@@ -61,14 +61,14 @@ EXIT_CODES: dict[int, str] = {
     EXIT_INTERNAL: "unexpected internal error (traceback in the log)",
     EXIT_CONFIG: "configuration error (site file, setting, option); nothing crawled",
     EXIT_SITE_FAILED: "a site failed entirely (no entry page answered, or no article "
-                      "found and article pages failed)",
+    "found and article pages failed)",
     EXIT_NO_ARTICLES: "no article found at all (neither new nor seen)",
     EXIT_TOO_MANY_ERRORS: "failed requests above RUN_MAX_ERRORS / RUN_MAX_ERROR_RATIO",
     EXIT_STORE: "the seen store is unreadable, corrupt or newer; nothing crawled",
     EXIT_OUTPUT: "the output cannot be written (folder, disk full): stopped, what was "
-                 "written whole is kept",
+    "written whole is kept",
     EXIT_DEADLINE: "the run reached its deadline (RUN_MAX_SECONDS) and was stopped; "
-                   "what was written is kept, the rest is fetched next run",
+    "what was written is kept, the rest is fetched next run",
     EXIT_LOCKED: "another run holds the lock; this one did nothing",
     EXIT_INTERRUPTED: "interrupted (SIGINT/SIGTERM); what was written is kept",
 }
@@ -92,24 +92,46 @@ def register(subparsers: Any) -> None:
         help="one incremental crawl for cron: new articles only, locked, dated output",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="exit status:\n" + "\n".join(
-            f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items()
-        ),
+        epilog="exit status:\n"
+        + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items()),
     )
-    parser.add_argument("--sites", default="",
-                        help="comma-separated site ids (default: every site file)")
-    parser.add_argument("--output", default="", metavar="TEMPLATE",
-                        help="output path template (RUN_OUTPUT_TEMPLATE)")
-    parser.add_argument("--text", action="store_true",
-                        help="also write NNN_<id>.txt files (RUN_TEXT_OUTPUT)")
-    parser.add_argument("--reset", action="store_true",
-                        help="start the seen store over (old one kept aside)")
-    parser.add_argument("-s", "--set", action="append", default=[],
-                        metavar="NAME=VALUE",
-                        help="a Scrapy setting, e.g. -s SEEN_DB=/var/lib/newsites/seen")
-    parser.add_argument("-a", dest="spider_args", action="append", default=[],
-                        metavar="NAME=VALUE",
-                        help="a spider argument, e.g. -a since=2024-11-01")
+    parser.add_argument(
+        "--sites",
+        default="",
+        help="comma-separated site ids (default: every site file)",
+    )
+    parser.add_argument(
+        "--output",
+        default="",
+        metavar="TEMPLATE",
+        help="output path template (RUN_OUTPUT_TEMPLATE)",
+    )
+    parser.add_argument(
+        "--text",
+        action="store_true",
+        help="also write NNN_<id>.txt files (RUN_TEXT_OUTPUT)",
+    )
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="start the seen store over (old one kept aside)",
+    )
+    parser.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a Scrapy setting, e.g. -s SEEN_DB=/var/lib/newsites/seen",
+    )
+    parser.add_argument(
+        "-a",
+        dest="spider_args",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a spider argument, e.g. -a since=2024-11-01",
+    )
     parser.set_defaults(func=run)
 
 
@@ -187,7 +209,7 @@ def repair_output(path: Path) -> str:
             if found is None or found[0] != 0:
                 dropped += 1
             if found is not None:
-                kept.append(line[found[0]:])
+                kept.append(line[found[0] :])
         if dropped:
             tmp = path.with_name(path.name + ".repair")
             with tmp.open("w", encoding="utf-8") as out:
@@ -208,8 +230,10 @@ def settle_pending_counts(store: SeenStore) -> tuple[int, int]:
 
 
 def _pending_message(marked: int, discarded: int) -> str:
-    return (f"pending articles: {marked} found written and marked, {discarded} not "
-            "written (will be fetched again)")
+    return (
+        f"pending articles: {marked} found written and marked, {discarded} not "
+        "written (will be fetched again)"
+    )
 
 
 def settle_pending(store: SeenStore) -> str:
@@ -263,8 +287,9 @@ def recover_killed_runs(store: SeenStore, current: int) -> Recovery:
         for output in run.outputs:
             if output.endswith(".part") and Path(output).exists():
                 os.replace(output, output.removesuffix(".part"))
-                recovery.add("outputs_kept",
-                             f"run {run.id}: kept {output.removesuffix('.part')}")
+                recovery.add(
+                    "outputs_kept", f"run {run.id}: kept {output.removesuffix('.part')}"
+                )
         store.finish_run(run.id, "killed")
         recovery.counts["runs"] += 1
     return recovery
@@ -296,30 +321,48 @@ def stopped_outcome(stats: dict[str, Any]) -> Outcome | None:
     """How a crawl was stopped before its end, from its stats (None: it was not):
     interrupted > output > store > deadline. ``scrapy crawl`` exits with these too."""
     if stats.get("finish_reason") == "shutdown":
-        return Outcome(EXIT_INTERRUPTED, "interrupted",
-                       "interrupted by a signal; the output has every finished article")
+        return Outcome(
+            EXIT_INTERRUPTED,
+            "interrupted",
+            "interrupted by a signal; the output has every finished article",
+        )
     if "finish_reason" not in stats:
         # Scrapy stops the reactor at once on a second SIGINT/SIGTERM: the spider is
         # never closed, so no finish_reason. What was written whole is kept.
-        return Outcome(EXIT_INTERRUPTED, "interrupted",
-                       "interrupted by a second signal (stopped at once); the output "
-                       "has every article written whole, the next run does the rest")
-    if (stats.get("finish_reason") == "feed_write_failed"
-            or _stat(stats, "seen/not_marked/export_failed")
-            or _stat(stats, "seen/not_marked/flush_failed")):
-        return Outcome(EXIT_OUTPUT, "output_failed",
-                       "the output could not be written (disk full? file too large?); "
-                       "the crawl was stopped, every line written whole is kept")
-    if (stats.get("finish_reason") == "seen_store_failed"
-            or _stat(stats, "seen/store_failed")):
-        return Outcome(EXIT_STORE, "store_failed",
-                       "the seen store could not be written (disk full?); the crawl "
-                       "was stopped, the next run settles what is pending")
+        return Outcome(
+            EXIT_INTERRUPTED,
+            "interrupted",
+            "interrupted by a second signal (stopped at once); the output "
+            "has every article written whole, the next run does the rest",
+        )
+    if (
+        stats.get("finish_reason") == "feed_write_failed"
+        or _stat(stats, "seen/not_marked/export_failed")
+        or _stat(stats, "seen/not_marked/flush_failed")
+    ):
+        return Outcome(
+            EXIT_OUTPUT,
+            "output_failed",
+            "the output could not be written (disk full? file too large?); "
+            "the crawl was stopped, every line written whole is kept",
+        )
+    if stats.get("finish_reason") == "seen_store_failed" or _stat(
+        stats, "seen/store_failed"
+    ):
+        return Outcome(
+            EXIT_STORE,
+            "store_failed",
+            "the seen store could not be written (disk full?); the crawl "
+            "was stopped, the next run settles what is pending",
+        )
     if stats.get("finish_reason") == "closespider_timeout":
-        return Outcome(EXIT_DEADLINE, "deadline",
-                       "the run reached its deadline (RUN_MAX_SECONDS) and was "
-                       "stopped; what was written is kept, the rest is fetched next "
-                       "run")
+        return Outcome(
+            EXIT_DEADLINE,
+            "deadline",
+            "the run reached its deadline (RUN_MAX_SECONDS) and was "
+            "stopped; what was written is kept, the rest is fetched next "
+            "run",
+        )
     return None
 
 
@@ -329,39 +372,65 @@ def health_outcome(
     """A crawl that ran to its end: site > errors > nothing found > ok."""
     failed = []
     for site in site_ids:
-        found = (_stat(stats, f"extract/ok/{site}")
-                 + _stat(stats, f"seen/skipped/{site}"))
+        found = _stat(stats, f"extract/ok/{site}") + _stat(
+            stats, f"seen/skipped/{site}"
+        )
         article_errors = _stat(stats, f"errors/site/{site}/article")
         if not _stat(stats, f"health/{site}/entry_ok"):
             failed.append(f"{site} (no feed, sitemap or section page answered)")
         elif found == 0 and article_errors:
             failed.append(f"{site} ({article_errors} article pages failed, none found)")
     if failed:
-        return Outcome(EXIT_SITE_FAILED, "site_failed",
-                       "site failed entirely: " + ", ".join(failed))
+        return Outcome(
+            EXIT_SITE_FAILED,
+            "site_failed",
+            "site failed entirely: " + ", ".join(failed),
+        )
     errors = error_count(stats)
     requests = _stat(stats, "downloader/request_count")
     max_errors = settings.getint("RUN_MAX_ERRORS")
     ratio = settings.getfloat("RUN_MAX_ERROR_RATIO")
     if max_errors and errors > max_errors:
-        return Outcome(EXIT_TOO_MANY_ERRORS, "too_many_errors",
-                       f"{errors} failed requests > RUN_MAX_ERRORS={max_errors}")
-    if (ratio and requests and errors >= settings.getint("RUN_MIN_ERRORS")
-            and errors / requests > ratio):
-        return Outcome(EXIT_TOO_MANY_ERRORS, "too_many_errors",
-                       f"{errors} of {requests} requests failed "
-                       f"({errors / requests:.0%} > RUN_MAX_ERROR_RATIO={ratio:g})")
+        return Outcome(
+            EXIT_TOO_MANY_ERRORS,
+            "too_many_errors",
+            f"{errors} failed requests > RUN_MAX_ERRORS={max_errors}",
+        )
+    if (
+        ratio
+        and requests
+        and errors >= settings.getint("RUN_MIN_ERRORS")
+        and errors / requests > ratio
+    ):
+        return Outcome(
+            EXIT_TOO_MANY_ERRORS,
+            "too_many_errors",
+            f"{errors} of {requests} requests failed "
+            f"({errors / requests:.0%} > RUN_MAX_ERROR_RATIO={ratio:g})",
+        )
     if _stat(stats, "extract/ok") + _stat(stats, "seen/skipped") == 0:
-        return Outcome(EXIT_NO_ARTICLES, "no_articles",
-                       "no article found on any site (neither new nor already seen)")
+        return Outcome(
+            EXIT_NO_ARTICLES,
+            "no_articles",
+            "no article found on any site (neither new nor already seen)",
+        )
     return Outcome(EXIT_OK, "ok", "ok")
 
 
-def summary_line(run: int, outcome: Outcome, stats: dict[str, Any], sites: int,
-                 seconds: float, output: Path) -> str:
+def summary_line(
+    run: int,
+    outcome: Outcome,
+    stats: dict[str, Any],
+    sites: int,
+    seconds: float,
+    output: Path,
+) -> str:
     """One line for cron mail and the log."""
-    head = "OK" if outcome.code == EXIT_OK else f"FAILED (exit {outcome.code}): " \
-        f"{outcome.reason}"
+    head = (
+        "OK"
+        if outcome.code == EXIT_OK
+        else f"FAILED (exit {outcome.code}): {outcome.reason}"
+    )
     skipped = _stat(stats, "seen/skipped") + _stat(stats, "seen/duplicate_url")
     return (
         f"newsites run {run}: {head} | sites {sites} | "
@@ -406,8 +475,10 @@ def _publish(store: SeenStore, settings: Settings, part: Path, output: Path) -> 
         if part.exists():
             os.replace(part, output)
     except Exception as exc:  # noqa: BLE001 - OSError, sqlite3.Error: disk full
-        return (f"cannot finish the output {part} ({exc}); it stays as it is and the "
-                "next run finishes it")
+        return (
+            f"cannot finish the output {part} ({exc}); it stays as it is and the "
+            "next run finishes it"
+        )
     return ""
 
 
@@ -418,11 +489,15 @@ def start_log(path: Path, run: int, output: Path) -> str:
     log handler would otherwise fail with a traceback when the crawler is made."""
     try:
         with path.open("a", encoding="utf-8") as log:
-            log.write(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} [crawler.cli.run] INFO: "
-                      f"newsites run {run}: output {output}\n")
+            log.write(
+                f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} [crawler.cli.run] INFO: "
+                f"newsites run {run}: output {output}\n"
+            )
     except OSError as exc:
-        return (f"cannot write the log {path}: {exc.strerror or exc} (disk full?); "
-                "nothing crawled")
+        return (
+            f"cannot write the log {path}: {exc.strerror or exc} (disk full?); "
+            "nothing crawled"
+        )
     return ""
 
 
@@ -454,13 +529,16 @@ def check_inputs(
 def _refuse(args: argparse.Namespace, start: datetime, error: ConfigError) -> int:
     """A configuration error: the summary line on stderr and in a log beside where
     the output would have gone (``...-run0.log``: the run got no number)."""
-    line = (f"newsites run: FAILED (exit {EXIT_CONFIG}): configuration error: "
-            f"{error}; nothing crawled")
+    line = (
+        f"newsites run: FAILED (exit {EXIT_CONFIG}): configuration error: "
+        f"{error}; nothing crawled"
+    )
     print(line, file=sys.stderr)
     try:
         settings = build_settings(args)
-        output = output_path(settings.get("RUN_OUTPUT_TEMPLATE"),
-                             sites_label(args.sites), start, 0)
+        output = output_path(
+            settings.get("RUN_OUTPUT_TEMPLATE"), sites_label(args.sites), start, 0
+        )
         log = output.with_name(output.stem + ".log")
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a", encoding="utf-8") as handle:
@@ -495,18 +573,34 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return _fail(EXIT_STORE, f"cannot lock the seen store {db}: {exc}")
     try:
-        return _locked_run(settings, sites_label(spider_args.get("sites", "")),
-                           [s.id for s in sites], spider_args, db, start, clock)
+        return _locked_run(
+            settings,
+            sites_label(spider_args.get("sites", "")),
+            [s.id for s in sites],
+            spider_args,
+            db,
+            start,
+            clock,
+        )
     finally:
         lock.release()
 
 
-def _locked_run(settings: Settings, label: str, site_ids: list[str],
-                spider_args: dict[str, str], db: Path, start: datetime,
-                clock: float) -> int:
+def _locked_run(
+    settings: Settings,
+    label: str,
+    site_ids: list[str],
+    spider_args: dict[str, str],
+    db: Path,
+    start: datetime,
+    clock: float,
+) -> int:
     try:
-        store = SqliteSeenStore.open(db, reset=settings.getbool("SEEN_RESET"),
-                                     durable=settings.getbool("SEEN_FSYNC"))
+        store = SqliteSeenStore.open(
+            db,
+            reset=settings.getbool("SEEN_RESET"),
+            durable=settings.getbool("SEEN_FSYNC"),
+        )
     except SeenStoreError as exc:
         return _fail(EXIT_STORE, f"seen store error: {exc}")
     try:
@@ -519,8 +613,11 @@ def _locked_run(settings: Settings, label: str, site_ids: list[str],
         text_index = stem.with_name(stem.name + "-text") / "index.tsv"
         if output.exists() or part.exists():
             store.finish_run(run_id, "not_started")
-            return _fail(EXIT_CONFIG, f"output {output} already exists; "
-                                      "RUN_OUTPUT_TEMPLATE should include {run}")
+            return _fail(
+                EXIT_CONFIG,
+                f"output {output} already exists; "
+                "RUN_OUTPUT_TEMPLATE should include {run}",
+            )
         feeds: dict[str, dict[str, Any]] = {
             str(part): {"format": "jsonlines", "overwrite": True},
         }
@@ -534,15 +631,23 @@ def _locked_run(settings: Settings, label: str, site_ids: list[str],
             probe.unlink()
         except OSError as exc:
             store.finish_run(run_id, "not_started")
-            return _fail(EXIT_OUTPUT, f"cannot write the output folder "
-                                      f"{output.parent}: {exc.strerror or exc}")
+            return _fail(
+                EXIT_OUTPUT,
+                f"cannot write the output folder "
+                f"{output.parent}: {exc.strerror or exc}",
+            )
         jobdir = stem.with_name(stem.name + ".jobdir")
         overrides: dict[str, Any] = {
-            "SEEN_ENABLED": True, "SEEN_RESET": False, "SEEN_RUN_ID": run_id,
-            "SEEN_DB": str(db), "FEEDS": feeds, "LOG_FILE": str(log_path),
+            "SEEN_ENABLED": True,
+            "SEEN_RESET": False,
+            "SEEN_RUN_ID": run_id,
+            "SEEN_DB": str(db),
+            "FEEDS": feeds,
+            "LOG_FILE": str(log_path),
             # Append: Scrapy reopens LOG_FILE when the crawler is made, after the
             # recovery of killed runs was logged to it.
-            "LOG_FILE_APPEND": True, "STATS_FILE": str(stats_path),
+            "LOG_FILE_APPEND": True,
+            "STATS_FILE": str(stats_path),
         }
         if settings.getbool("RUN_JOBDIR"):
             overrides["JOBDIR"] = str(jobdir)
@@ -552,15 +657,34 @@ def _locked_run(settings: Settings, label: str, site_ids: list[str],
             # cron runs learn each site's template across runs, beside the store
             overrides["TEMPLATE_DB"] = str(db.with_name("templates.sqlite3"))
         settings.setdict(overrides, priority="cmdline")
-        return _crawl(settings, store, run_id, site_ids, spider_args, output, part,
-                      stats_path, jobdir, clock)
+        return _crawl(
+            settings,
+            store,
+            run_id,
+            site_ids,
+            spider_args,
+            output,
+            part,
+            stats_path,
+            jobdir,
+            clock,
+        )
     finally:
         store.close()
 
 
-def _crawl(settings: Settings, store: SqliteSeenStore, run_id: int, site_ids: list[str],
-           spider_args: dict[str, str], output: Path, part: Path, stats_path: Path,
-           jobdir: Path, clock: float) -> int:
+def _crawl(
+    settings: Settings,
+    store: SqliteSeenStore,
+    run_id: int,
+    site_ids: list[str],
+    spider_args: dict[str, str],
+    output: Path,
+    part: Path,
+    stats_path: Path,
+    jobdir: Path,
+    clock: float,
+) -> int:
     from scrapy.crawler import CrawlerProcess
 
     if problem := start_log(Path(settings["LOG_FILE"]), run_id, output):
@@ -581,9 +705,13 @@ def _crawl(settings: Settings, store: SqliteSeenStore, run_id: int, site_ids: li
     if failures:
         error = failures[0].value
         logger.error("The crawl could not start: %s", error)
-        code = (EXIT_STORE if isinstance(error, SeenStoreError)
-                else EXIT_CONFIG if isinstance(error, SiteConfigError | ValueError)
-                else EXIT_INTERNAL)
+        code = (
+            EXIT_STORE
+            if isinstance(error, SeenStoreError)
+            else EXIT_CONFIG
+            if isinstance(error, SiteConfigError | ValueError)
+            else EXIT_INTERNAL
+        )
         outcome = Outcome(code, "not_started", f"the crawl could not start: {error}")
     else:
         outcome = assess(stats, site_ids, settings)
@@ -591,8 +719,12 @@ def _crawl(settings: Settings, store: SqliteSeenStore, run_id: int, site_ids: li
     if problem:
         # The run stays unfinished in the store: the next run repairs and renames.
         logger.error("%s", problem)
-        if outcome.code in (EXIT_OK, EXIT_NO_ARTICLES, EXIT_TOO_MANY_ERRORS,
-                            EXIT_SITE_FAILED):
+        if outcome.code in (
+            EXIT_OK,
+            EXIT_NO_ARTICLES,
+            EXIT_TOO_MANY_ERRORS,
+            EXIT_SITE_FAILED,
+        ):
             outcome = Outcome(EXIT_OUTPUT, "output_failed", problem)
         output = part
     else:
@@ -604,11 +736,18 @@ def _crawl(settings: Settings, store: SqliteSeenStore, run_id: int, site_ids: li
         shutil.rmtree(jobdir, ignore_errors=True)
     seconds = time.monotonic() - clock
     line = summary_line(run_id, outcome, stats, len(site_ids), seconds, output)
-    _add_to_stats_file(stats_path, {
-        "run/id": run_id, "run/exit_code": outcome.code, "run/status": outcome.status,
-        "run/reason": outcome.reason, "run/output": str(output),
-        "run/seconds": round(seconds, 3), "run/summary": line,
-    })
+    _add_to_stats_file(
+        stats_path,
+        {
+            "run/id": run_id,
+            "run/exit_code": outcome.code,
+            "run/status": outcome.status,
+            "run/reason": outcome.reason,
+            "run/output": str(output),
+            "run/seconds": round(seconds, 3),
+            "run/summary": line,
+        },
+    )
     logger.info("%s", line)
     print(line, file=sys.stdout if outcome.code == EXIT_OK else sys.stderr)
     return outcome.code

@@ -174,8 +174,11 @@ class ReleaseOnFailureMiddleware:
             try:
                 self.book.settle_exported(exception.record.id)
             except RedisError:
-                logger.error("Could not settle the claim of %s",
-                             exception.record.id, exc_info=True)
+                logger.error(
+                    "Could not settle the claim of %s",
+                    exception.record.id,
+                    exc_info=True,
+                )
             self.book.release(token, "exported_earlier")
             return
         if isinstance(exception, RedisError):

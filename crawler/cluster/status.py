@@ -13,7 +13,9 @@ if TYPE_CHECKING:
 
 # KEYS: queued_hosts, leases, seeding, dupefilter, workers, counters, done, claims,
 #       marker; ARGV: host queue prefix
-_READ = QUEUED_SUM + """
+_READ = (
+    QUEUED_SUM
+    + """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local unwritten = 0
@@ -34,6 +36,7 @@ return {
   redis.call('EXISTS', KEYS[9]),
 }
 """
+)
 
 
 #: A worker silent this long is shown as "gone?" (live workers beat every second or

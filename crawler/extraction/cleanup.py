@@ -272,9 +272,7 @@ def drop_closing_prompts(paragraphs: list[str]) -> list[str]:
     closing = [
         text
         for text in paragraphs[start:]
-        if not (
-            is_reader_prompt(text) or is_reporting_credit(text) or is_contact(text)
-        )
+        if not (is_reader_prompt(text) or is_reporting_credit(text) or is_contact(text))
     ]
     return paragraphs[:start] + closing
 

@@ -228,9 +228,7 @@ class BlockIndex:
         return Block(line, self.element_for(line))
 
 
-def _line_text(
-    el: HtmlElement, head: str, heads: set[str], limit: int
-) -> str | None:
+def _line_text(el: HtmlElement, head: str, heads: set[str], limit: int) -> str | None:
     """The whole text of ``el``, an element with children whose own text starts
     with ``head``; None when it holds no line of its own (a container) or its text
     opens none of the lines (``heads``)."""

@@ -351,9 +351,7 @@ def looks_partial(chars: int, tree: HtmlElement, article_body: str) -> bool:
     return paragraph_text_over(tree, PARTIAL_PARAGRAPHS * chars)
 
 
-def first_pass(
-    tree: HtmlElement, url: str, article_body: str, body: Body
-) -> list[str]:
+def first_pass(tree: HtmlElement, url: str, article_body: str, body: Body) -> list[str]:
     """trafilatura's fast pass; its full pass (with its own fallbacks) instead when
     the fast one is near empty or looks partial and the full one finds clearly more.
     """
@@ -397,9 +395,7 @@ def drop_link_lines(blocks: list[Block], body: Body) -> list[Block]:
     When such lines hold most of the body's words, they are the post itself (a link
     round-up, a list of sources): all are kept."""
     links = [
-        b.words >= LINK_MIN_WORDS
-        and not b.heading
-        and b.link_density >= LINK_DENSITY
+        b.words >= LINK_MIN_WORDS and not b.heading and b.link_density >= LINK_DENSITY
         for b in blocks
     ]
     pairs = list(zip(blocks, links, strict=True))
@@ -511,8 +507,7 @@ def _names_furniture(el: HtmlElement) -> bool:
     names = f"{el.get('class', '')} {el.get('id', '')}"
     # One search rules most elements out; only a hit is split into names.
     return bool(_MARKED_FURNITURE.search(names)) and any(
-        _MARKED_FURNITURE.search(n) and not _TOPIC_CLASS.match(n)
-        for n in names.split()
+        _MARKED_FURNITURE.search(n) and not _TOPIC_CLASS.match(n) for n in names.split()
     )
 
 
@@ -605,11 +600,7 @@ def _paragraphs(run: list[Block]) -> list[tuple[str, bool]]:
     merged: list[tuple[str, bool]] = []
     for block in run:
         text = block.text.strip()
-        if (
-            merged
-            and text[:1].islower()
-            and not _SENTENCE_END.search(merged[-1][0])
-        ):
+        if merged and text[:1].islower() and not _SENTENCE_END.search(merged[-1][0]):
             merged[-1] = (f"{merged[-1][0]} {text}", merged[-1][1] or block.in_quote)
         else:
             merged.append((text, block.in_quote))

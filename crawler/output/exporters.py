@@ -34,9 +34,7 @@ class JsonFieldsCsvExporter(CsvItemExporter):
     CSV consumer can parse back. A field with its own ``serializer`` keeps it.
     """
 
-    def serialize_field(
-        self, field: Mapping[str, Any], name: str, value: Any
-    ) -> Any:
+    def serialize_field(self, field: Mapping[str, Any], name: str, value: Any) -> Any:
         if "serializer" not in field and isinstance(value, list | tuple | dict):
             return json.dumps(value, ensure_ascii=False)
         return super().serialize_field(field, name, value)

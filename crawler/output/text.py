@@ -46,8 +46,11 @@ def article_text(item: Any) -> str:
 
 def next_number(folder: Path) -> int:
     """One more than the highest ``NNN`` of the ``NNN_*.txt`` files in ``folder``."""
-    numbers = [int(m.group(1)) for p in folder.glob("*_*.txt")
-               if (m := _NUMBERED.match(p.name))]
+    numbers = [
+        int(m.group(1))
+        for p in folder.glob("*_*.txt")
+        if (m := _NUMBERED.match(p.name))
+    ]
     return max(numbers, default=-1) + 1
 
 
@@ -82,7 +85,8 @@ class TextFilesExporter(BaseItemExporter):
             os.fsync(out.fileno())
         os.replace(tmp, target)
         self.number += 1
-        row = "\t".join((name, article_id, _clean(adapter.get("url")),
-                         _clean(adapter.get("title"))))
+        row = "\t".join(
+            (name, article_id, _clean(adapter.get("url")), _clean(adapter.get("title")))
+        )
         self.file.write(f"{row}\n".encode())
         self.file.flush()

@@ -54,8 +54,10 @@ _META_CHARSET_TEXT = re.compile(
 )
 # Languages written in windows-1252 when not in UTF-8.
 WESTERN = frozenset(
-    "af ca da de en es et eu fi fo fr ga gd gl id is it ms nb nl nn no oc pt sq sv sw"
-    .split()
+    (
+        "af ca da de en es et eu fi fo fr ga gd gl id is it ms nb nl nn no oc pt sq"
+        " sv sw"
+    ).split()
 )
 
 

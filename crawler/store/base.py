@@ -209,7 +209,11 @@ class SeenStore(Protocol):
         ...
 
     def find_duplicate(
-        self, site: str, fp: Fingerprint, exclude_url: str, max_bits: int,
+        self,
+        site: str,
+        fp: Fingerprint,
+        exclude_url: str,
+        max_bits: int,
         min_words: int,
     ) -> SeenRecord | None:
         """An exported or pending article of ``site`` with the same text."""
@@ -295,5 +299,3 @@ def exported_ids(paths: Iterable[str]) -> set[str]:
             elif "\t" in line:
                 ids.add(line.split("\t")[1])
     return ids
-
-

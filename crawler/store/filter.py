@@ -127,7 +127,8 @@ class SeenFilterMiddleware:
         if request.meta.get("seen_checked"):
             return  # the spider asked exported_earlier when it found the link
         record = self.seen.exported_earlier(
-            normalize_url(request.url), request.meta.get("date_hint"),
+            normalize_url(request.url),
+            request.meta.get("date_hint"),
             request.meta.get("site", "?"),
         )
         if record is not None:
@@ -174,8 +175,9 @@ class SeenDedupPipeline:
             # The output or the store failed: the crawl is stopping. Not written,
             # not marked: the next run fetches it again.
             self.stats.inc_value("seen/dropped_while_stopping")
-            raise DropItem("the crawl is stopping (output or seen store failed)",
-                           log_level="DEBUG")
+            raise DropItem(
+                "the crawl is stopping (output or seen store failed)", log_level="DEBUG"
+            )
         try:
             return self._process(item)
         except DropItem:
@@ -205,18 +207,27 @@ class SeenDedupPipeline:
         duplicate = store.find_duplicate(site, fp, url, self.max_bits, self.min_words)
         if duplicate is not None:
             self.stats.inc_value("seen/duplicate_content")
-            raise DropItem(f"same text as {duplicate.url} ({duplicate.state}): {url}",
-                           log_level="INFO")
+            raise DropItem(
+                f"same text as {duplicate.url} ({duplicate.state}): {url}",
+                log_level="INFO",
+            )
         if "version" in adapter.field_names():
             adapter["version"] = version
         fetched = normalize_url(source)
         aliases = ({fetched} | self.seen.aliases.pop(fetched, set())) - {url}
         if self.seen.marking:
-            store.add_pending(PendingArticle(
-                url=url, id=adapter.get("id") or "", site=site, version=version,
-                fingerprint=fp, run=self.seen.run, aliases=tuple(sorted(aliases)),
-                lastmod=lastmod,
-            ))
+            store.add_pending(
+                PendingArticle(
+                    url=url,
+                    id=adapter.get("id") or "",
+                    site=site,
+                    version=version,
+                    fingerprint=fp,
+                    run=self.seen.run,
+                    aliases=tuple(sorted(aliases)),
+                    lastmod=lastmod,
+                )
+            )
             self.seen.pending[url] = id(item)
         return item
 

@@ -127,12 +127,14 @@ class SeenMarker:
         slots = self.feeds.slots if self.feeds is not None else []
         outputs = [
             str(Path(slot.storage.path).resolve())
-            for slot in slots if isinstance(slot.storage, FileFeedStorage)
+            for slot in slots
+            if isinstance(slot.storage, FileFeedStorage)
         ]
         if not slots:
             logger.warning(
                 "Seen store %s: no FEEDS output (-o/-O) configured, so nothing will be "
-                "marked exported; seen articles are still skipped", self.store.path,
+                "marked exported; seen articles are still skipped",
+                self.store.path,
             )
         self.seen.marking = bool(slots)
         self._counts = {id(slot): slot.itemcount for slot in slots}

@@ -112,7 +112,9 @@ class SeenRun:
             logger.warning(
                 "Seen store: a killed crawl left %d article(s) pending: %d found in "
                 "its output and marked, %d not written and forgotten",
-                marked + discarded, marked, discarded,
+                marked + discarded,
+                marked,
+                discarded,
             )
 
     # --- asking the store ----------------------------------------------------------
@@ -158,8 +160,12 @@ class SeenRun:
         if self.store_failed:
             return
         self.store_failed = True
-        logger.error("The seen store %s failed (%s): stopping the crawl",
-                     self.store.path, exc, exc_info=True)
+        logger.error(
+            "The seen store %s failed (%s): stopping the crawl",
+            self.store.path,
+            exc,
+            exc_info=True,
+        )
         self._close_spider("seen_store_failed")
 
     def stop_on_write_failure(self, why: str, url: str) -> None:
@@ -169,7 +175,8 @@ class SeenRun:
         self.write_failed = True
         logger.error(
             "A feed could not write %s (disk full?): not marked; stopping the crawl. "
-            "Every article written whole so far is kept and marked.", url,
+            "Every article written whole so far is kept and marked.",
+            url,
         )
         self._close_spider("feed_write_failed")
 

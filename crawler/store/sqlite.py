@@ -85,7 +85,7 @@ CREATE TABLE runs (
 _MIGRATIONS: dict[int, str] = {
     # 2: the link date (lastmod) each article was fetched under, for re-crawls.
     1: "ALTER TABLE articles ADD COLUMN lastmod TEXT;\n"
-       "ALTER TABLE pending ADD COLUMN lastmod TEXT;\n",
+    "ALTER TABLE pending ADD COLUMN lastmod TEXT;\n",
 }
 
 _ARTICLE_COLS = (
@@ -96,8 +96,9 @@ _ARTICLE_COLS = (
 class SqliteSeenStore:
     """``SeenStore`` in one SQLite file (WAL mode, so readers never block the crawl)."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection,
-                 durable: bool = True) -> None:
+    def __init__(
+        self, path: Path, conn: sqlite3.Connection, durable: bool = True
+    ) -> None:
         self.path = str(path)
         self._conn = conn
         self.durable = durable
@@ -186,8 +187,18 @@ class SqliteSeenStore:
     # --- lookups -------------------------------------------------------------------
     def _record(self, row: tuple, state: str) -> SeenRecord:  # type: ignore[type-arg]
         url, aid, site, version, exported_at, text_hash, simhash, words, lastmod = row
-        return SeenRecord(url, aid, site, version, state, exported_at, text_hash,
-                          _unsigned(simhash), words, lastmod)
+        return SeenRecord(
+            url,
+            aid,
+            site,
+            version,
+            state,
+            exported_at,
+            text_hash,
+            _unsigned(simhash),
+            words,
+            lastmod,
+        )
 
     def get(self, url: str) -> SeenRecord | None:
         row = self._conn.execute(
@@ -211,7 +222,11 @@ class SqliteSeenStore:
         return None
 
     def find_duplicate(
-        self, site: str, fp: Fingerprint, exclude_url: str, max_bits: int,
+        self,
+        site: str,
+        fp: Fingerprint,
+        exclude_url: str,
+        max_bits: int,
         min_words: int,
     ) -> SeenRecord | None:
         b = bands(fp.simhash)
@@ -221,8 +236,10 @@ class SqliteSeenStore:
         keys: list[tuple[str, object]] = [("text_hash", fp.text_hash)]
         if near:
             keys += [(f"band{i}", band) for i, band in enumerate(b)]
-        for table, state, stamp in (("articles", "exported", "exported_at"),
-                                    ("pending", "pending", "NULL")):
+        for table, state, stamp in (
+            ("articles", "exported", "exported_at"),
+            ("pending", "pending", "NULL"),
+        ):
             cols = _ARTICLE_COLS.replace("exported_at", stamp)
             sql = " UNION ".join(
                 f"SELECT {cols} FROM {table} WHERE site = ? AND {key} = ? AND url != ?"
@@ -235,8 +252,11 @@ class SqliteSeenStore:
                 record = self._record(row, state)
                 if record.text_hash == fp.text_hash:
                     return record
-                if (near and record.words >= min_words
-                        and hamming(record.simhash, fp.simhash) <= max_bits):
+                if (
+                    near
+                    and record.words >= min_words
+                    and hamming(record.simhash, fp.simhash) <= max_bits
+                ):
                     return record
         return None
 
@@ -248,9 +268,19 @@ class SqliteSeenStore:
                 "INSERT OR REPLACE INTO pending (url, id, site, version, run, "
                 "text_hash, simhash, words, band0, band1, band2, band3, aliases, "
                 "lastmod) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (article.url, article.id, article.site, article.version, article.run,
-                 fp.text_hash, _signed(fp.simhash), fp.words, *bands(fp.simhash),
-                 json.dumps(list(article.aliases)), article.lastmod),
+                (
+                    article.url,
+                    article.id,
+                    article.site,
+                    article.version,
+                    article.run,
+                    fp.text_hash,
+                    _signed(fp.simhash),
+                    fp.words,
+                    *bands(fp.simhash),
+                    json.dumps(list(article.aliases)),
+                    article.lastmod,
+                ),
             )
 
     def discard_pending(self, url: str) -> bool:
@@ -274,8 +304,18 @@ class SqliteSeenStore:
             ).fetchone()
             if row is None:
                 return None
-            (aid, site, version, run, text_hash, simhash, words, *band, aliases,
-             lastmod) = row
+            (
+                aid,
+                site,
+                version,
+                run,
+                text_hash,
+                simhash,
+                words,
+                *band,
+                aliases,
+                lastmod,
+            ) = row
             stamp = when or utc_now()
             # An upsert, not INSERT OR REPLACE: REPLACE deletes the old row first,
             # and ON DELETE CASCADE would take a re-exported version's aliases along.
@@ -290,16 +330,37 @@ class SqliteSeenStore:
                 "words = excluded.words, band0 = excluded.band0, "
                 "band1 = excluded.band1, band2 = excluded.band2, "
                 "band3 = excluded.band3, lastmod = excluded.lastmod",
-                (url, aid, site, version, stamp, run, text_hash, simhash, words, *band,
-                 lastmod),
+                (
+                    url,
+                    aid,
+                    site,
+                    version,
+                    stamp,
+                    run,
+                    text_hash,
+                    simhash,
+                    words,
+                    *band,
+                    lastmod,
+                ),
             )
             conn.executemany(
                 "INSERT OR REPLACE INTO aliases (url, article) VALUES (?, ?)",
                 [(alias, url) for alias in json.loads(aliases) if alias != url],
             )
             conn.execute("DELETE FROM pending WHERE url = ?", (url,))
-        return SeenRecord(url, aid, site, version, "exported", stamp, text_hash,
-                          _unsigned(simhash), words, lastmod)
+        return SeenRecord(
+            url,
+            aid,
+            site,
+            version,
+            "exported",
+            stamp,
+            text_hash,
+            _unsigned(simhash),
+            words,
+            lastmod,
+        )
 
     def mark_checked(self, url: str, lastmod: str) -> bool:
         """The exported article ``url`` was fetched again under link date
@@ -354,13 +415,17 @@ class SqliteSeenStore:
 
     def set_run_outputs(self, run: int, outputs: Iterable[str]) -> None:
         with self._tx() as conn:
-            conn.execute("UPDATE runs SET outputs = ? WHERE id = ?",
-                         (json.dumps(list(outputs)), run))
+            conn.execute(
+                "UPDATE runs SET outputs = ? WHERE id = ?",
+                (json.dumps(list(outputs)), run),
+            )
 
     def finish_run(self, run: int, status: str) -> None:
         with self._tx() as conn:
-            conn.execute("UPDATE runs SET finished_at = ?, status = ? WHERE id = ?",
-                         (utc_now(), status, run))
+            conn.execute(
+                "UPDATE runs SET finished_at = ?, status = ? WHERE id = ?",
+                (utc_now(), status, run),
+            )
 
     def unfinished_runs(self) -> list[RunRecord]:
         return self._runs("SELECT * FROM runs WHERE finished_at IS NULL ORDER BY id")

@@ -36,14 +36,29 @@ def run_crawl(
     """``scrapy crawl newsites -O output`` with ``-s``/``-a`` options; stats as JSON."""
     output = output or tmp_path / "articles.jsonl"
     stats_file = tmp_path / f"stats-{os.getpid()}-{len(list(tmp_path.iterdir()))}.json"
-    cmd = [sys.executable, "-m", "scrapy", "crawl", "newsites", "-O", str(output),
-           "-s", f"STATS_FILE={stats_file}", "-s", "LOG_LEVEL=INFO"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        "newsites",
+        "-O",
+        str(output),
+        "-s",
+        f"STATS_FILE={stats_file}",
+        "-s",
+        "LOG_LEVEL=INFO",
+    ]
     for key, value in (settings or {}).items():
         cmd += ["-s", f"{key}={value}"]
     for key, value in (args or {}).items():
         cmd += ["-a", f"{key}={value}"]
     proc = subprocess.run(
-        cmd, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
+        cmd,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
     items = []
