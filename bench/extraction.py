@@ -148,6 +148,21 @@ def _plain_with_metadata(raw: bytes, url: str | None) -> None:
 CALLS = ("ours", "trafilatura", "trafilatura_meta")
 
 
+#: Each timed call by its name in ``CALLS``.
+_CALLS: dict[str, Callable[[bytes, str | None], Any]] = {
+    "ours": _ours,
+    "trafilatura": _plain,
+    "trafilatura_meta": _plain_with_metadata,
+}
+
+
+def _timed(name: str, raw: bytes, url: str | None) -> tuple[Any, float]:
+    """What the call ``name`` returns for the page, and its CPU time in ms."""
+    started = time.process_time()
+    found = _CALLS[name](raw, url)
+    return found, (time.process_time() - started) * 1000
+
+
 def run_page(job: Job) -> dict[str, Any]:
     """All three extractions of one page, back to back in the order of its turn:
     texts, CPU times in ms, our refusal if any."""
@@ -155,14 +170,11 @@ def run_page(job: Job) -> dict[str, Any]:
     raw = gzip.decompress(Path(job.path).read_bytes())
     out: dict[str, Any] = {"corpus": job.corpus, "id": job.page_id}
     for name in CALLS[job.turn :] + CALLS[: job.turn]:
-        started = time.process_time()
+        found, out[f"{name}_ms"] = _timed(name, raw, job.url)
         if name == "ours":
-            out["ours"], out["reason"] = _ours(raw, job.url)
+            out["ours"], out["reason"] = found
         elif name == "trafilatura":
-            out["trafilatura"] = _plain(raw, job.url)
-        else:
-            _plain_with_metadata(raw, job.url)
-        out[f"{name}_ms"] = (time.process_time() - started) * 1000
+            out["trafilatura"] = found
     return out
 
 
@@ -368,21 +380,17 @@ def _timed_pass(name: str, jobs: list[Job]) -> list[float]:
     """CPU ms of one call (``"ours"`` or ``"trafilatura"``) on each page, in a
     process that runs nothing else."""
     _warm_up()
-    call = _ours if name == "ours" else _plain
-    times = []
-    for job in jobs:
-        raw = gzip.decompress(Path(job.path).read_bytes())
-        started = time.process_time()
-        call(raw, job.url)
-        times.append((time.process_time() - started) * 1000)
-    return times
+    return [
+        _timed(name, gzip.decompress(Path(job.path).read_bytes()), job.url)[1]
+        for job in jobs
+    ]
 
 
 def alone(corpora: Sequence[Corpus], rounds: int) -> str:
     """The cross-check of the paired timing: each tool alone over a corpus in a
     fresh process (no cache warmed by the other), ``rounds`` passes of each,
     interleaved so that a slower spell of the machine hits both; the median CPU
-    ms per page of each pass and the ratio of the two tools' middle passes."""
+    ms per page of each pass and the ratio of the two tools' median passes."""
     lines = [
         f"each tool alone, {rounds} interleaved passes (median CPU ms per page):\n",
         "| corpus | trafilatura passes | newsites passes | ratio |",
